@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make run   - create .venv, install, run the flagship model (summary + plot)
+#   make test  - create .venv, install, lint, type-check and run the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_MODEL ?= $(shell test -f src/quidpro/models/nk_russia.yaml && echo nk_russia || echo logistic)
+
+.PHONY: run test check bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	mkdir -p out
+	$(BIN)/quidpro run $(RUN_MODEL) --plot out/$(RUN_MODEL).png --out out/$(RUN_MODEL).csv
+
+test: $(STAMP)
+	bash scripts/check
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	bash scripts/check
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks -m benchmark -q
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``quidpro`` command (a shell over the library; nothing imports it)."""

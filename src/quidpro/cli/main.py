@@ -1,0 +1,187 @@
+"""The ``quidpro`` command line.
+
+Exit codes: 0 success; 1 a model or data error (``file:line:col: message`` on
+stderr, no traceback); 2 a usage error (unknown flag, scenario or constant).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from quidpro.cli.common import command, console, parse_sets
+from quidpro.errors import ConfigError
+
+app = typer.Typer(
+    name="quidpro",
+    help=(
+        "Run, check and analyse system-dynamics models of geopolitical analyses.\n\n"
+        "MODEL is a model file (YAML format v1, or XMILE) or the name of a built-in "
+        "model (see `quidpro models`).\n\n"
+        "Examples:\n\n"
+        "  quidpro run nk_russia --plot run.png\n\n"
+        "  quidpro run nk_russia --scenario ceasefire_2025 --out run.csv\n\n"
+        "  quidpro run my_model.yaml --set growth_rate=0.2 --method rk4\n\n"
+        "  quidpro check my_model.yaml"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Method(StrEnum):
+    euler = "euler"
+    rk4 = "rk4"
+
+
+ModelArg = Annotated[
+    str, typer.Argument(help="A model file (.yaml, .xmile) or a built-in name.", metavar="MODEL")
+]
+
+
+@app.command()
+@command
+def run(
+    model: ModelArg,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", "-s", help="A scenario of the model (its constant settings)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Set a constant: NAME=VALUE (repeatable; wins over the scenario)."
+        ),
+    ] = None,
+    method: Annotated[
+        Method | None, typer.Option(help="Integration method (default: the model's).")
+    ] = None,
+    dt: Annotated[float | None, typer.Option(help="Time step (default: the model's).")] = None,
+    save_every: Annotated[
+        float | None, typer.Option(help="Save every X time units instead of every dt.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the results: FILE.csv or FILE.parquet.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Plot the stocks to FILE.png.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+) -> None:
+    """Simulate MODEL once and summarise it; optionally write results and a plot."""
+    import quidpro
+    from quidpro.io.results import write_table
+
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot must end in .png, got {plot.name!r}")
+    m = quidpro.load(model)
+    df = m.run(
+        scenario=scenario,
+        set=parse_sets(set_),
+        method=method.value if method else None,
+        dt=dt,
+        save_every=save_every,
+    )
+    if out is not None:
+        write_table(df, out)
+    if plot is not None:
+        from quidpro.report.plots import plot_run
+
+        stocks = list(m.spec.stocks)[:12] or list(df.columns)[:12]
+        title = (m.spec.title or m.name) + (f" — {scenario}" if scenario else "")
+        plot_run(df, stocks, plot, title, m.spec.time.units or "time")
+    if not quiet:
+        _summary(m, df, scenario)
+        for path in (out, plot):
+            if path is not None:
+                console.print(f"wrote {path}")
+
+
+def _summary(m: object, df: object, scenario: str | None) -> None:
+    import pandas as pd
+
+    from quidpro.api import LoadedModel
+
+    assert isinstance(m, LoadedModel)
+    assert isinstance(df, pd.DataFrame)
+    spec = m.spec
+    t = spec.time
+    title = f"{spec.title or spec.name}  [{scenario or 'baseline'}, {t.method}, dt={t.dt:g}]"
+    table = Table(title=title, title_justify="left")
+    table.add_column("variable")
+    table.add_column("kind", style="dim")
+    table.add_column(f"start ({t.start:g})", justify="right")
+    table.add_column("min", justify="right")
+    table.add_column("max", justify="right")
+    table.add_column(f"end ({df.index[-1]:g})", justify="right")
+    table.add_column("units", style="dim")
+    kinds = {
+        **dict.fromkeys(spec.stocks, "stock"),
+        **dict.fromkeys(spec.flows, "flow"),
+        **dict.fromkeys(spec.auxiliaries, "aux"),
+    }
+    shown = list(spec.stocks) + [c for c in df.columns if c not in spec.stocks]
+    for name in shown[:30]:
+        col = df[name].to_numpy()
+        units = getattr(spec.stocks.get(name) or spec.variables.get(name), "units", None)
+        table.add_row(
+            name,
+            kinds[name],
+            _fmt(col[0]),
+            _fmt(np.min(col)),
+            _fmt(np.max(col)),
+            _fmt(col[-1]),
+            units or "",
+        )
+    console.print(table)
+    if len(shown) > 30:
+        console.print(f"... and {len(shown) - 30} more variables (use --out to see all)")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+
+
+@app.command()
+@command
+def check(model: ModelArg) -> None:
+    """Check MODEL without writing anything: syntax, names, loops, units of time, and a
+    trial run of every scenario (a non-finite value is an error)."""
+    import quidpro
+
+    m = quidpro.load(model)
+    for scenario in [None, *m.scenarios]:
+        m.run(scenario=scenario)
+    spec = m.spec
+    console.print(
+        f"{spec.name}: ok — {len(spec.stocks)} stocks, {len(spec.flows)} flows, "
+        f"{len(spec.auxiliaries)} auxiliaries, {len(spec.constants)} constants, "
+        f"{len(spec.lookups)} lookups, {len(spec.scenarios)} scenarios"
+    )
+
+
+@app.command()
+@command
+def models() -> None:
+    """List the built-in models."""
+    from quidpro.io.load import builtin_models, read_model
+
+    table = Table(title="built-in models", title_justify="left")
+    table.add_column("name")
+    table.add_column("title")
+    table.add_column("scenarios", style="dim")
+    for name, path in sorted(builtin_models().items()):
+        spec = read_model(path)
+        table.add_row(name, spec.title or "", ", ".join(spec.scenarios))
+    console.print(table)
+
+
+def main() -> None:
+    app()

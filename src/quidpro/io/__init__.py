@@ -1,0 +1,1 @@
+"""File formats at the edge: model files in, results out."""

@@ -1,0 +1,1 @@
+"""Text to syntax tree: the expression grammar and the model file readers."""

@@ -1,0 +1,166 @@
+"""Parse expression text into the syntax tree of :mod:`quidpro.lang.ast`.
+
+The grammar (``expr.lark``) is LALR and knows only numbers, names, operators and
+calls: nothing in an expression can reach Python. Positions are kept on every
+node, relative to the place the expression sits in its model file.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from quidpro.errors import NOWHERE, Loc, ParseError
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "COMMA": "','",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "COMP_OP": "a comparison",
+    "$END": "the end of the expression",
+}
+
+
+@cache
+def _parser() -> Lark:
+    grammar = files("quidpro.lang").joinpath("expr.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+class _ToAst(Transformer[Token, Expr]):
+    def __init__(self, base: Loc, text: str) -> None:
+        super().__init__()
+        self._base = base
+        self._lines = text.splitlines() or [""]
+
+    def _loc(self, line: int, col: int) -> Loc:
+        # Lark counts from 1; the first line of the expression sits at base.col.
+        src = self._lines[line - 1] if 0 < line <= len(self._lines) else None
+        if line == 1:
+            return self._base.shifted(0, self._base.col + col - 1, self._base.source_line)
+        return self._base.shifted(line - 1, col, src)
+
+    def _tok(self, tok: Token) -> Loc:
+        return self._loc(tok.line or 1, tok.column or 1)
+
+    @v_args(meta=True)
+    def number(self, meta: Any, children: list[Token]) -> Num:
+        return Num(float(children[0]), self._loc(meta.line, meta.column))
+
+    @v_args(meta=True)
+    def name(self, meta: Any, children: list[Token]) -> Name:
+        return Name(str(children[0]), self._loc(meta.line, meta.column))
+
+    @v_args(meta=True)
+    def call(self, meta: Any, children: list[Any]) -> Call:
+        func, *args = children
+        return Call(str(func), tuple(a for a in args if a is not None), self._tok(func))
+
+    @v_args(meta=True)
+    def index(self, meta: Any, children: list[Any]) -> Index:
+        name, *subs = children
+        return Index(str(name), tuple(subs), self._tok(name))
+
+    def subscript(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    def _chain(self, children: list[Any], op: str | None = None) -> Expr:
+        node: Expr = children[0]
+        i = 1
+        while i < len(children):
+            if op is None:
+                tok, right = children[i], children[i + 1]
+                node = Binary(str(tok), node, right, self._tok(tok))
+                i += 2
+            else:
+                node = Binary(op, node, children[i], node.loc)
+                i += 1
+        return node
+
+    def sum_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children)
+
+    def product_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children)
+
+    def or_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children, "or")
+
+    def and_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children, "and")
+
+    def comparison(self, children: list[Any]) -> Expr:
+        return self._chain(children)
+
+    @v_args(meta=True)
+    def not_(self, meta: Any, children: list[Any]) -> Expr:
+        return Unary("not", children[0], self._loc(meta.line, meta.column))
+
+    def unary_(self, children: list[Any]) -> Expr:
+        tok, operand = children
+        return Unary(str(tok), operand, self._tok(tok))
+
+    def power_(self, children: list[Any]) -> Expr:
+        if len(children) == 1:
+            return children[0]  # type: ignore[no-any-return]
+        base, exponent = children
+        return Binary("^", base, exponent, base.loc)
+
+
+def _describe(tok: Token | None) -> str:
+    if tok is None or tok.type == "$END":
+        return "the end of the expression"
+    return repr(str(tok))
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, base: Loc) -> ParseError:
+    line = getattr(exc, "line", 1) or 1
+    col = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        line = text.count("\n") + 1
+        col = len(text.splitlines()[-1]) + 1 if text.strip() else 1
+        what = "unexpected end of expression"
+        if text.count("(") > text.count(")"):
+            what += " (a '(' is not closed)"
+    elif isinstance(exc, UnexpectedCharacters):
+        what = f"unexpected character {text.splitlines()[line - 1][col - 1]!r}"
+    else:
+        assert isinstance(exc, UnexpectedToken)
+        what = f"unexpected {_describe(exc.token)}"
+        expected = sorted(_TOKEN_NAMES.get(t, t) for t in exc.expected if t in _TOKEN_NAMES)
+        if expected:
+            what += f", expected {' or '.join(expected[:4])}"
+    lines = text.splitlines() or [""]
+    if line == 1:
+        loc = base.shifted(0, base.col + col - 1, base.source_line)
+    else:
+        loc = base.shifted(line - 1, col, lines[line - 1])
+    return ParseError(f"syntax error: {what}", loc)
+
+
+def parse_expression(text: str | float | int, where: Loc = NOWHERE) -> Expr:
+    """Parse one expression; ``where`` is the position of its first character."""
+    if isinstance(text, bool):
+        raise ParseError(f"expected an expression, got {text!r}", where)
+    if isinstance(text, int | float):
+        return Num(float(text), where)
+    if not text.strip():
+        raise ParseError("empty expression", where)
+    base = where if where.col > 0 else Loc(where.file, max(where.line, 1), 1, where.source_line)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, base) from None
+    result: Expr = _ToAst(base, text).transform(tree)
+    return result

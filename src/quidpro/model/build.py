@@ -1,0 +1,449 @@
+"""Build a :class:`~quidpro.model.spec.Model` from a located document (format v1).
+
+Shape errors (a missing key, a list where a mapping belongs, an unknown key) are
+found here; meaning errors (unknown names, loops) in :mod:`quidpro.model.check`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError
+from quidpro.lang.ast import Expr, Num
+from quidpro.lang.expr import parse_expression
+from quidpro.lang.located import Node, describe
+from quidpro.model.spec import (
+    DISTRIBUTIONS,
+    METHODS,
+    Claim,
+    Constant,
+    Distribution,
+    Lookup,
+    Model,
+    Scenario,
+    Source,
+    Stock,
+    TimeSpec,
+    Variable,
+)
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECTIONS = ("constants", "stocks", "flows", "auxiliaries", "lookups")
+TOP_KEYS = (
+    "quidpro",
+    "name",
+    "title",
+    "doc",
+    "time",
+    *SECTIONS,
+    "scenarios",
+    "sources",
+    "claims",
+)
+T = TypeVar("T")
+
+
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(node: Node, allowed: tuple[str, ...], what: str) -> None:
+    for key, child in node.items():
+        if key not in allowed:
+            raise ParseError(
+                f"unknown key {key!r} in {what}{_suggest(key, allowed)}; "
+                f"allowed: {', '.join(allowed)}",
+                child.key_loc or child.loc,
+            )
+
+
+def _number(node: Node, what: str) -> float:
+    v = node.value
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ParseError(f"{what} must be a number, got {describe(node)}", node.loc)
+    return float(v)
+
+
+def _text(node: Node | None) -> str | None:
+    if node is None or node.value is None:
+        return None
+    return str(node.value)
+
+
+def _expr(node: Node, what: str) -> Expr:
+    v = node.value
+    if isinstance(v, bool) or not isinstance(v, str | int | float):
+        raise ParseError(
+            f"{what} must be a number or an expression, got {describe(node)}", node.loc
+        )
+    return parse_expression(v, node.loc)
+
+
+def _name(key: str, node: Node) -> str:
+    if not IDENTIFIER.match(key):
+        raise ParseError(
+            f"{key!r} is not a valid name: use letters, digits and underscores, "
+            "not starting with a digit",
+            node.key_loc or node.loc,
+        )
+    return key
+
+
+def _time(node: Node | None, file: str) -> TimeSpec:
+    if node is None:
+        raise ParseError("the model has no 'time' section (start, stop, dt)", Loc(file, 1, 1))
+    _check_keys(node, ("start", "stop", "dt", "units", "method", "origin", "save_every"), "time")
+    get = node.get
+    start_n = get("start")
+    start = _number(start_n, "time.start") if start_n is not None else 0.0
+    stop_n, dt_n = get("stop"), get("dt")
+    if stop_n is None:
+        raise ParseError("time needs 'stop'", node.loc)
+    stop = _number(stop_n, "time.stop")
+    step = _number(dt_n, "time.dt") if dt_n is not None else 1.0
+    if stop <= start:
+        raise ModelError(f"time.stop ({stop:g}) must be after time.start ({start:g})", stop_n.loc)
+    if step <= 0:
+        assert dt_n is not None
+        raise ModelError(f"time.dt must be positive, got {step:g}", dt_n.loc)
+    if step > stop - start:
+        assert dt_n is not None
+        raise ModelError(
+            f"time.dt ({step:g}) is longer than the whole run ({stop - start:g})", dt_n.loc
+        )
+    method = "euler"
+    if (m := get("method")) is not None:
+        method = str(m.value).lower()
+        if method not in METHODS:
+            raise ParseError(
+                f"unknown method {m.value!r}{_suggest(method, METHODS)}; "
+                f"use one of {', '.join(METHODS)}",
+                m.loc,
+            )
+    origin = None
+    if (o := get("origin")) is not None:
+        origin = _date(o)
+    save_every = None
+    if (s := get("save_every")) is not None:
+        save_every = _number(s, "time.save_every")
+        if save_every < step:
+            raise ModelError(
+                f"time.save_every ({save_every:g}) must be at least dt ({step:g})", s.loc
+            )
+    return TimeSpec(start, stop, step, _text(get("units")), method, origin, save_every, node.loc)
+
+
+def _date(node: Node) -> dt.date:
+    v = node.value
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        raise ParseError(
+            f"time.origin must be a date like 2022-02-24, got {v!r}", node.loc
+        ) from None
+
+
+def _distribution(node: Node, name: str) -> Distribution:
+    kind_n = node.get("kind")
+    if kind_n is None:
+        raise ParseError(
+            f"distribution of {name!r} needs 'kind' ({', '.join(DISTRIBUTIONS)})", node.loc
+        )
+    kind = str(kind_n.value)
+    if kind not in DISTRIBUTIONS:
+        raise ParseError(
+            f"unknown distribution {kind!r}{_suggest(kind, tuple(DISTRIBUTIONS))}", kind_n.loc
+        )
+    needed = DISTRIBUTIONS[kind]
+    _check_keys(node, ("kind", *needed), f"a {kind} distribution")
+    params = {}
+    for p in needed:
+        pn = node.get(p)
+        if pn is None:
+            raise ParseError(f"{kind} distribution of {name!r} needs {', '.join(needed)}", node.loc)
+        params[p] = _number(pn, f"{kind}.{p}")
+    bad = _distribution_problem(kind, params)
+    if bad:
+        raise ModelError(f"{kind} distribution of {name!r}: {bad}", node.loc)
+    return Distribution(kind, params, node.loc)
+
+
+def _distribution_problem(kind: str, q: dict[str, float]) -> str | None:
+    if kind == "uniform" and q["low"] >= q["high"]:
+        return "low must be below high"
+    if kind == "normal" and q["sd"] <= 0:
+        return "sd must be positive"
+    if kind == "triangular" and not (q["low"] <= q["mode"] <= q["high"] and q["low"] < q["high"]):
+        return "needs low <= mode <= high with low < high"
+    if kind == "lognormal" and q["sigma"] <= 0:
+        return "sigma must be positive"
+    return None
+
+
+def _constant(name: str, node: Node) -> Constant:
+    loc = node.key_loc or node.loc
+    if not node.is_map:
+        expr = _expr(node, f"constant {name!r}")
+        value = expr.value if isinstance(expr, Num) else float("nan")
+        return Constant(name, value, None if isinstance(expr, Num) else expr, loc=loc)
+    _check_keys(
+        node,
+        ("value", "units", "doc", "range", "distribution", "source", "assumption"),
+        f"constant {name!r}",
+    )
+    vn = node.get("value")
+    if vn is None:
+        raise ParseError(f"constant {name!r} needs a 'value'", node.loc)
+    expr = _expr(vn, f"value of {name!r}")
+    rng = None
+    if (rn := node.get("range")) is not None:
+        items = rn.seq()
+        if len(items) != 2:
+            raise ParseError(f"range of {name!r} must be [low, high]", rn.loc)
+        lo, hi = (_number(i, "range bound") for i in items)
+        if lo > hi:
+            raise ModelError(f"range of {name!r}: low {lo:g} is above high {hi:g}", rn.loc)
+        rng = (lo, hi)
+    dist = _distribution(dn, name) if (dn := node.get("distribution")) is not None else None
+    return Constant(
+        name,
+        expr.value if isinstance(expr, Num) else float("nan"),
+        None if isinstance(expr, Num) else expr,
+        _text(node.get("units")),
+        _text(node.get("doc")),
+        rng,
+        dist,
+        _text(node.get("source")),
+        _text(node.get("assumption")),
+        loc,
+    )
+
+
+def _names_list(node: Node | None, what: str) -> tuple[str, ...]:
+    if node is None or node.value is None:
+        return ()
+    if isinstance(node.value, str):
+        return (node.value,)
+    return tuple(str(i.value) for i in node.seq())
+
+
+def _stock(name: str, node: Node) -> Stock:
+    loc = node.key_loc or node.loc
+    if not node.is_map:
+        raise ParseError(
+            f"stock {name!r} must be a mapping with 'initial', 'inflows', "
+            f"'outflows', got {describe(node)}",
+            node.loc,
+        )
+    _check_keys(
+        node, ("initial", "inflows", "outflows", "non_negative", "units", "doc"), f"stock {name!r}"
+    )
+    init = node.get("initial")
+    if init is None:
+        raise ParseError(f"stock {name!r} needs an 'initial' value", node.loc)
+    nn = node.get("non_negative")
+    if nn is not None and not isinstance(nn.value, bool):
+        raise ParseError(f"non_negative of {name!r} must be true or false", nn.loc)
+    return Stock(
+        name,
+        _expr(init, f"initial value of {name!r}"),
+        _names_list(node.get("inflows"), "inflows"),
+        _names_list(node.get("outflows"), "outflows"),
+        bool(nn.value) if nn is not None else False,
+        _text(node.get("units")),
+        _text(node.get("doc")),
+        loc,
+    )
+
+
+def _variable(kind: str) -> Callable[[str, Node], Variable]:
+    label = "flow" if kind == "flow" else "auxiliary"
+
+    def build(name: str, node: Node) -> Variable:
+        loc = node.key_loc or node.loc
+        if not node.is_map:
+            return Variable(name, kind, _expr(node, f"{label} {name!r}"), loc=loc)
+        _check_keys(
+            node,
+            ("equation", "units", "doc", "claims", "assumption", "non_negative"),
+            f"{label} {name!r}",
+        )
+        eq = node.get("equation")
+        if eq is None:
+            raise ParseError(f"{label} {name!r} needs an 'equation'", node.loc)
+        nn = node.get("non_negative")
+        return Variable(
+            name,
+            kind,
+            _expr(eq, f"equation of {name!r}"),
+            _text(node.get("units")),
+            _text(node.get("doc")),
+            _names_list(node.get("claims"), "claims"),
+            _text(node.get("assumption")),
+            bool(nn.value) if nn is not None else False,
+            loc,
+        )
+
+    return build
+
+
+def _lookup(name: str, node: Node) -> Lookup:
+    loc = node.key_loc or node.loc
+    if not node.is_map:
+        raise ParseError(f"lookup {name!r} must be a mapping with 'points'", node.loc)
+    _check_keys(node, ("points", "extrapolate", "units", "doc"), f"lookup {name!r}")
+    pn = node.get("points")
+    if pn is None:
+        raise ParseError(f"lookup {name!r} needs 'points': [[x, y], ...]", node.loc)
+    xs: list[float] = []
+    ys: list[float] = []
+    for p in pn.seq():
+        pair = p.seq()
+        if len(pair) != 2:
+            raise ParseError(f"a point of lookup {name!r} must be [x, y]", p.loc)
+        x, y = (_number(i, "a lookup coordinate") for i in pair)
+        if xs and x <= xs[-1]:
+            raise ModelError(
+                f"lookup {name!r}: x values must increase ({x:g} after {xs[-1]:g})", p.loc
+            )
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        raise ModelError(f"lookup {name!r} has no points", pn.loc)
+    extrap = "clamp"
+    if (en := node.get("extrapolate")) is not None:
+        extrap = str(en.value)
+        if extrap not in ("clamp", "linear"):
+            raise ParseError(
+                f"extrapolate of {name!r} must be clamp or linear, got {extrap!r}", en.loc
+            )
+    return Lookup(
+        name,
+        tuple(xs),
+        tuple(ys),
+        extrap,
+        False,
+        _text(node.get("units")),
+        _text(node.get("doc")),
+        loc,
+    )
+
+
+def _scenario(name: str, node: Node) -> Scenario:
+    _check_keys(node, ("doc", "set"), f"scenario {name!r}")
+    values: dict[str, float] = {}
+    if (sn := node.get("set")) is not None:
+        for k, v in sn.items():
+            values[k] = _number(v, f"value of {k!r} in scenario {name!r}")
+    return Scenario(name, values, _text(node.get("doc")), node.key_loc or node.loc)
+
+
+def _claim(cid: str, node: Node) -> Claim:
+    _check_keys(node, ("text", "paragraph", "polarity", "kind", "links"), f"claim {cid!r}")
+    para = node.get("paragraph")
+    paragraphs: tuple[int, ...] = ()
+    if para is not None:
+        raw = para.value if isinstance(para.value, list) else [para]
+        paragraphs = tuple(int(_number(p, "paragraph")) for p in raw)
+    links = []
+    if (ln := node.get("links")) is not None:
+        for item in ln.seq():
+            parts = str(item.value).split("->")
+            if len(parts) != 2 or not all(IDENTIFIER.match(p.strip()) for p in parts):
+                raise ParseError(
+                    f"a link of claim {cid!r} must read 'cause -> effect', got {item.value!r}",
+                    item.loc,
+                )
+            links.append((parts[0].strip(), parts[1].strip()))
+    text = _text(node.get("text"))
+    if not text:
+        raise ParseError(f"claim {cid!r} needs a 'text' (a paraphrase)", node.loc)
+    polarity = _text(node.get("polarity"))
+    return Claim(
+        cid,
+        text,
+        paragraphs,
+        polarity,
+        _text(node.get("kind")),
+        tuple(links),
+        node.key_loc or node.loc,
+    )
+
+
+def _section(
+    root: Node, key: str, build: Callable[[str, Node], T], seen: dict[str, Loc]
+) -> dict[str, T]:
+    node = root.get(key)
+    out: dict[str, T] = {}
+    if node is None or node.value is None:
+        return out
+    for name, child in node.items():
+        _name(name, child)
+        here = child.key_loc or child.loc
+        if name in seen:
+            first = seen[name]
+            raise DuplicateNameError(
+                f"{name!r} is defined twice (first at line {first.line})", here
+            )
+        seen[name] = here
+        out[name] = build(name, child)
+    return out
+
+
+def _sources(node: Node | None) -> dict[str, Source]:
+    if node is None or node.value is None:
+        return {}
+    return {
+        k: Source(k, v.plain() if v.is_map else {"title": v.value}, v.key_loc or v.loc)
+        for k, v in node.items()
+    }
+
+
+def build_model(root: Node, file: str = "<string>") -> Model:
+    """Turn a located document into a ``Model`` (shape checks only)."""
+    if not root.is_map:
+        raise ParseError(f"a model file must be a mapping, got {describe(root)}", root.loc)
+    _check_keys(root, TOP_KEYS, "the model file")
+    version = root.get("quidpro")
+    if version is None:
+        raise ParseError(
+            "missing 'quidpro: 1' (the format version) at the top of the file",
+            Loc(file, 1, 1, root.loc.source_line),
+        )
+    if version.value != 1:
+        raise ParseError(
+            f"unsupported format version {version.value!r}; this quidpro reads version 1",
+            version.loc,
+        )
+    name_n = root.get("name")
+    if name_n is None:
+        raise ParseError("the model needs a 'name'", Loc(file, 1, 1))
+    name = _name(str(name_n.value), name_n)
+    seen: dict[str, Loc] = {}
+    sections: dict[str, Any] = {
+        "constants": _section(root, "constants", _constant, seen),
+        "stocks": _section(root, "stocks", _stock, seen),
+        "flows": _section(root, "flows", _variable("flow"), seen),
+        "auxiliaries": _section(root, "auxiliaries", _variable("aux"), seen),
+        "lookups": _section(root, "lookups", _lookup, seen),
+    }
+    return Model(
+        name=name,
+        time=_time(root.get("time"), file),
+        scenarios=_section(root, "scenarios", _scenario, {}),
+        sources=_sources(root.get("sources")),
+        claims=_section(root, "claims", _claim, {}),
+        title=_text(root.get("title")),
+        doc=_text(root.get("doc")),
+        file=file,
+        **sections,
+    )

@@ -1,0 +1,74 @@
+"""Model time ↔ calendar dates, for models with ``time.origin``.
+
+Months and years are calendar months and years: time 1.5 in months from
+2019-01-01 is 2019-02-15 (half of February). Other units are fixed lengths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from quidpro.errors import ConfigError
+
+_DAYS = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0}
+_MONTHS = {
+    "month": 1.0,
+    "months": 1.0,
+    "quarter": 3.0,
+    "quarters": 3.0,
+    "year": 12.0,
+    "years": 12.0,
+}
+
+
+def _unit(units: str | None) -> str:
+    u = (units or "").strip().lower()
+    if u not in _DAYS and u not in _MONTHS:
+        raise ConfigError(
+            f"calendar dates need time units of day, week, month, quarter or "
+            f"year; this model's unit is {units!r}"
+        )
+    return u
+
+
+def to_dates(
+    times: Sequence[float] | np.ndarray, origin: dt.date, units: str | None, start: float = 0.0
+) -> pd.DatetimeIndex:
+    """Calendar dates of model times (``start`` falls on ``origin``)."""
+    u = _unit(units)
+    base = pd.Timestamp(origin)
+    out = []
+    for t in np.asarray(times, dtype=float) - start:
+        if u in _DAYS:
+            out.append(base + pd.Timedelta(days=float(t) * _DAYS[u]))
+            continue
+        months = float(t) * _MONTHS[u]
+        whole = int(np.floor(months))
+        first = base + pd.DateOffset(months=whole)
+        nxt = base + pd.DateOffset(months=whole + 1)
+        out.append(first + (nxt - first) * (months - whole))
+    return pd.DatetimeIndex(out, name="date")
+
+
+def to_time(date: dt.date | str, origin: dt.date, units: str | None, start: float = 0.0) -> float:
+    """The model time of a calendar date (the inverse of :func:`to_dates`)."""
+    u = _unit(units)
+    try:
+        d = pd.Timestamp(date)
+    except ValueError:
+        raise ConfigError(f"not a date: {date!r} (use YYYY-MM-DD)") from None
+    base = pd.Timestamp(origin)
+    if u in _DAYS:
+        return start + (d - base).days / _DAYS[u] + (d - base).seconds / 86400 / _DAYS[u]
+    whole = (d.year - base.year) * 12 + (d.month - base.month)
+    first = base + pd.DateOffset(months=whole)
+    if first > d:
+        whole -= 1
+        first = base + pd.DateOffset(months=whole)
+    nxt = base + pd.DateOffset(months=whole + 1)
+    frac = (d - first) / (nxt - first)
+    return start + (whole + frac) / _MONTHS[u]

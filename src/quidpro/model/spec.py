@@ -1,0 +1,164 @@
+"""The model specification: immutable records built from a model file and checked.
+
+A ``Model`` is plain data. It knows nothing of files or arrays; the compiler in
+:mod:`quidpro.solve` turns it into a step function.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from quidpro.errors import NOWHERE, Loc
+from quidpro.lang.ast import Expr
+
+METHODS = ("euler", "rk4")
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "triangular": ("low", "mode", "high"),
+    "lognormal": ("mu", "sigma"),
+}
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    start: float = 0.0
+    stop: float = 100.0
+    dt: float = 1.0
+    units: str | None = None
+    method: str = "euler"
+    origin: datetime.date | None = None
+    save_every: float | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+    @property
+    def n_steps(self) -> int:
+        """Steps from start while time <= stop (with a little slack for rounding)."""
+        return int((self.stop - self.start) / self.dt + 1e-9)
+
+    @property
+    def save_stride(self) -> int:
+        if self.save_every is None:
+            return 1
+        return max(1, round(self.save_every / self.dt))
+
+
+@dataclass(frozen=True)
+class Distribution:
+    kind: str
+    params: Mapping[str, float]
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str
+    value: float
+    expr: Expr | None = None  # set when the value is an expression of other constants
+    units: str | None = None
+    doc: str | None = None
+    range: tuple[float, float] | None = None
+    distribution: Distribution | None = None
+    source: str | None = None
+    assumption: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Stock:
+    name: str
+    initial: Expr
+    inflows: tuple[str, ...] = ()
+    outflows: tuple[str, ...] = ()
+    non_negative: bool = False
+    units: str | None = None
+    doc: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A flow or an auxiliary: a name defined by an equation each step."""
+
+    name: str
+    kind: str  # "flow" | "aux"
+    equation: Expr
+    units: str | None = None
+    doc: str | None = None
+    claims: tuple[str, ...] = ()
+    assumption: str | None = None
+    non_negative: bool = False  # a flow that never goes below zero (XMILE)
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    name: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    extrapolate: str = "clamp"  # "clamp" | "linear"
+    discrete: bool = False
+    units: str | None = None
+    doc: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    set: Mapping[str, float]
+    doc: str | None = None
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    fields: Mapping[str, object]
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    paragraph: tuple[int, ...] = ()
+    polarity: str | None = None
+    kind: str | None = None
+    links: tuple[tuple[str, str], ...] = ()
+    loc: Loc = field(default=NOWHERE, compare=False)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A whole model. Dicts keep the file's order."""
+
+    name: str
+    time: TimeSpec
+    constants: Mapping[str, Constant]
+    stocks: Mapping[str, Stock]
+    flows: Mapping[str, Variable]
+    auxiliaries: Mapping[str, Variable]
+    lookups: Mapping[str, Lookup]
+    scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    claims: Mapping[str, Claim] = field(default_factory=dict)
+    title: str | None = None
+    doc: str | None = None
+    file: str = "<string>"
+    # XMILE models may initialise stocks from auxiliaries and other stocks.
+    dynamic_initials: bool = False
+
+    @property
+    def variables(self) -> dict[str, Variable]:
+        """Flows and auxiliaries together."""
+        return {**self.flows, **self.auxiliaries}
+
+    def loc_of(self, name: str) -> Loc:
+        for table in (self.stocks, self.flows, self.auxiliaries, self.constants, self.lookups):
+            if name in table:
+                loc: Loc = table[name].loc
+                return loc
+        return NOWHERE

@@ -1,0 +1,1 @@
+"""Tables, plots and reports made from results (matplotlib, no display needed)."""

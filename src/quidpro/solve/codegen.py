@@ -1,0 +1,248 @@
+"""Generate one vectorised simulation function from a lowered system.
+
+Each variable becomes a local of the generated function, holding a float or an
+array over the ensemble axis. The source is made only from quidpro's own
+tokens: variable names are replaced by generated identifiers (``c0``, ``s3``,
+``e7``) and numbers are formatted floats, so no text of the model file reaches
+Python. Non-finite values are found after the run and reported against the
+model's variable names (see :mod:`quidpro.solve.simulate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.solve import runtime
+from quidpro.solve.lower import System
+from quidpro.solve.tableau import ButcherTableau
+
+_UNARY_FUNCS = {
+    "abs": "np.abs",
+    "exp": "np.exp",
+    "ln": "np.log",
+    "log10": "np.log10",
+    "sqrt": "np.sqrt",
+    "sin": "np.sin",
+    "cos": "np.cos",
+    "tan": "np.tan",
+    "arcsin": "np.arcsin",
+    "arccos": "np.arccos",
+    "arctan": "np.arctan",
+    "floor": "np.floor",
+    "ceil": "np.ceil",
+    "int": "np.floor",
+}
+_COMPARE = {
+    "<": "np.less",
+    "<=": "np.less_equal",
+    ">": "np.greater",
+    ">=": "np.greater_equal",
+    "==": "np.equal",
+    "!=": "np.not_equal",
+}
+_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
+
+
+class Emitter:
+    """Expression → Python source over NumPy, with generated identifiers only."""
+
+    def __init__(self, ident: dict[str, str], lookups: dict[str, str]) -> None:
+        self.ident = ident
+        self.lookups = lookups
+
+    def num(self, e: Expr) -> str:
+        code, is_bool = self.emit(e)
+        return f"({code} * 1.0)" if is_bool else code
+
+    def cond(self, e: Expr) -> str:
+        code, is_bool = self.emit(e)
+        return code if is_bool else f"np.not_equal({code}, 0.0)"
+
+    def emit(self, e: Expr) -> tuple[str, bool]:
+        if isinstance(e, Num):
+            v = e.value
+            return ("np.inf" if v == np.inf else repr(float(v))), False
+        if isinstance(e, Name | Index):
+            return self.ident[e.id], False
+        if isinstance(e, Unary):
+            if e.op == "not":
+                return f"np.logical_not({self.cond(e.operand)})", True
+            return f"({e.op}{self.num(e.operand)})", False
+        if isinstance(e, Binary):
+            if e.op in _COMPARE:
+                return f"{_COMPARE[e.op]}({self.num(e.left)}, {self.num(e.right)})", True
+            if e.op in ("and", "or"):
+                fn = "np.logical_and" if e.op == "and" else "np.logical_or"
+                return f"{fn}({self.cond(e.left)}, {self.cond(e.right)})", True
+            return f"({self.num(e.left)} {_ARITH[e.op]} {self.num(e.right)})", False
+        assert isinstance(e, Call)
+        return self.call(e)
+
+    def call(self, e: Call) -> tuple[str, bool]:
+        f, args = e.func, [self.num(a) for a in e.args]
+        if f in self.lookups:
+            return f"{self.lookups[f]}({args[0]})", False
+        if f == "if":
+            return f"np.where({self.cond(e.args[0])}, {args[1]}, {args[2]})", False
+        if f in ("min", "max"):
+            fn = "np.minimum" if f == "min" else "np.maximum"
+            out = args[0]
+            for a in args[1:]:
+                out = f"{fn}({out}, {a})"
+            return out, False
+        if f in _UNARY_FUNCS:
+            return f"{_UNARY_FUNCS[f]}({args[0]})", False
+        if f == "mod":
+            return f"np.mod({args[0]}, {args[1]})", False
+        if f == "clip":
+            return f"np.minimum(np.maximum({args[0]}, {args[1]}), {args[2]})", False
+        if f == "step":
+            return f"_step(t, {args[0]}, {args[1]})", False
+        if f == "ramp":
+            return f"_ramp(t, {', '.join(args)})", False
+        if f == "pulse":
+            return f"_pulse(tk, dt, {', '.join(args)})", False
+        raise NotImplementedError(f)  # pragma: no cover - checked before
+
+
+@dataclass
+class Kernel:
+    """A compiled model: ``run(C, t0, dt, n_steps, stride, out)`` fills ``out``.
+
+    ``out`` has shape (saved times, recorded variables, runs); ``record`` names the
+    recorded variables in order.
+    """
+
+    run: Callable[..., None]
+    record: tuple[str, ...]
+    source: str
+    constants: tuple[str, ...]
+
+
+def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) -> Kernel:
+    m = system.model
+    ident: dict[str, str] = {
+        "time": "t",
+        "dt": "dt",
+        "start_time": "_t0",
+        "stop_time": "_t1",
+        "pi": "np.pi",
+        "inf": "np.inf",
+    }
+    for i, c in enumerate(system.constants):
+        ident[c] = f"c{i}"
+    for i, s in enumerate(system.states):
+        ident[s.name] = f"s{i}"
+    for i, mem in enumerate(system.memories):
+        ident[mem.name] = f"m{i}"
+    for i, eq in enumerate(system.static):
+        ident[eq.name] = f"z{i}"
+    for i, eq in enumerate(system.equations):
+        ident[eq.name] = f"e{i}"
+    lookups = {name: f"_lk{i}" for i, name in enumerate(m.lookups)}
+    em = Emitter(ident, lookups)
+    S = [ident[s.name] for s in system.states]
+    M = [ident[x.name] for x in system.memories]
+    # What rhs returns besides derivatives: recorded non-states, then memory sources.
+    rec_values = [r for r in record if r not in {s.name for s in system.states}]
+    mem_sources = [mem.source for mem in system.memories]
+    value_names = list(dict.fromkeys(rec_values + mem_sources))
+    L: list[str] = []
+    w = L.append
+    consts = ", ".join(ident[c] for c in system.constants)
+    w("def run(C, t0, dt, n_steps, stride, out):")
+    w("    _t0 = t0")
+    w("    _t1 = t0 + n_steps * dt")
+    if system.constants:
+        w(f"    {consts}{',' if len(system.constants) == 1 else ''} = C")
+    for eq in system.static:
+        w(f"    {ident[eq.name]} = {em.num(eq.expr)}")
+    # Initial values, in dependency order, at t = t0.
+    w("    t = tk = t0")
+    init_ident = {**ident}
+    for s in system.states:
+        init_ident[s.name] = f"i_{ident[s.name]}"
+    for mem in system.memories:
+        init_ident[mem.name] = f"i_{ident[mem.name]}"
+    for eq in system.equations:
+        init_ident[eq.name] = f"i_{ident[eq.name]}"
+    iem = Emitter(init_ident, lookups)
+    exprs = {s.name: s.initial for s in system.states}
+    exprs.update({mem.name: mem.init for mem in system.memories})
+    exprs.update({eq.name: eq.expr for eq in system.equations})
+    for name in system.init_order:
+        w(f"    {init_ident[name]} = {iem.num(exprs[name])}")
+    for s in system.states:
+        w(f"    {ident[s.name]} = {init_ident[s.name]}")
+    for i, mem in enumerate(system.memories):
+        w(f"    _lag{i} = int(np.max(np.round({em.num(mem.lag)})))")
+        w(f"    if _lag{i} < 1: raise _LagError({i})")
+        w(f"    _buf{i} = _deque(maxlen=_lag{i})")
+        w(f"    _init{i} = {init_ident[mem.name]}")
+    # The right-hand side.
+    args = ", ".join(["t", "tk", *S, *M])
+    w(f"    def rhs({args}):")
+    for eq in system.equations:
+        w(f"        {ident[eq.name]} = {em.num(eq.expr)}")
+    derivs = [em.num(s.derivative) for s in system.states]
+    vals = [ident[v] for v in value_names]
+    w(f"        return ({''.join(d + ', ' for d in derivs)}), ({''.join(v + ', ' for v in vals)})")
+    # The time loop.
+    w("    isave = 0")
+    w("    for k in range(n_steps + 1):")
+    w("        tk = t0 + k * dt")
+    for i, mem in enumerate(system.memories):
+        w(f"        {ident[mem.name]} = _buf{i}[0] if len(_buf{i}) == _lag{i} else _init{i}")
+    w(f"        K0, V = rhs(tk, tk, {''.join(x + ', ' for x in S + M)})")
+    w("        if k % stride == 0:")
+    w("            o = out[isave]")
+    value_pos = {v: j for j, v in enumerate(value_names)}
+    for j, r in enumerate(record):
+        src = ident[r] if r in {s.name for s in system.states} else f"V[{value_pos[r]}]"
+        w(f"            o[{j}] = {src}")
+    w("            isave += 1")
+    for i, mem in enumerate(system.memories):
+        w(f"        _buf{i}.append(V[{value_pos[mem.source]}])")
+    w("        if k == n_steps:")
+    w("            break")
+    n = len(system.states)
+    for stage in range(1, len(method.b)):
+        row = method.a[stage]
+        ys = []
+        for i in range(n):
+            terms = " + ".join(f"{a!r} * K{j}[{i}]" for j, a in enumerate(row) if a != 0.0)
+            ys.append(f"{S[i]} + dt * ({terms})" if terms else S[i])
+        w(
+            f"        K{stage}, _ = rhs(tk + {method.c[stage]!r} * dt, tk, "
+            f"{''.join(y + ', ' for y in ys)}{''.join(x + ', ' for x in M)})"
+        )
+    for i in range(n):
+        terms = " + ".join(f"{b!r} * K{j}[{i}]" for j, b in enumerate(method.b) if b != 0.0)
+        w(f"        {S[i]} = {S[i]} + dt * ({terms})")
+    source = "\n".join(L) + "\n"
+    namespace: dict[str, Any] = {
+        "np": np,
+        "_step": runtime.sd_step,
+        "_ramp": runtime.sd_ramp,
+        "_pulse": runtime.sd_pulse,
+        "_deque": __import__("collections").deque,
+        "_LagError": LagError,
+    }
+    for name, lk in m.lookups.items():
+        namespace[lookups[name]] = runtime.LookupFn(lk.xs, lk.ys, lk.extrapolate, lk.discrete)
+    code = compile(source, f"<quidpro kernel {m.name}>", "exec")
+    exec(code, namespace)  # the source is generated from the checked syntax tree only
+    return Kernel(namespace["run"], record, source, tuple(system.constants))
+
+
+class LagError(Exception):
+    """A delay_fixed or previous whose lag is shorter than one step."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index

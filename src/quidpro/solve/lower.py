@@ -1,0 +1,319 @@
+"""Lower a :class:`Model` to a flat system of states, memories and ordered equations.
+
+Stateful builtins become hidden stocks (``smooth``, ``delay1``, ...) or memories,
+values read from earlier steps (``delay_fixed``, ``previous``), so that every
+ensemble member carries its own state and the result is exact under any method.
+A non-negative stock's outflows are rewritten through a limiter, so that the
+limited value is what every reader of the flow sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from quidpro.errors import NOWHERE, CycleError, Loc, ModelError
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
+from quidpro.model.builtins import BUILTINS
+from quidpro.model.spec import Model
+
+ZERO = Num(0.0)
+
+
+@dataclass(frozen=True)
+class Equation:
+    name: str
+    expr: Expr
+    owner: str  # the user variable it belongs to (errors name this one)
+    loc: Loc = NOWHERE
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    initial: Expr
+    derivative: Expr
+    owner: str
+    loc: Loc = NOWHERE
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A value read from ``lag`` steps ago: ``init`` until that many steps have passed."""
+
+    name: str
+    source: str  # the equation whose past values are read
+    lag: Expr  # in steps, an expression of constants (rounded)
+    init: Expr
+    owner: str
+    loc: Loc = NOWHERE
+
+
+@dataclass
+class System:
+    model: Model
+    constants: list[str]
+    states: list[State] = field(default_factory=list)
+    memories: list[Memory] = field(default_factory=list)
+    equations: list[Equation] = field(default_factory=list)  # ordered, per step
+    static: list[Equation] = field(default_factory=list)  # ordered, once per run
+    init_order: list[str] = field(default_factory=list)  # states and equations at t0
+
+    @property
+    def visible(self) -> list[str]:
+        m = self.model
+        return [*m.stocks, *m.flows, *m.auxiliaries]
+
+
+def _bin(op: str, a: Expr, b: Expr) -> Expr:
+    return Binary(op, a, b)
+
+
+def _sum(items: list[Expr]) -> Expr:
+    if not items:
+        return ZERO
+    out = items[0]
+    for it in items[1:]:
+        out = _bin("+", out, it)
+    return out
+
+
+class _Lowerer:
+    def __init__(self, model: Model) -> None:
+        self.m = model
+        self.sys = System(model, list(model.constants))
+        self.eqs: dict[str, Equation] = {}
+        self.counter: dict[str, int] = {}
+
+    def hidden(self, owner: str, tag: str) -> str:
+        n = self.counter.get(owner, 0) + 1
+        self.counter[owner] = n
+        return f"_{owner}__{tag}{n}"
+
+    def aux(self, name: str, expr: Expr, owner: str, loc: Loc) -> Name:
+        self.eqs[name] = Equation(name, expr, owner, loc)
+        return Name(name, loc)
+
+    def as_name(self, expr: Expr, owner: str, tag: str, loc: Loc) -> Expr:
+        """A Name for ``expr``: a number stays a number, other expressions get an aux."""
+        if isinstance(expr, Num | Name):
+            return expr
+        return self.aux(self.hidden(owner, tag), expr, owner, loc)
+
+    def expr(self, e: Expr, owner: str) -> Expr:
+        if isinstance(e, Unary):
+            return Unary(e.op, self.expr(e.operand, owner), e.loc)
+        if isinstance(e, Binary):
+            return Binary(e.op, self.expr(e.left, owner), self.expr(e.right, owner), e.loc)
+        if isinstance(e, Call):
+            args = tuple(self.expr(a, owner) for a in e.args)
+            b = BUILTINS.get(e.func)
+            if b is not None and b.kind == "stateful":
+                return self.stateful(e.func, args, owner, e.loc)
+            return Call(e.func, args, e.loc)
+        return e
+
+    def stage_chain(
+        self, x: Expr, tau: Expr, n: int, init: Expr | None, owner: str, loc: Loc, material: bool
+    ) -> Expr:
+        """n first-order stages: smoothing (information) or delay (material) chains."""
+        x = self.as_name(x, owner, "in", loc)
+        tau = self.as_name(tau, owner, "tau", loc)
+        start = init if init is not None else x
+        stage_tau: Expr = tau if n == 1 else _bin("/", tau, Num(float(n)))
+        prev: Expr = x
+        out: Expr = x
+        for _ in range(n):
+            s = self.hidden(owner, "delay" if material else "smooth")
+            if material:
+                outflow: Expr = _bin("/", Name(s), stage_tau)
+                deriv = _bin("-", prev, outflow)
+                initial = _bin("*", start, stage_tau)
+                out = outflow
+            else:
+                deriv = _bin("/", _bin("-", prev, Name(s)), stage_tau)
+                initial = start
+                out = Name(s)
+            self.sys.states.append(State(s, initial, deriv, owner, loc))
+            prev = self.as_name(out, owner, "out", loc) if material else out
+            out = prev
+        return out
+
+    def stateful(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        init = None
+        if func in ("smooth", "smooth3", "delay1", "delay3", "trend"):
+            init = args[2] if len(args) > 2 else None
+        if func in ("smoothn", "delayn", "forcst"):
+            init = args[3] if len(args) > 3 else None
+        if func == "smooth":
+            return self.stage_chain(args[0], args[1], 1, init, owner, loc, material=False)
+        if func == "smooth3":
+            return self.stage_chain(args[0], args[1], 3, init, owner, loc, material=False)
+        if func == "delay1":
+            return self.stage_chain(args[0], args[1], 1, init, owner, loc, material=True)
+        if func == "delay3":
+            return self.stage_chain(args[0], args[1], 3, init, owner, loc, material=True)
+        if func in ("smoothn", "delayn"):
+            order = args[2]
+            if not isinstance(order, Num) or order.value < 1 or order.value != int(order.value):
+                raise ModelError(
+                    f"{func}() needs a whole number of stages as a literal, like 3", loc
+                )
+            return self.stage_chain(
+                args[0], args[1], int(order.value), init, owner, loc, material=func == "delayn"
+            )
+        if func == "trend":
+            # XMILE TREND: fractional growth rate of x against its exponential average.
+            x = self.as_name(args[0], owner, "in", loc)
+            tau = self.as_name(args[1], owner, "tau", loc)
+            g0 = init if init is not None else ZERO
+            s = self.hidden(owner, "avg")
+            first = _bin("/", x, _bin("+", Num(1.0), _bin("*", g0, tau)))
+            self.sys.states.append(
+                State(s, first, _bin("/", _bin("-", x, Name(s)), tau), owner, loc)
+            )
+            return _bin("/", _bin("-", x, Name(s)), _bin("*", Name(s), tau))
+        if func == "forcst":
+            # XMILE FORCST: x * (1 + trend * horizon).
+            trend = self.stateful("trend", (args[0], args[1], *(args[3:4])), owner, loc)
+            return _bin("*", args[0], _bin("+", Num(1.0), _bin("*", trend, args[2])))
+        if func == "init":
+            x = self.as_name(args[0], owner, "in", loc)
+            s = self.hidden(owner, "init")
+            self.sys.states.append(State(s, x, ZERO, owner, loc))
+            return Name(s)
+        if func == "previous":
+            src = self.as_name(args[0], owner, "in", loc)
+            if not isinstance(src, Name):  # a literal: previous(3) is 3
+                return src
+            out = self.hidden(owner, "prev")
+            self.sys.memories.append(
+                Memory(out, src.id, Num(1.0), args[1] if len(args) > 1 else src, owner, loc)
+            )
+            return Name(out, loc)
+        if func == "delay_fixed":
+            src = self.as_name(args[0], owner, "in", loc)
+            if not isinstance(src, Name):
+                return src
+            out = self.hidden(owner, "fixed")
+            lag = _bin("/", args[1], Name("dt"))
+            self.sys.memories.append(Memory(out, src.id, lag, args[2], owner, loc))
+            return Name(out, loc)
+        raise ModelError(f"{func}() is not implemented", loc)  # pragma: no cover
+
+    def limit_outflows(self) -> None:
+        """Rewrite outflows of non-negative stocks so a step never overdraws the stock."""
+        limited: dict[str, str] = {}
+        for s in self.m.stocks.values():
+            if not s.non_negative or not s.outflows:
+                continue
+            avail: Expr = _bin(
+                "+", _bin("/", Name(s.name), Name("dt")), _sum([Name(f) for f in s.inflows])
+            )
+            taken: list[Expr] = []
+            for f in s.outflows:
+                if f in limited:
+                    raise ModelError(
+                        f"flow {f!r} drains two non-negative stocks "
+                        f"({limited[f]!r} and {s.name!r}); split it in two",
+                        self.m.flows[f].loc,
+                    )
+                limited[f] = s.name
+                raw = f"_{f}__raw"
+                old = self.eqs.pop(f)
+                self.eqs[raw] = Equation(raw, old.expr, f, old.loc)
+                room = Call("max", (_bin("-", avail, _sum(taken)), ZERO))
+                expr = Call(
+                    "if", (_bin(">", Name(raw), ZERO), Call("min", (Name(raw), room)), Name(raw))
+                )
+                self.eqs[f] = Equation(f, expr, f, old.loc)
+                taken.append(Name(f))
+
+
+def _order(eqs: dict[str, Equation], known: set[str], model: Model, phase: str) -> list[str]:
+    g = nx.DiGraph()
+    position = {n: i for i, n in enumerate(eqs)}
+    for name, eq in eqs.items():
+        g.add_node(name)
+        for dep in names(eq.expr):
+            if dep in eqs:
+                g.add_edge(dep, name)
+            elif dep not in known:
+                raise ModelError(f"internal: {dep!r} unknown while ordering", eq.loc)
+    try:
+        return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+    except nx.NetworkXUnfeasible:
+        cycle = [a for a, _ in nx.find_cycle(g)]
+        owners: list[str] = []
+        for c in cycle:
+            o = eqs[c].owner
+            if o not in owners:
+                owners.append(o)
+        loc = eqs[cycle[0]].loc
+        for c in cycle:
+            if eqs[c].name == eqs[c].owner:
+                loc = eqs[c].loc
+                break
+        what = "algebraic loop" if phase == "step" else "initial values depend on each other"
+        raise CycleError(
+            f"{what}: {' -> '.join([*owners, owners[0]])} (break it with a stock, "
+            "a smooth() or a delay)",
+            loc,
+        ) from None
+
+
+def lower(model: Model) -> System:
+    """Flatten ``model``: hidden states for stateful builtins, equations in order."""
+    lw = _Lowerer(model)
+    for v in model.variables.values():
+        expr = lw.expr(v.equation, v.name)
+        if v.non_negative:
+            expr = Call("max", (expr, ZERO))
+        lw.eqs[v.name] = Equation(v.name, expr, v.name, v.loc)
+    lw.limit_outflows()
+    sys = lw.sys
+    stock_states = []
+    for s in model.stocks.values():
+        deriv = _bin("-", _sum([Name(f) for f in s.inflows]), _sum([Name(f) for f in s.outflows]))
+        stock_states.append(State(s.name, lw.expr(s.initial, s.name), deriv, s.name, s.loc))
+    sys.states = stock_states + sys.states
+    # Initial expressions of hidden states may themselves need lowering (rare: nested).
+    state_names = {s.name for s in sys.states}
+    memory_names = {m.name for m in sys.memories}
+    base = {*model.constants, "time", "dt", "start_time", "stop_time", "pi", "inf"}
+    # Static equations: depend on constants and other statics only.
+    static: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for n, eq in lw.eqs.items():
+            if n in static:
+                continue
+            deps = names(eq.expr)
+            calls = {c.func for c in _calls(eq.expr)}
+            if deps <= (base - {"time"}) | static and not calls & {"step", "ramp", "pulse"}:
+                static.add(n)
+                changed = True
+    step_eqs = {n: e for n, e in lw.eqs.items() if n not in static}
+    static_eqs = {n: e for n, e in lw.eqs.items() if n in static}
+    sys.static = [static_eqs[n] for n in _order(static_eqs, base, model, "step")]
+    known = base | state_names | memory_names | static
+    sys.equations = [step_eqs[n] for n in _order(step_eqs, known, model, "step")]
+    # Initial phase: states from their initial expressions, equations at t0.
+    init_nodes: dict[str, Equation] = {
+        **{s.name: Equation(s.name, s.initial, s.owner, s.loc) for s in sys.states},
+        **{m.name: Equation(m.name, m.init, m.owner, m.loc) for m in sys.memories},
+        **step_eqs,
+    }
+    sys.init_order = _order(init_nodes, base | static, model, "init")
+    return sys
+
+
+def _calls(e: Expr) -> list[Call]:
+    from quidpro.lang.ast import walk
+
+    return [n for n in walk(e) if isinstance(n, Call)]
+
+
+__all__ = ["Equation", "Index", "Memory", "State", "System", "lower"]

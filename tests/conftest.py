@@ -1,0 +1,31 @@
+"""Strict numerics in tests: a NumPy warning is an error (the kernels silence their own)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+np.seterr(all="raise")
+
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile("ci", max_examples=150, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def write_model(tmp_path: Path):
+    """Write a YAML model text to a file and return its path."""
+
+    def write(text: str, name: str = "model.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(text)
+        return p
+
+    return write
