@@ -64,10 +64,23 @@ class LoadedModel:
         dt: float | None = None,
         record: Sequence[str] | None = None,
         save_every: float | None = None,
+        backend: str = "auto",
     ) -> Trajectories:
-        """Arrays for one or many runs (``values[time, variable, run]``)."""
+        """Arrays for one or many runs (``values[time, variable, run]``).
+
+        ``backend``: "numpy" (vectorised over members, no compile time), "jit" (numba:
+        machine code per member, parallel over cores) or "auto" (NumPy for a few runs;
+        numba, when installed, for many members or a model run repeatedly).
+        """
         return simulate(
-            self.compiled, self.overrides(scenario, set), n_runs, method, dt, record, save_every
+            self.compiled,
+            self.overrides(scenario, set),
+            n_runs,
+            method,
+            dt,
+            record,
+            save_every,
+            backend,
         )
 
     def run(
@@ -77,13 +90,14 @@ class LoadedModel:
         method: str | None = None,
         dt: float | None = None,
         save_every: float | None = None,
+        backend: str = "auto",
     ) -> pd.DataFrame:
         """One run as a DataFrame indexed by time, a column per stock, flow and auxiliary.
 
         Where the model has ``time.origin``, ``df.attrs["dates"]`` holds the calendar date
         of each row and :meth:`dates` returns them as an index.
         """
-        traj = self.simulate(scenario, set, 1, method, dt, None, save_every)
+        traj = self.simulate(scenario, set, 1, method, dt, None, save_every, backend)
         raise_failure(self.compiled, traj)
         df = pd.DataFrame(
             traj.values[:, :, 0], index=pd.Index(traj.times, name="time"), columns=list(traj.names)

@@ -124,8 +124,8 @@ class Kernel:
     constants: tuple[str, ...]
 
 
-def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) -> Kernel:
-    m = system.model
+def identifiers(system: System) -> tuple[dict[str, str], dict[str, str]]:
+    """Generated identifiers for every name, and for every lookup function."""
     ident: dict[str, str] = {
         "time": "t",
         "dt": "dt",
@@ -144,7 +144,13 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
         ident[eq.name] = f"z{i}"
     for i, eq in enumerate(system.equations):
         ident[eq.name] = f"e{i}"
-    lookups = {name: f"_lk{i}" for i, name in enumerate(m.lookups)}
+    lookups = {name: f"_lk{i}" for i, name in enumerate(system.model.lookups)}
+    return ident, lookups
+
+
+def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) -> Kernel:
+    m = system.model
+    ident, lookups = identifiers(system)
     em = Emitter(ident, lookups)
     S = [ident[s.name] for s in system.states]
     M = [ident[x.name] for x in system.memories]

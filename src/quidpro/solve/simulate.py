@@ -8,6 +8,7 @@ turns that status into a :class:`~quidpro.errors.SimulationError`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from quidpro.errors import ConfigError, SimulationError
 from quidpro.model.spec import Model, TimeSpec
-from quidpro.solve.codegen import Kernel, LagError, generate
+from quidpro.solve.codegen import LagError, generate
 from quidpro.solve.evaluate import evaluate
 from quidpro.solve.lower import System, lower
 from quidpro.solve.methods import METHODS
@@ -36,19 +37,49 @@ class Trajectories:
         return self.values[:, self.names.index(name), :]
 
 
+BACKENDS = ("auto", "numpy", "jit")
+# "auto" compiles with numba once a model has run this often, or for this many members.
+JIT_AFTER_RUNS = 3
+JIT_MIN_MEMBERS = 64
+
+
 class Compiled:
-    """A model lowered once; kernels are generated per method and recorded set."""
+    """A model lowered once; kernels are generated per method, recorded set and backend."""
 
     def __init__(self, model: Model) -> None:
         self.model = model
         self.system: System = lower(model)
-        self._kernels: dict[tuple[str, tuple[str, ...]], Kernel] = {}
+        self._kernels: dict[tuple[str, tuple[str, ...], str], Any] = {}
+        self.runs = 0
 
-    def kernel(self, method: str, record: tuple[str, ...]) -> Kernel:
-        key = (method, record)
+    def kernel(self, method: str, record: tuple[str, ...], backend: str = "numpy") -> Any:
+        """The NumPy :class:`Kernel` or a :class:`~quidpro.solve.jit.JitKernel`."""
+        key = (method, record, backend)
         if key not in self._kernels:
-            self._kernels[key] = generate(self.system, METHODS[method], record)
+            if backend == "jit":
+                from quidpro.solve.jit import JitKernel, generate_source
+
+                source = generate_source(self.system, METHODS[method], record)
+                self._kernels[key] = JitKernel(source, record)
+            else:
+                self._kernels[key] = generate(self.system, METHODS[method], record)
         return self._kernels[key]
+
+    def choose_backend(self, backend: str, n_runs: int) -> str:
+        """Resolve "auto": NumPy for a few runs (no compile time), numba for many."""
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        if backend == "auto":
+            backend = os.environ.get("QUIDPRO_BACKEND", "auto")
+        if backend != "auto":
+            if backend == "jit" and not _jit_ok(self):
+                raise ConfigError(
+                    "the jit backend needs numba (pip install 'quidpro[jit]') "
+                    "and a model whose functions all have a JIT form"
+                )
+            return backend
+        busy = n_runs >= JIT_MIN_MEMBERS or self.runs >= JIT_AFTER_RUNS
+        return "jit" if busy and _jit_ok(self) else "numpy"
 
     def constant_values(self, overrides: Mapping[str, Any], n_runs: int) -> list[Any]:
         """Every constant's value (float or per-run array), expressions resolved in order."""
@@ -78,6 +109,18 @@ class Compiled:
         return [env[name] for name in self.system.constants]
 
 
+def _jit_ok(compiled: Compiled) -> bool:
+    from quidpro.solve import jit
+
+    if not jit.available():
+        return False
+    try:
+        compiled.kernel(compiled.model.time.method, tuple(compiled.system.visible), "jit")
+    except NotImplementedError:
+        return False
+    return True
+
+
 def _as_values(v: Any, n_runs: int, name: str) -> Any:
     arr = np.asarray(v, dtype=float)
     if arr.ndim == 0:
@@ -95,6 +138,7 @@ def simulate(
     dt: float | None = None,
     record: Sequence[str] | None = None,
     save_every: float | None = None,
+    backend: str = "auto",
 ) -> Trajectories:
     """Integrate ``n_runs`` members at once; overrides are floats or per-run arrays."""
     m = compiled.model
@@ -112,15 +156,22 @@ def simulate(
     unknown = [r for r in rec if r not in compiled.system.visible]
     if unknown:
         raise ConfigError(f"unknown variable(s) to record: {', '.join(unknown)}")
-    kernel = compiled.kernel(method, rec)
+    backend = compiled.choose_backend(backend, n_runs)
+    kernel = compiled.kernel(method, rec, backend)
+    compiled.runs += 1
     consts = compiled.constant_values(overrides or {}, n_runs)
     n_steps = time.n_steps
     stride = time.save_stride
     n_save = n_steps // stride + 1
-    out = np.empty((n_save, len(rec), n_runs))
+    if hasattr(kernel, "allocate"):
+        out = kernel.allocate(n_save, len(rec), n_runs)
+    else:
+        out = np.empty((n_save, len(rec), n_runs))
     with np.errstate(all="ignore"):
         try:
-            kernel.run(consts, time.start, time.dt, n_steps, stride, out)
+            status = kernel.run(consts, time.start, time.dt, n_steps, stride, out)
+            if status is not None and status.any():
+                raise LagError(int(status[status > 0][0]) - 1)
         except LagError as exc:
             mem = compiled.system.memories[exc.index]
             raise SimulationError(
@@ -132,20 +183,33 @@ def simulate(
             ) from None
     times = time.start + np.arange(n_save) * stride * time.dt
     traj = Trajectories(times, rec, out)
-    traj.failures = _failures(traj)
+    traj.failures = _failures(traj, evaluation_order(compiled.system))
     return traj
 
 
-def _failures(traj: Trajectories) -> dict[int, tuple[str, float]]:
+def evaluation_order(system: System) -> tuple[str, ...]:
+    """Names in the order a step computes them: statics, states, then the equations."""
+    return (
+        *(e.name for e in system.static),
+        *(s.name for s in system.states),
+        *(e.name for e in system.equations),
+    )
+
+
+def _failures(traj: Trajectories, order: Sequence[str] = ()) -> dict[int, tuple[str, float]]:
+    """Each failed run's root cause: at the earliest time with a non-finite value, the
+    variable computed first (not the ones its value spread to in the same step)."""
     finite = np.isfinite(traj.values)
     if finite.all():
         return {}
+    rank = {name: i for i, name in enumerate(order)}
+    columns = sorted(range(len(traj.names)), key=lambda j: rank.get(traj.names[j], len(rank)))
     failures = {}
     bad_runs = np.nonzero(~finite.all(axis=(0, 1)))[0]
     for r in bad_runs:
         ok = finite[:, :, r]
         ti = int(np.argmax(~ok.all(axis=1)))
-        vi = int(np.argmax(~ok[ti]))
+        vi = next(j for j in columns if not ok[ti, j])
         failures[int(r)] = (traj.names[vi], float(traj.times[ti]))
     return failures
 
