@@ -218,6 +218,12 @@ class JitKernel:
             self._module = mod
         return self._module
 
+    def cached(self, many: bool) -> bool:
+        """Whether numba's disk cache already holds this kernel (no compile needed)."""
+        folder = _cache_dir() / "__pycache__"
+        func = "run_many" if many else "run_one"
+        return folder.exists() and any(folder.glob(f"{self.module_name}.{func}-*.nbi"))
+
     def run(
         self, consts: list[Any], t0: float, dt: float, n_steps: int, stride: int, out: np.ndarray
     ) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,15 @@ class Trajectories:
 
 
 BACKENDS = ("auto", "numpy", "jit")
-# "auto" compiles with numba once a model has run this often, or for this many members.
-JIT_AFTER_RUNS = 3
-JIT_MIN_MEMBERS = 64
+# Cost model of the "auto" backend (seconds, measured on a 2-core machine, see
+# docs/benchmarks.md): NumPy pays a call per equation per step, numba a compile
+# that grows faster than linearly with the number of equations, once per kernel.
+NUMPY_CALL = 1.5e-6
+NUMPY_PER_MEMBER = 3e-9
+JIT_PER_MEMBER = 4e-9
+JIT_COMPILE_FIXED = 1.5  # importing numba and its helpers
+JIT_COMPILE_PER_EQUATION = 0.05
+JIT_COMPILE_GROWTH = 150.0
 
 
 class Compiled:
@@ -50,7 +57,7 @@ class Compiled:
         self.model = model
         self.system: System = lower(model)
         self._kernels: dict[tuple[str, tuple[str, ...], str], Any] = {}
-        self.runs = 0
+        self.numpy_seconds = 0.0  # time spent in NumPy kernels (for the "auto" backend)
 
     def kernel(self, method: str, record: tuple[str, ...], backend: str = "numpy") -> Any:
         """The NumPy :class:`Kernel` or a :class:`~quidpro.solve.jit.JitKernel`."""
@@ -65,21 +72,46 @@ class Compiled:
                 self._kernels[key] = generate(self.system, METHODS[method], record)
         return self._kernels[key]
 
-    def choose_backend(self, backend: str, n_runs: int) -> str:
-        """Resolve "auto": NumPy for a few runs (no compile time), numba for many."""
+    def choose_backend(
+        self,
+        backend: str,
+        n_runs: int,
+        method: str | None = None,
+        record: tuple[str, ...] | None = None,
+        n_steps: int | None = None,
+    ) -> str:
+        """Resolve "auto" by tiered compilation: NumPy (no compile time) until the time it
+        has spent on this model, plus this call's, would pay for compiling with numba;
+        numba at once when its disk cache already holds the kernel.
+        """
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        method = method or self.model.time.method
+        record = record if record is not None else tuple(self.system.visible)
+        n_steps = n_steps if n_steps is not None else self.model.time.n_steps
         if backend == "auto":
             backend = os.environ.get("QUIDPRO_BACKEND", "auto")
         if backend != "auto":
-            if backend == "jit" and not _jit_ok(self):
+            if backend == "jit" and not _jit_ok(self, method, record):
                 raise ConfigError(
                     "the jit backend needs numba (pip install 'quidpro[jit]') "
                     "and a model whose functions all have a JIT form"
                 )
             return backend
-        busy = n_runs >= JIT_MIN_MEMBERS or self.runs >= JIT_AFTER_RUNS
-        return "jit" if busy and _jit_ok(self) else "numpy"
+        if not _jit_ok(self, method, record):
+            return "numpy"
+        n_eq = len(self.system.equations) + len(self.system.states)
+        work = n_steps * len(METHODS[method].b) * n_eq
+        numpy_cost = work * (NUMPY_CALL + NUMPY_PER_MEMBER * n_runs)
+        kernel = self.kernel(method, record, "jit")
+        compile_cost = (
+            0.0
+            if kernel.cached(many=n_runs > 1)
+            else JIT_COMPILE_FIXED
+            + JIT_COMPILE_PER_EQUATION * n_eq * (1 + n_eq / JIT_COMPILE_GROWTH)
+        )
+        jit_cost = compile_cost + work * JIT_PER_MEMBER * n_runs / (os.cpu_count() or 1)
+        return "jit" if self.numpy_seconds + numpy_cost > jit_cost else "numpy"
 
     def constant_values(self, overrides: Mapping[str, Any], n_runs: int) -> list[Any]:
         """Every constant's value (float or per-run array), expressions resolved in order."""
@@ -90,7 +122,7 @@ class Compiled:
             if name in overrides:
                 env[name] = _as_values(overrides[name], n_runs, name)
             elif c.expr is None:
-                env[name] = c.value
+                env[name] = np.float64(c.value)  # NumPy floats: 1/0 is inf, not an error
             else:
                 pending.append(name)
         while pending:  # constant expressions, in dependency order (cycles checked earlier)
@@ -109,13 +141,13 @@ class Compiled:
         return [env[name] for name in self.system.constants]
 
 
-def _jit_ok(compiled: Compiled) -> bool:
+def _jit_ok(compiled: Compiled, method: str, record: tuple[str, ...]) -> bool:
     from quidpro.solve import jit
 
     if not jit.available():
         return False
     try:
-        compiled.kernel(compiled.model.time.method, tuple(compiled.system.visible), "jit")
+        compiled.kernel(method, record, "jit")
     except NotImplementedError:
         return False
     return True
@@ -124,7 +156,7 @@ def _jit_ok(compiled: Compiled) -> bool:
 def _as_values(v: Any, n_runs: int, name: str) -> Any:
     arr = np.asarray(v, dtype=float)
     if arr.ndim == 0:
-        return float(arr)
+        return np.float64(arr)
     if arr.shape != (n_runs,):
         raise ConfigError(f"values for {name!r} have shape {arr.shape}, expected ({n_runs},)")
     return arr
@@ -156,9 +188,8 @@ def simulate(
     unknown = [r for r in rec if r not in compiled.system.visible]
     if unknown:
         raise ConfigError(f"unknown variable(s) to record: {', '.join(unknown)}")
-    backend = compiled.choose_backend(backend, n_runs)
+    backend = compiled.choose_backend(backend, n_runs, method, rec, time.n_steps)
     kernel = compiled.kernel(method, rec, backend)
-    compiled.runs += 1
     consts = compiled.constant_values(overrides or {}, n_runs)
     n_steps = time.n_steps
     stride = time.save_stride
@@ -169,7 +200,10 @@ def simulate(
         out = np.empty((n_save, len(rec), n_runs))
     with np.errstate(all="ignore"):
         try:
+            started = perf_counter()
             status = kernel.run(consts, time.start, time.dt, n_steps, stride, out)
+            if backend == "numpy":
+                compiled.numpy_seconds += perf_counter() - started
             if status is not None and status.any():
                 raise LagError(int(status[status > 0][0]) - 1)
         except LagError as exc:
