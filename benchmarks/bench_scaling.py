@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generated_model import model_yaml  # noqa: E402
+from generated_model import model_yaml
 
-import quidpro  # noqa: E402
+import quidpro
 
 
 def main(ks: list[int]) -> None:
