@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands record runs in a store: keep it out of the home folder."""
+    monkeypatch.setenv("QUIDPRO_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
+
+
 @pytest.fixture
 def write_model(tmp_path: Path):
     """Write a YAML model text to a file and return its path."""

@@ -65,6 +65,7 @@ class LoadedModel:
         record: Sequence[str] | None = None,
         save_every: float | None = None,
         backend: str = "auto",
+        member_offset: int = 0,
     ) -> Trajectories:
         """Arrays for one or many runs (``values[time, variable, run]``).
 
@@ -81,6 +82,7 @@ class LoadedModel:
             record,
             save_every,
             backend,
+            member_offset,
         )
 
     def run(

@@ -12,7 +12,8 @@ from rich.console import Console
 
 from quidpro.errors import ConfigError, QuidproError
 
-console = Console()
+# Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

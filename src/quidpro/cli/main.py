@@ -12,10 +12,11 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quidpro.cli.common import command, console, parse_sets
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, SimulationError
 
 app = typer.Typer(
     name="quidpro",
@@ -105,6 +106,7 @@ def run(
 
 
 def _summary(m: object, df: object, scenario: str | None) -> None:
+    """Stocks first, then flows and auxiliaries: start, range and end of each."""
     import pandas as pd
 
     from quidpro.api import LoadedModel
@@ -113,32 +115,32 @@ def _summary(m: object, df: object, scenario: str | None) -> None:
     assert isinstance(df, pd.DataFrame)
     spec = m.spec
     t = spec.time
+    first, last = f"{t.start:g}", f"{df.index[-1]:g}"
+    if "dates" in df.attrs:
+        first, last = (f"{d:%Y-%m-%d}" for d in (df.attrs["dates"][0], df.attrs["dates"][-1]))
     title = f"{spec.title or spec.name}  [{scenario or 'baseline'}, {t.method}, dt={t.dt:g}]"
-    table = Table(title=title, title_justify="left")
-    table.add_column("variable")
-    table.add_column("kind", style="dim")
-    table.add_column(f"start ({t.start:g})", justify="right")
-    table.add_column("min", justify="right")
-    table.add_column("max", justify="right")
-    table.add_column(f"end ({df.index[-1]:g})", justify="right")
-    table.add_column("units", style="dim")
-    kinds = {
-        **dict.fromkeys(spec.stocks, "stock"),
-        **dict.fromkeys(spec.flows, "flow"),
-        **dict.fromkeys(spec.auxiliaries, "aux"),
-    }
-    shown = list(spec.stocks) + [c for c in df.columns if c not in spec.stocks]
+    table = Table(title=escape(title), title_justify="left")  # "[baseline, ...]" is text
+    table.add_column("variable", no_wrap=True)
+    table.add_column(first, justify="right", no_wrap=True, min_width=9)
+    table.add_column("min", justify="right", no_wrap=True, min_width=9)
+    table.add_column("max", justify="right", no_wrap=True, min_width=9)
+    table.add_column(last, justify="right", no_wrap=True, min_width=9)
+    table.add_column("units", style="dim", overflow="ellipsis", no_wrap=True, max_width=18)
+    groups = [list(spec.stocks), list(spec.flows), list(spec.auxiliaries)]
+    shown = [n for group in groups for n in group if n in df.columns]
+    shown += [c for c in df.columns if c not in shown]  # array elements, if any
     for name in shown[:30]:
         col = df[name].to_numpy()
         units = getattr(spec.stocks.get(name) or spec.variables.get(name), "units", None)
+        end_of_group = len(shown) > 8 and any(g and name == g[-1] for g in groups)
         table.add_row(
-            name,
-            kinds[name],
+            escape(name),  # an array element "x[a]" is a name, not markup
             _fmt(col[0]),
             _fmt(np.min(col)),
             _fmt(np.max(col)),
             _fmt(col[-1]),
             units or "",
+            end_section=end_of_group,
         )
     console.print(table)
     if len(shown) > 30:
@@ -158,7 +160,14 @@ def check(model: ModelArg) -> None:
 
     m = quidpro.load(model)
     for scenario in [None, *m.scenarios]:
-        m.run(scenario=scenario)
+        try:
+            m.run(scenario=scenario)
+        except SimulationError as exc:
+            if scenario is None:
+                raise
+            raise SimulationError(
+                f"{exc.message} in scenario {scenario!r}", exc.variable, exc.time, exc.loc
+            ) from None
     spec = m.spec
     console.print(
         f"{spec.name}: ok — {len(spec.stocks)} stocks, {len(spec.flows)} flows, "
@@ -181,6 +190,11 @@ def models() -> None:
         spec = read_model(path)
         table.add_row(name, spec.title or "", ", ".join(spec.scenarios))
     console.print(table)
+
+
+from quidpro.cli import convert as _convert  # noqa: E402
+
+_convert.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,13 @@ from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
@@ -128,8 +134,9 @@ def _syntax_error(exc: UnexpectedInput, text: str, base: Loc) -> ParseError:
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):
-        line = text.count("\n") + 1
-        col = len(text.splitlines()[-1]) + 1 if text.strip() else 1
+        body = text.rstrip()  # the end is just past the last character written
+        line = body.count("\n") + 1
+        col = len(body.splitlines()[-1]) + 1 if body else 1
         what = "unexpected end of expression"
         if text.count("(") > text.count(")"):
             what += " (a '(' is not closed)"
@@ -160,7 +167,13 @@ def parse_expression(text: str | float | int, where: Loc = NOWHERE) -> Expr:
     base = where if where.col > 0 else Loc(where.file, max(where.line, 1), 1, where.source_line)
     try:
         tree = _parser().parse(text)
+        result: Expr = _ToAst(base, text).transform(tree)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, base) from None
-    result: Expr = _ToAst(base, text).transform(tree)
+    except (RecursionError, VisitError) as exc:
+        if isinstance(exc, VisitError) and not isinstance(exc.orig_exc, RecursionError):
+            raise
+        raise ParseError(
+            "the expression is nested too deeply; split it into auxiliaries", base
+        ) from None
     return result

@@ -19,6 +19,10 @@ class Node:
     value: Any
     loc: Loc
     key_loc: Loc | None = field(default=None)
+    # A scalar written over several lines: its text as written (line breaks and
+    # indentation kept) and where that text starts, so expression errors can point
+    # at the right line and column of the file.
+    source: tuple[str, Loc] | None = field(default=None)
 
     @property
     def is_map(self) -> bool:

@@ -27,8 +27,13 @@ _SAFE_TAGS = {
 
 class _Reader:
     def __init__(self, text: str, file: str) -> None:
+        self.text = text
         self.lines = text.splitlines()
+        self.starts = [0]  # the index of each line's first character
+        for line in text.splitlines(keepends=True):
+            self.starts.append(self.starts[-1] + len(line))
         self.file = file
+        self.collections: set[int] = set()  # lists and mappings read so far
         self.constructor = yaml.SafeLoader("")
 
     def loc(self, mark: Any, extra_col: int = 0) -> Loc:
@@ -42,6 +47,16 @@ class _Reader:
                 f"YAML tag {n.tag!r} is not allowed in a model file (only plain data)",
                 self.loc(n.start_mark),
             )
+        if isinstance(n, yaml.MappingNode | yaml.SequenceNode):
+            # An alias (*name) of a list or mapping can refer to itself or multiply a
+            # small file into millions of values ("billion laughs"): plain data only.
+            if id(n) in self.collections:
+                raise ParseError(
+                    "an alias (*name) of a list or mapping is not allowed in a model file; "
+                    "write the values out",
+                    self.loc(n.start_mark),
+                )
+            self.collections.add(id(n))
         if isinstance(n, yaml.MappingNode):
             out: dict[str, Node] = {}
             for k, v in n.value:
@@ -70,7 +85,30 @@ class _Reader:
             nxt = n.start_mark.line + 1
             src = self.lines[nxt] if nxt < len(self.lines) else ""
             loc = Loc(self.file, nxt + 1, len(src) - len(src.lstrip()) + 1, src)
-        return Node(value, loc, key_loc)
+        source = None
+        if isinstance(value, str) and n.end_mark.line > n.start_mark.line:
+            source = self.as_written(n, value)
+        return Node(value, loc, key_loc, source)
+
+    def as_written(self, n: yaml.ScalarNode, value: str) -> tuple[str, Loc] | None:
+        """A multi-line scalar's text as it stands in the file, if it says the same.
+
+        YAML folds the lines of a plain, quoted or ``>`` scalar into one and strips the
+        indentation of a block scalar; an expression keeps its meaning either way
+        (whitespace is insignificant), but its positions are those of the file only
+        in the text as written. ``None`` when escapes make the two differ.
+        """
+        quoted = n.style in ("'", '"')
+        if n.style in ("|", ">"):
+            first = n.start_mark.line + 1
+            if first >= len(self.lines):
+                return None
+            start, where = self.starts[first], Loc(self.file, first + 1, 1, self.lines[first])
+        else:
+            start = n.start_mark.index + (1 if quoted else 0)
+            where = self.loc(n.start_mark, 1 if quoted else 0)
+        raw = self.text[start : n.end_mark.index - (1 if quoted else 0)]
+        return (raw, where) if raw.split() == value.split() else None
 
 
 def read_yaml(text: str, file: str = "<string>") -> Node:

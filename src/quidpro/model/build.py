@@ -16,6 +16,7 @@ from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError
 from quidpro.lang.ast import Expr, Num
 from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
+from quidpro.model.arrays import expand_document, split_arrays
 from quidpro.model.spec import (
     DISTRIBUTIONS,
     METHODS,
@@ -39,6 +40,7 @@ TOP_KEYS = (
     "title",
     "doc",
     "time",
+    "dimensions",
     *SECTIONS,
     "scenarios",
     "sources",
@@ -52,18 +54,30 @@ def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_COMMA_HINT = (
+    ' (a comma inside {...} ends the value: quote an expression with commas, like "step(1, 5)")'
+)
+
+
 def _check_keys(node: Node, allowed: tuple[str, ...], what: str) -> None:
     for key, child in node.items():
         if key not in allowed:
+            comma = "" if IDENTIFIER.match(key) else _COMMA_HINT
             raise ParseError(
                 f"unknown key {key!r} in {what}{_suggest(key, allowed)}; "
-                f"allowed: {', '.join(allowed)}",
+                f"allowed: {', '.join(allowed)}{comma}",
                 child.key_loc or child.loc,
             )
 
 
+# YAML 1.1 (PyYAML) reads 1e-3 and 1e3 as text: a float needs a dot and a signed exponent.
+_NUMBER_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
 def _number(node: Node, what: str) -> float:
     v = node.value
+    if isinstance(v, str) and _NUMBER_TEXT.match(v.strip()):
+        return float(v)
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ParseError(f"{what} must be a number, got {describe(node)}", node.loc)
     return float(v)
@@ -81,6 +95,8 @@ def _expr(node: Node, what: str) -> Expr:
         raise ParseError(
             f"{what} must be a number or an expression, got {describe(node)}", node.loc
         )
+    if node.source is not None:  # written over several lines: parse it as written
+        return parse_expression(*node.source)
     return parse_expression(v, node.loc)
 
 
@@ -97,7 +113,11 @@ def _name(key: str, node: Node) -> str:
 def _time(node: Node | None, file: str) -> TimeSpec:
     if node is None:
         raise ParseError("the model has no 'time' section (start, stop, dt)", Loc(file, 1, 1))
-    _check_keys(node, ("start", "stop", "dt", "units", "method", "origin", "save_every"), "time")
+    _check_keys(
+        node,
+        ("start", "stop", "dt", "units", "method", "origin", "save_every", "hold_inputs"),
+        "time",
+    )
     get = node.get
     start_n = get("start")
     start = _number(start_n, "time.start") if start_n is not None else 0.0
@@ -135,7 +155,14 @@ def _time(node: Node | None, file: str) -> TimeSpec:
             raise ModelError(
                 f"time.save_every ({save_every:g}) must be at least dt ({step:g})", s.loc
             )
-    return TimeSpec(start, stop, step, _text(get("units")), method, origin, save_every, node.loc)
+    hold = False
+    if (h := get("hold_inputs")) is not None:
+        if not isinstance(h.value, bool):
+            raise ParseError(f"time.hold_inputs must be true or false, got {describe(h)}", h.loc)
+        hold = h.value
+    return TimeSpec(
+        start, stop, step, _text(get("units")), method, origin, save_every, hold, node.loc
+    )
 
 
 def _date(node: Node) -> dt.date:
@@ -428,6 +455,7 @@ def build_model(root: Node, file: str = "<string>") -> Model:
     if name_n is None:
         raise ParseError("the model needs a 'name'", Loc(file, 1, 1))
     name = _name(str(name_n.value), name_n)
+    root, arrayed = split_arrays(root)  # arrays: docs/format-arrays.md
     seen: dict[str, Loc] = {}
     sections: dict[str, Any] = {
         "constants": _section(root, "constants", _constant, seen),
@@ -436,6 +464,11 @@ def build_model(root: Node, file: str = "<string>") -> Model:
         "auxiliaries": _section(root, "auxiliaries", _variable("aux"), seen),
         "lookups": _section(root, "lookups", _lookup, seen),
     }
+    if arrayed is not None:
+        builders: dict[str, Callable[[str, Node], Any]] = {"constants": _constant}
+        builders.update(stocks=_stock, flows=_variable("flow"), auxiliaries=_variable("aux"))
+        sections = expand_document(arrayed, sections, builders, seen)
+        sections.update(dimensions=arrayed.space.dimensions, arrays=arrayed.space.shapes)
     return Model(
         name=name,
         time=_time(root.get("time"), file),

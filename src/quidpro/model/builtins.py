@@ -22,7 +22,7 @@ class Builtin:
         if self.min_args == self.max_args:
             return f"{self.min_args} argument{'s' if self.min_args != 1 else ''}"
         if self.max_args > 99:
-            return f"at least {self.min_args} arguments"
+            return f"at least {self.min_args} argument{'s' if self.min_args != 1 else ''}"
         return f"{self.min_args} to {self.max_args} arguments"
 
 
@@ -66,6 +66,13 @@ BUILTINS: dict[str, Builtin] = {
         _b("forcst(x, tau, horizon[, init])", 3, 4, "stateful"),
         _b("init(x)", 1, 1, "stateful"),
         _b("previous(x[, init])", 1, 2, "stateful"),
+        # Random draws: a new value each step, independent per ensemble member, the
+        # same for the same seed (see quidpro.solve.noise).
+        _b("normal(mean, sd[, seed])", 2, 3, "random"),
+        _b("uniform(low, high[, seed])", 2, 3, "random"),
+        _b("lognormal(mean, sd[, seed])", 2, 3, "random"),
+        _b("exprnd(mean[, seed])", 1, 2, "random"),
+        _b("poisson(mean[, seed])", 1, 2, "random"),
     ]
 }
 

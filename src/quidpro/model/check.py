@@ -8,6 +8,7 @@ offending name. Algebraic loops are found when the equations are ordered
 from __future__ import annotations
 
 import difflib
+import re
 
 import networkx as nx
 
@@ -62,6 +63,10 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                 raise UndefinedNameError(
                     f"undefined name {node.id!r} in {owner!r}{_hint(node.id, known)}", node.loc
                 )
+            if isinstance(node, Index):  # arrays are expanded before: x[...] is left only
+                raise ModelError(  # on a name that is not an array (docs/format-arrays.md)
+                    f"{node.id!r} is not an array, it takes no subscript", node.loc
+                )
         elif isinstance(node, Call):
             n = len(node.args)
             if node.func in model.lookups:
@@ -69,6 +74,13 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                     raise ModelError(f"lookup {node.func!r} takes 1 argument, got {n}", node.loc)
                 continue
             b = BUILTINS.get(node.func)
+            if b is None and node.func in known:
+                kind = _kind_of(model, node.func)
+                raise ModelError(
+                    f"{node.func!r} is a{'n' if kind[0] in 'aeiou' else ''} {kind}, "
+                    "not a function or a lookup: it cannot be called",
+                    node.loc,
+                )
             if b is None:
                 options = set(BUILTINS) | set(model.lookups)
                 raise UndefinedNameError(
@@ -88,8 +100,8 @@ def _constant_only(model: Model, owner: str, what: str, expr: Expr) -> None:
             and node.id not in ("pi", "inf", "dt", "start_time", "stop_time")
         ):
             raise ModelError(
-                f"{what} of {owner!r} must be constant, but it uses the "
-                f"{_kind_of(model, node.id) if node.id != 'time' else 'time'} {node.id!r}",
+                f"{what} of {owner!r} must be constant, but it uses "
+                + (f"the {_kind_of(model, node.id)} {node.id!r}" if node.id != "time" else "time"),
                 node.loc,
             )
         if isinstance(node, Call):
@@ -146,14 +158,13 @@ def _check_provenance(model: Model) -> None:
                 )
     if model.sources:
         for c in model.constants.values():
-            if c.source:
+            if c.source and not set(re.findall(r"\w+", c.source)) & set(model.sources):
                 ref = c.source.split()[0].rstrip(",;")
-                if ref not in model.sources:
-                    raise UndefinedNameError(
-                        f"constant {c.name!r} cites source {ref!r}, which the sources section "
-                        f"does not define{_hint(ref, set(model.sources))}",
-                        c.loc,
-                    )
+                raise UndefinedNameError(
+                    f"constant {c.name!r}: its source {c.source!r} cites no entry of the "
+                    f"sources section{_hint(ref, set(model.sources))}",
+                    c.loc,
+                )
     for claim in model.claims.values():
         for cause, effect in claim.links:
             for end in (cause, effect):

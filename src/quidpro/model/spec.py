@@ -31,6 +31,9 @@ class TimeSpec:
     method: str = "euler"
     origin: datetime.date | None = None
     save_every: float | None = None
+    # Hold time and the time functions (step, ramp, pulse) at the start of each
+    # Runge-Kutta step, as Vensim does; set for XMILE files from Vensim.
+    hold_inputs: bool = False
     loc: Loc = field(default=NOWHERE, compare=False)
 
     @property
@@ -150,6 +153,14 @@ class Model:
     file: str = "<string>"
     # XMILE models may initialise stocks from auxiliaries and other stocks.
     dynamic_initials: bool = False
+    # Arrays, already expanded to scalars named ``base[elem,...]`` (model/arrays.py):
+    # dimension -> its elements, and arrayed base name -> its dimensions.
+    dimensions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How a non-negative stock stays at or above zero: "limit" reduces its outflows
+    # and the flows report the reduced value (format v1); "clamp" floors the stock
+    # and the flows report their own equation (XMILE, as Stella and PySD do).
+    non_negative_mode: str = "limit"
 
     @property
     def variables(self) -> dict[str, Variable]:

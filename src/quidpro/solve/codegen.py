@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.solve import runtime
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
+from quidpro.model.builtins import BUILTINS
+from quidpro.solve import noise, runtime
 from quidpro.solve.lower import System
 from quidpro.solve.tableau import ButcherTableau
 
@@ -45,7 +46,9 @@ _COMPARE = {
     "==": "np.equal",
     "!=": "np.not_equal",
 }
+_RANDOM = {n for n, b in BUILTINS.items() if b.kind == "random"}
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**"}
+_CHAIN = {"+": 0, "-": 0, "*": 1, "/": 1}  # left-associative, by precedence level
 
 
 class Emitter:
@@ -79,9 +82,36 @@ class Emitter:
             if e.op in ("and", "or"):
                 fn = "np.logical_and" if e.op == "and" else "np.logical_or"
                 return f"{fn}({self.cond(e.left)}, {self.cond(e.right)})", True
-            return f"({self.num(e.left)} {_ARITH[e.op]} {self.num(e.right)})", False
+            if e.op in _CHAIN:
+                return self.chain(e), False
+            left = self.num(e.left)
+            if e.op in ("/", "^") and not names(e.left):
+                # Python floats raise on 1/0 and overflow (or go complex) on (-8)^0.5;
+                # NumPy floats give inf or nan, which the run then reports.
+                left = f"np.float64({left})"
+            return f"({left} {_ARITH[e.op]} {self.num(e.right)})", False
         assert isinstance(e, Call)
         return self.call(e)
+
+    def chain(self, e: Binary) -> str:
+        """A left-nested run of ``+ -`` (or ``* /``) as one flat Python expression, so that
+        a sum of many terms recurses neither here nor in Python's compiler."""
+        level = _CHAIN[e.op]
+        spine: list[Binary] = []
+        node: Expr = e
+        while isinstance(node, Binary) and _CHAIN.get(node.op) == level:
+            spine.append(node)
+            node = node.left
+        code = self.num(node)
+        literal = not names(node)
+        for b in reversed(spine):
+            right = self.num(b.right)
+            if b.op == "/" and literal:  # see the np.float64 note in emit
+                code = f"(np.float64({code}) / {right})"
+            else:
+                code = f"{code} {b.op} {right}"
+            literal = literal and not names(b.right)
+        return f"({code})"
 
     def call(self, e: Call) -> tuple[str, bool]:
         f, args = e.func, [self.num(a) for a in e.args]
@@ -102,11 +132,13 @@ class Emitter:
         if f == "clip":
             return f"np.minimum(np.maximum({args[0]}, {args[1]}), {args[2]})", False
         if f == "step":
-            return f"_step(t, {args[0]}, {args[1]})", False
+            return f"_step({self.ident['time']}, {args[0]}, {args[1]})", False
         if f == "ramp":
-            return f"_ramp(t, {', '.join(args)})", False
+            return f"_ramp({self.ident['time']}, {', '.join(args)})", False
         if f == "pulse":
             return f"_pulse(tk, dt, {', '.join(args)})", False
+        if f in _RANDOM:  # lowered to (params..., seed, site); tk: the same in every stage
+            return f"_noise({f!r}, tk, _t0, dt, _members, {', '.join(args)})", False
         raise NotImplementedError(f)  # pragma: no cover - checked before
 
 
@@ -127,7 +159,7 @@ class Kernel:
 def identifiers(system: System) -> tuple[dict[str, str], dict[str, str]]:
     """Generated identifiers for every name, and for every lookup function."""
     ident: dict[str, str] = {
-        "time": "t",
+        "time": "tk" if system.model.time.hold_inputs else "t",
         "dt": "dt",
         "start_time": "_t0",
         "stop_time": "_t1",
@@ -161,13 +193,16 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
     L: list[str] = []
     w = L.append
     consts = ", ".join(ident[c] for c in system.constants)
-    w("def run(C, t0, dt, n_steps, stride, out):")
+    w("def run(C, t0, dt, n_steps, stride, out, member_offset=0):")
+    w("    t0, dt = np.float64(t0), np.float64(dt)  # NumPy floats: 1/0 is inf, not an error")
     w("    _t0 = t0")
     w("    _t1 = t0 + n_steps * dt")
+    w("    _n = out.shape[2]  # ensemble members (random draws need one each)")
+    w("    _members = np.arange(member_offset, member_offset + _n, dtype=np.uint64)")
     if system.constants:
         w(f"    {consts}{',' if len(system.constants) == 1 else ''} = C")
     for eq in system.static:
-        w(f"    {ident[eq.name]} = {em.num(eq.expr)}")
+        w(f"    {ident[eq.name]} = np.float64({em.num(eq.expr)})")
     # Initial values, in dependency order, at t = t0.
     w("    t = tk = t0")
     init_ident = {**ident}
@@ -182,12 +217,15 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
     exprs.update({mem.name: mem.init for mem in system.memories})
     exprs.update({eq.name: eq.expr for eq in system.equations})
     for name in system.init_order:
-        w(f"    {init_ident[name]} = {iem.num(exprs[name])}")
+        w(f"    {init_ident[name]} = np.float64({iem.num(exprs[name])})")
     for s in system.states:
         w(f"    {ident[s.name]} = {init_ident[s.name]}")
     for i, mem in enumerate(system.memories):
-        w(f"    _lag{i} = int(np.max(np.round({em.num(mem.lag)})))")
-        w(f"    if _lag{i} < 1: raise _LagError({i})")
+        # The lag in steps may differ between members (a delay time set per run).
+        w(f"    _lags{i} = np.round({em.num(mem.lag)})")
+        w(f"    if np.min(_lags{i}) < 1: raise _LagError({i})")
+        w(f"    _lag{i} = int(np.max(_lags{i}))")
+        w(f"    _one{i} = bool(np.all(_lags{i} == _lag{i}))")
         w(f"    _buf{i} = _deque(maxlen=_lag{i})")
         w(f"    _init{i} = {init_ident[mem.name]}")
     # The right-hand side.
@@ -203,7 +241,10 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
     w("    for k in range(n_steps + 1):")
     w("        tk = t0 + k * dt")
     for i, mem in enumerate(system.memories):
-        w(f"        {ident[mem.name]} = _buf{i}[0] if len(_buf{i}) == _lag{i} else _init{i}")
+        w(
+            f"        {ident[mem.name]} = (_buf{i}[0] if len(_buf{i}) == _lag{i} else _init{i}) "
+            f"if _one{i} else _delayed(_buf{i}, _lags{i}, _init{i})"
+        )
     w(f"        K0, V = rhs(tk, tk, {''.join(x + ', ' for x in S + M)})")
     w("        if k % stride == 0:")
     w("            o = out[isave]")
@@ -236,7 +277,9 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
         "_step": runtime.sd_step,
         "_ramp": runtime.sd_ramp,
         "_pulse": runtime.sd_pulse,
+        "_noise": noise.draw,
         "_deque": __import__("collections").deque,
+        "_delayed": runtime.delayed,
         "_LagError": LagError,
     }
     for name, lk in m.lookups.items():

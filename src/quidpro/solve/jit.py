@@ -68,9 +68,9 @@ class ScalarEmitter(Emitter):
         if f == "clip":
             return f"min(max({args[0]}, {args[1]}), {args[2]})", False
         if f == "step":
-            return f"j_step(t, {args[0]}, {args[1]})", False
+            return f"j_step({self.ident['time']}, {args[0]}, {args[1]})", False
         if f == "ramp":
-            return f"j_ramp(t, {', '.join(args)})", False
+            return f"j_ramp({self.ident['time']}, {', '.join(args)})", False
         if f == "pulse":
             return f"j_pulse(tk, dt, {', '.join(args)})", False
         raise NotImplementedError(f"{f}() has no JIT form")
@@ -225,7 +225,14 @@ class JitKernel:
         return folder.exists() and any(folder.glob(f"{self.module_name}.{func}-*.nbi"))
 
     def run(
-        self, consts: list[Any], t0: float, dt: float, n_steps: int, stride: int, out: np.ndarray
+        self,
+        consts: list[Any],
+        t0: float,
+        dt: float,
+        n_steps: int,
+        stride: int,
+        out: np.ndarray,
+        member_offset: int = 0,  # unused: models with random draws run on NumPy
     ) -> np.ndarray:
         """Fill ``out[time, var, run]``; returns a status per run (0 ok, i+1: memory i lag < 1).
 

@@ -19,6 +19,8 @@ from quidpro.model.builtins import BUILTINS
 from quidpro.model.spec import Model
 
 ZERO = Num(0.0)
+# Calls whose value changes with time even when their arguments do not.
+_PER_STEP = {"step", "ramp", "pulse", *(n for n, b in BUILTINS.items() if b.kind == "random")}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class _Lowerer:
         self.sys = System(model, list(model.constants))
         self.eqs: dict[str, Equation] = {}
         self.counter: dict[str, int] = {}
+        self.random_sites = 0
 
     def hidden(self, owner: str, tag: str) -> str:
         n = self.counter.get(owner, 0) + 1
@@ -104,13 +107,26 @@ class _Lowerer:
     def expr(self, e: Expr, owner: str) -> Expr:
         if isinstance(e, Unary):
             return Unary(e.op, self.expr(e.operand, owner), e.loc)
-        if isinstance(e, Binary):
-            return Binary(e.op, self.expr(e.left, owner), self.expr(e.right, owner), e.loc)
+        if isinstance(e, Binary):  # along the left spine without recursion (long sums)
+            spine: list[Binary] = []
+            node: Expr = e
+            while isinstance(node, Binary):
+                spine.append(node)
+                node = node.left
+            out = self.expr(node, owner)
+            for link in reversed(spine):
+                out = Binary(link.op, out, self.expr(link.right, owner), link.loc)
+            return out
         if isinstance(e, Call):
             args = tuple(self.expr(a, owner) for a in e.args)
             b = BUILTINS.get(e.func)
             if b is not None and b.kind == "stateful":
                 return self.stateful(e.func, args, owner, e.loc)
+            if b is not None and b.kind == "random":  # add the seed (default 0) and a site id
+                seed = args[b.min_args] if len(args) > b.min_args else ZERO
+                self.random_sites += 1
+                site = Num(float(self.random_sites))
+                return Call(e.func, (*args[: b.min_args], seed, site), e.loc)
             return Call(e.func, args, e.loc)
         return e
 
@@ -202,15 +218,33 @@ class _Lowerer:
             return Name(out, loc)
         raise ModelError(f"{func}() is not implemented", loc)  # pragma: no cover
 
+    def depends_on(self, name: str, targets: set[str]) -> bool:
+        """Whether equation ``name`` uses any of ``targets``, directly or through others."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            n = todo.pop()
+            if n in targets:
+                return True
+            if n not in seen and n in self.eqs:
+                seen.add(n)
+                todo.extend(names(self.eqs[n].expr))
+        return False
+
     def limit_outflows(self) -> None:
         """Rewrite outflows of non-negative stocks so a step never overdraws the stock."""
         limited: dict[str, str] = {}
+        if self.m.non_negative_mode == "clamp":
+            return
         for s in self.m.stocks.values():
             if not s.non_negative or not s.outflows:
                 continue
-            avail: Expr = _bin(
-                "+", _bin("/", Name(s.name), Name("dt")), _sum([Name(f) for f in s.inflows])
-            )
+            # Inflows count towards what may leave, except those that depend on this
+            # stock's own outflows (two non-negative stocks trading both ways): counting
+            # them would make the limits an algebraic loop.
+            outs = set(s.outflows)
+            counted: list[Expr] = [Name(f) for f in s.inflows if not self.depends_on(f, outs)]
+            avail: Expr = _bin("+", _bin("/", Name(s.name), Name("dt")), _sum(counted))
             taken: list[Expr] = []
             for f in s.outflows:
                 if f in limited:
@@ -276,6 +310,8 @@ def lower(model: Model) -> System:
     stock_states = []
     for s in model.stocks.values():
         deriv = _bin("-", _sum([Name(f) for f in s.inflows]), _sum([Name(f) for f in s.outflows]))
+        if s.non_negative:  # never below zero, negative inflows included
+            deriv = Call("max", (deriv, _bin("/", Unary("-", Name(s.name)), Name("dt"))))
         stock_states.append(State(s.name, lw.expr(s.initial, s.name), deriv, s.name, s.loc))
     sys.states = stock_states + sys.states
     # Initial expressions of hidden states may themselves need lowering (rare: nested).
@@ -292,7 +328,7 @@ def lower(model: Model) -> System:
                 continue
             deps = names(eq.expr)
             calls = {c.func for c in _calls(eq.expr)}
-            if deps <= (base - {"time"}) | static and not calls & {"step", "ramp", "pulse"}:
+            if deps <= (base - {"time"}) | static and not calls & _PER_STEP:
                 static.add(n)
                 changed = True
     step_eqs = {n: e for n, e in lw.eqs.items() if n not in static}

@@ -5,6 +5,7 @@ They accept floats or arrays over the ensemble axis alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,17 @@ def sd_pulse(tk: float, dt: float, magnitude: Array, t0: Array, interval: Array 
     phase = np.where(repeat, np.mod(since + eps, np.where(repeat, interval, 1.0)) - eps, since)
     on = (since > -eps) & (phase > -eps) & (phase < dt - eps)
     return np.where(on, magnitude / dt, 0.0)
+
+
+def delayed(buf: Sequence[Array], lags: np.ndarray, init: Array) -> np.ndarray:
+    """Per member ``r``: the value ``lags[r]`` steps ago from ``buf`` (oldest first), or
+    ``init`` while fewer steps have passed. For delays that differ between members."""
+    n = len(buf)
+    out = np.array(np.broadcast_to(init, lags.shape), dtype=float)
+    for lag in np.unique(lags[lags <= n]):
+        chosen = lags == lag
+        out[chosen] = np.broadcast_to(buf[n - int(lag)], lags.shape)[chosen]
+    return out
 
 
 class LookupFn:

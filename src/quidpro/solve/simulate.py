@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from quidpro.errors import ConfigError, SimulationError
+from quidpro.errors import ConfigError, Loc, ModelError, SimulationError
 from quidpro.model.spec import Model, TimeSpec
 from quidpro.solve.codegen import LagError, generate
 from quidpro.solve.evaluate import evaluate
@@ -63,13 +63,16 @@ class Compiled:
         """The NumPy :class:`Kernel` or a :class:`~quidpro.solve.jit.JitKernel`."""
         key = (method, record, backend)
         if key not in self._kernels:
-            if backend == "jit":
-                from quidpro.solve.jit import JitKernel, generate_source
+            try:
+                if backend == "jit":
+                    from quidpro.solve.jit import JitKernel, generate_source
 
-                source = generate_source(self.system, METHODS[method], record)
-                self._kernels[key] = JitKernel(source, record)
-            else:
-                self._kernels[key] = generate(self.system, METHODS[method], record)
+                    source = generate_source(self.system, METHODS[method], record)
+                    self._kernels[key] = JitKernel(source, record)
+                else:
+                    self._kernels[key] = generate(self.system, METHODS[method], record)
+            except (RecursionError, SyntaxError):  # Python's limits on nesting
+                raise _too_deep(self.system) from None
         return self._kernels[key]
 
     def choose_backend(
@@ -141,6 +144,26 @@ class Compiled:
         return [env[name] for name in self.system.constants]
 
 
+def _too_deep(system: System) -> ModelError:
+    """The equation too deeply nested for Python to compile, as an error at its line."""
+    from quidpro.solve.codegen import Emitter, identifiers
+
+    emitter = Emitter(*identifiers(system))
+    for eq in [*system.static, *system.equations]:
+        try:
+            compile(emitter.num(eq.expr), "<quidpro>", "eval")
+        except (RecursionError, SyntaxError):
+            return ModelError(
+                f"the equation of {eq.owner!r} is nested too deeply to compile; "
+                "split it into auxiliaries",
+                eq.loc,
+            )
+    return ModelError(
+        "the model is nested too deeply to compile; split long equations into auxiliaries",
+        Loc(system.model.file, 1, 1),
+    )
+
+
 def _jit_ok(compiled: Compiled, method: str, record: tuple[str, ...]) -> bool:
     from quidpro.solve import jit
 
@@ -171,8 +194,14 @@ def simulate(
     record: Sequence[str] | None = None,
     save_every: float | None = None,
     backend: str = "auto",
+    member_offset: int = 0,
 ) -> Trajectories:
-    """Integrate ``n_runs`` members at once; overrides are floats or per-run arrays."""
+    """Integrate ``n_runs`` members at once; overrides are floats or per-run arrays.
+
+    ``member_offset`` is the ensemble index of the first member: random builtins draw by
+    member index, so a batch of a larger ensemble sees the numbers it would see in one
+    big batch.
+    """
     m = compiled.model
     time: TimeSpec = m.time
     if dt is not None:
@@ -201,7 +230,7 @@ def simulate(
     with np.errstate(all="ignore"):
         try:
             started = perf_counter()
-            status = kernel.run(consts, time.start, time.dt, n_steps, stride, out)
+            status = kernel.run(consts, time.start, time.dt, n_steps, stride, out, member_offset)
             if backend == "numpy":
                 compiled.numpy_seconds += perf_counter() - started
             if status is not None and status.any():
