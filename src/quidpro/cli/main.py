@@ -192,6 +192,35 @@ def models() -> None:
     console.print(table)
 
 
+@app.command()
+@command
+def describe(
+    model: ModelArg,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the description to FILE.md instead of the terminal."
+        ),
+    ] = None,
+) -> None:
+    """Describe MODEL for a reader: stocks, flows, auxiliaries, constants with units and
+    sources, scenarios, and the claims table with the model links behind each claim."""
+    import quidpro
+    from quidpro.report.describe import describe as describe_model
+
+    text = describe_model(quidpro.load(model).spec)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+        return
+    from rich.markdown import Markdown
+
+    if console.is_terminal:
+        console.print(Markdown(text))
+    else:
+        print(text)  # noqa: T201 - plain Markdown when piped
+
+
 from quidpro.cli import convert as _convert  # noqa: E402
 
 _convert.register(app)
