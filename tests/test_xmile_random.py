@@ -103,3 +103,15 @@ def test_a_batch_of_a_larger_ensemble_draws_what_the_whole_ensemble_draws(
     second_half = model.simulate(n_runs=5, member_offset=5).values
     np.testing.assert_array_equal(second_half, whole[:, :, 5:])
     assert not np.array_equal(model.simulate(n_runs=5).values, second_half)
+
+
+def test_ensemble_batches_do_not_repeat_noise(write_model) -> None:
+    """An ensemble run in small batches gives every member its own draws."""
+    from quidpro.ensemble import ensemble
+
+    m = quidpro.load(write_model(MODEL))
+    small = ensemble(m, 12, seed=3, batch_size=4, variables=["n"], backend="numpy")
+    large = ensemble(m, 12, seed=3, batch_size=12, variables=["n"], backend="numpy")
+    np.testing.assert_array_equal(small.values, large.values)
+    members = small.values[0, 0, :]  # time 0: twelve members, twelve different draws
+    assert len(set(members.tolist())) == 12

@@ -73,6 +73,10 @@ def run(
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Plot the stocks to FILE.png.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    store: Annotated[
+        Path | None, typer.Option(help="Run store file (default: $QUIDPRO_STORE or user data).")
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
 ) -> None:
     """Simulate MODEL once and summarise it; optionally write results and a plot."""
     import quidpro
@@ -103,6 +107,11 @@ def run(
         for path in (out, plot):
             if path is not None:
                 console.print(f"wrote {path}")
+    if not no_store:
+        from quidpro.cli.ensemble import record_run
+
+        settings = {"sets": parse_sets(set_), "method": method, "dt": dt, "save_every": save_every}
+        record_run(store, m, scenario, settings, df)
 
 
 def _summary(m: object, df: object, scenario: str | None) -> None:
@@ -220,6 +229,12 @@ def describe(
     else:
         print(text)  # noqa: T201 - plain Markdown when piped
 
+
+from quidpro.cli import ensemble as _ensemble  # noqa: E402
+from quidpro.cli import store as _store  # noqa: E402
+
+_ensemble.register(app)
+_store.register(app)
 
 from quidpro.cli import convert as _convert  # noqa: E402
 

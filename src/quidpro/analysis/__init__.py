@@ -1,0 +1,1 @@
+"""Analyses over ensembles: global sensitivity (pure functions)."""

@@ -1,0 +1,108 @@
+"""Ensembles: sample the uncertain constants, run members in batches, summarise.
+
+``ensemble(model, n_runs, seed)`` is the one-call entry point; :func:`summary` turns its
+result into the JSON shape of ``quidpro ensemble --json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from quidpro.ensemble.query import Probe, parse_probe, probabilities, wilson
+from quidpro.ensemble.runner import MAX_BYTES, Executor, Plan, Result, make_plan, run_ensemble
+from quidpro.ensemble.sampling import SAMPLERS, draw, new_seed, sample
+
+if TYPE_CHECKING:
+    from quidpro.api import LoadedModel
+
+DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def ensemble(
+    model: LoadedModel,
+    n_runs: int,
+    seed: int,
+    *,
+    sampler: str = "random",
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+    variables: Iterable[str] | None = None,
+    queries: Sequence[str] = (),
+    batch_size: int | None = None,
+    backend: str = "auto",
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_bytes: int | None = None,
+) -> Result:
+    """Sample, run and gather an ensemble of ``n_runs`` members of ``model``.
+
+    ``queries`` are ``"EXPR at TIME"`` comparisons. Constants set by the scenario or
+    ``sets`` are not sampled. Same seed and sampler → same result whatever the batch size.
+    """
+    probes = tuple(parse_probe(model.spec, q, comparison=True) for q in queries)
+    plan = make_plan(
+        model,
+        n_runs,
+        seed,
+        scenario=scenario,
+        sets=sets,
+        variables=variables,
+        probes=probes,
+        backend=backend,
+        batch_size=batch_size,
+        max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
+    )
+    members = draw(model.spec, n_runs, seed, sampler, scenario, (sets or {}).keys())
+    return run_ensemble(model, plan, members, executor, progress)
+
+
+def quantile_key(q: float) -> str:
+    """A quantile as a JSON key: a decimal number such as ``"0.05"`` (never ``"5e-02"``)."""
+    return str(np.format_float_positional(float(q), trim="0"))
+
+
+def summary(result: Result, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> dict[str, Any]:
+    """The ``quidpro ensemble --json`` document."""
+    plan = result.plan
+    qv = result.quantiles(quantiles)
+    times = [float(t) for t in result.times]
+    return {
+        "runs": plan.n_runs,
+        "seed": plan.seed,
+        "variables": {
+            name: {
+                "time": times,
+                "quantiles": {quantile_key(q): _numbers(s) for q, s in per.items()},
+            }
+            for name, per in qv.items()
+        },
+        "queries": probabilities(plan.probes, result.probes, result.ok),
+    }
+
+
+def _numbers(series: Iterable[float]) -> list[float | None]:
+    """Floats for JSON; NaN (no finite member) becomes null, which JSON can hold."""
+    return [float(x) if math.isfinite(x) else None for x in series]
+
+
+__all__ = [
+    "DEFAULT_QUANTILES",
+    "SAMPLERS",
+    "Plan",
+    "Probe",
+    "Result",
+    "draw",
+    "ensemble",
+    "make_plan",
+    "new_seed",
+    "parse_probe",
+    "quantile_key",
+    "run_ensemble",
+    "sample",
+    "summary",
+    "wilson",
+]

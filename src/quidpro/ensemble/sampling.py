@@ -1,0 +1,181 @@
+"""Draw ensemble members from the constants' uncertainty distributions.
+
+Every sampler makes points in the unit hypercube, one row per member and one column
+per uncertain constant, and maps each column through its distribution's inverse CDF
+(``scipy.stats``'s ``ppf``):
+
+- ``random``: plain Monte Carlo. Members come in fixed blocks of :data:`BLOCK`; block
+  ``b`` draws from ``np.random.SeedSequence(seed).spawn(...)[b]``.
+- ``lhs``: Latin hypercube (McKay et al. 1979, as in ``scipy.stats.qmc.LatinHypercube``):
+  column j is ``(perm_j + jitter) / n``; the permutations are kept as int32 (4 bytes per
+  member and constant), the jitter comes in seeded blocks like ``random``.
+- ``sobol``: scrambled Sobol' points from ``scipy.stats.qmc.Sobol``, fast-forwarded to
+  the first member of a batch.
+
+:class:`MemberSample` gives the rows of any member range ``[lo, hi)`` on demand, and
+the rows of a member never depend on the range asked for, so the numbers are the
+same whatever the batch size or the machine a batch runs on — and a million-member
+ensemble never holds its whole sample (``n × k`` floats) in memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from quidpro.errors import ConfigError
+from quidpro.model.spec import Distribution, Model
+
+SAMPLERS = ("random", "lhs", "sobol")
+# Unit-cube points are kept this far from 0 and 1 so that unbounded inverse CDFs stay finite.
+_EPS = 1e-12
+
+
+def frozen(dist: Distribution) -> stats.rv_continuous:
+    """The ``scipy.stats`` frozen distribution of a model's ``distribution:`` entry."""
+    p = dist.params
+    if dist.kind == "uniform":
+        return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+    if dist.kind == "normal":
+        return stats.norm(loc=p["mean"], scale=p["sd"])
+    if dist.kind == "triangular":
+        width = p["high"] - p["low"]
+        c = (p["mode"] - p["low"]) / width if width > 0 else 0.5
+        return stats.triang(c, loc=p["low"], scale=width)
+    if dist.kind == "lognormal":
+        return stats.lognorm(s=p["sigma"], scale=float(np.exp(p["mu"])))
+    raise ConfigError(f"unknown distribution kind {dist.kind!r}")
+
+
+def uncertain(model: Model) -> dict[str, Distribution]:
+    """The constants that carry a distribution, in file order."""
+    return {n: c.distribution for n, c in model.constants.items() if c.distribution is not None}
+
+
+def new_seed() -> int:
+    """A fresh 32-bit seed from the operating system's entropy (recorded with results)."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+BLOCK = 65536
+
+
+class MemberSample:
+    """The sampled constants of ``n`` members, produced a range of members at a time."""
+
+    def __init__(
+        self,
+        dists: Mapping[str, Distribution],
+        n: int,
+        seed: int,
+        sampler: str = "random",
+        keep: Iterable[str] | None = None,
+    ) -> None:
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
+        if n < 1:
+            raise ConfigError(f"--runs must be at least 1, got {n}")
+        self.dists = dict(dists)
+        self.n = n
+        self.seed = seed
+        self.sampler = sampler
+        self.keep = list(self.dists) if keep is None else [k for k in keep if k in self.dists]
+        self._frozen = {name: frozen(d) for name, d in self.dists.items() if name in self.keep}
+        self._perm: np.ndarray | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.keep)
+
+    def unit(self, lo: int, hi: int) -> np.ndarray:
+        """Unit-cube rows of members ``lo .. hi - 1``, shape ``(hi - lo, k)``."""
+        k = len(self.dists)
+        if k == 0 or hi <= lo:
+            return np.empty((max(hi - lo, 0), k))
+        if self.sampler == "sobol":
+            with warnings.catch_warnings():  # balance needs a power of 2; any n is valid
+                warnings.simplefilter("ignore", UserWarning)
+                engine = qmc.Sobol(d=k, scramble=True, rng=np.random.default_rng(self.seed))
+                if lo > 0:  # scipy rejects fast_forward(0)
+                    engine.fast_forward(lo)
+                u = engine.random(hi - lo)
+        elif self.sampler == "lhs":
+            if self._perm is None:
+                rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(1 << 30,)))
+                self._perm = np.stack(
+                    [rng.permutation(self.n).astype(np.int32) for _ in range(k)], axis=1
+                )
+            u = (self._perm[lo:hi] + self._blocks(lo, hi, k)) / self.n
+        else:
+            u = self._blocks(lo, hi, k)
+        out: np.ndarray = np.clip(u, _EPS, 1.0 - _EPS)
+        return out
+
+    def _blocks(self, lo: int, hi: int, k: int) -> np.ndarray:
+        parts = []
+        for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
+            start = b * BLOCK
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(b,)))
+            rows = rng.random((min(hi, start + BLOCK) - start, k))
+            parts.append(rows[max(lo - start, 0) :])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        """Values of the kept constants for members ``lo .. hi - 1``: name → (hi - lo,)."""
+        u = self.unit(lo, hi)
+        names = list(self.dists)
+        return {n: self._frozen[n].ppf(u[:, names.index(n)]) for n in self.keep}
+
+
+def unit_sample(n: int, k: int, seed: int, sampler: str = "random") -> np.ndarray:
+    """Points in the unit hypercube, shape ``(n, k)``, open at both ends."""
+    dists = {f"u{j}": Distribution("uniform", {"low": 0.0, "high": 1.0}) for j in range(k)}
+    return MemberSample(dists, n, seed, sampler).unit(0, n)
+
+
+def sample(
+    dists: Mapping[str, Distribution], n: int, seed: int, sampler: str = "random"
+) -> dict[str, np.ndarray]:
+    """``n`` draws of every distribution: name → array of shape ``(n,)``."""
+    return MemberSample(dists, n, seed, sampler).rows(0, n)
+
+
+def bounds(model: Model, name: str) -> tuple[float, float]:
+    """Bounds for sensitivity analysis: the constant's ``range`` if it has one, otherwise
+    its distribution's 1% and 99% quantiles."""
+    c = model.constants[name]
+    if c.range is not None:
+        return (float(c.range[0]), float(c.range[1]))
+    if c.distribution is None:
+        raise ConfigError(f"constant {name!r} has neither a range nor a distribution")
+    f = frozen(c.distribution)
+    return (float(f.ppf(0.01)), float(f.ppf(0.99)))
+
+
+def varied(model: Model) -> list[str]:
+    """Constants a sensitivity analysis varies: those with a distribution or a range."""
+    return [n for n, c in model.constants.items() if c.distribution is not None or c.range]
+
+
+def draw(
+    model: Model,
+    n: int,
+    seed: int,
+    sampler: str = "random",
+    scenario: str | None = None,
+    fixed: Iterable[str] = (),
+) -> MemberSample:
+    """Members' values of every uncertain constant not fixed by the scenario or ``fixed``.
+
+    The sample is drawn over *all* uncertain constants before any are dropped, so two
+    scenarios run with one seed share their random numbers (common random numbers).
+    """
+    skip = set(fixed)
+    if scenario not in (None, "", "baseline") and scenario in model.scenarios:
+        skip |= set(model.scenarios[scenario].set)
+    dists = uncertain(model)
+    return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
