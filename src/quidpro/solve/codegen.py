@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -113,14 +113,25 @@ class Emitter:
             literal = literal and not names(b.right)
         return f"({code})"
 
+    # The dialect: how this backend writes each function (NumPy arrays here).
+    IF = "np.where({c}, {a}, {b})"
+    MIN, MAX = "np.minimum", "np.maximum"
+    CLIP = "np.minimum(np.maximum({x}, {lo}), {hi})"
+    TIME_FUNCS: ClassVar[dict[str, str]] = {
+        "step": "_step({time}, {args})",
+        "ramp": "_ramp({time}, {args})",
+        "pulse": "_pulse(tk, dt, {args})",
+    }
+    RANDOM: str | None = "_noise({kind!r}, tk, _t0, dt, _members, {args})"
+
     def call(self, e: Call) -> tuple[str, bool]:
         f, args = e.func, [self.num(a) for a in e.args]
         if f in self.lookups:
             return f"{self.lookups[f]}({args[0]})", False
         if f == "if":
-            return f"np.where({self.cond(e.args[0])}, {args[1]}, {args[2]})", False
+            return self.IF.format(c=self.cond(e.args[0]), a=args[1], b=args[2]), False
         if f in ("min", "max"):
-            fn = "np.minimum" if f == "min" else "np.maximum"
+            fn = self.MIN if f == "min" else self.MAX
             out = args[0]
             for a in args[1:]:
                 out = f"{fn}({out}, {a})"
@@ -130,16 +141,12 @@ class Emitter:
         if f == "mod":
             return f"np.mod({args[0]}, {args[1]})", False
         if f == "clip":
-            return f"np.minimum(np.maximum({args[0]}, {args[1]}), {args[2]})", False
-        if f == "step":
-            return f"_step({self.ident['time']}, {args[0]}, {args[1]})", False
-        if f == "ramp":
-            return f"_ramp({self.ident['time']}, {', '.join(args)})", False
-        if f == "pulse":
-            return f"_pulse(tk, dt, {', '.join(args)})", False
-        if f in _RANDOM:  # lowered to (params..., seed, site); tk: the same in every stage
-            return f"_noise({f!r}, tk, _t0, dt, _members, {', '.join(args)})", False
-        raise NotImplementedError(f)  # pragma: no cover - checked before
+            return self.CLIP.format(x=args[0], lo=args[1], hi=args[2]), False
+        if f in self.TIME_FUNCS:  # pulse reads tk: the same in every stage of a step
+            return self.TIME_FUNCS[f].format(time=self.ident["time"], args=", ".join(args)), False
+        if f in _RANDOM and self.RANDOM is not None:  # lowered to (params..., seed, site)
+            return self.RANDOM.format(kind=f, args=", ".join(args)), False
+        raise NotImplementedError(f"{f}() has no form in {type(self).__name__}")
 
 
 @dataclass

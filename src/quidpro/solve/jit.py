@@ -13,12 +13,12 @@ import hashlib
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from quidpro.lang.ast import Binary, Call, Expr, Unary
-from quidpro.solve.codegen import _UNARY_FUNCS, Emitter, identifiers
+from quidpro.lang.ast import Binary, Expr, Unary
+from quidpro.solve.codegen import Emitter, identifiers
 from quidpro.solve.lower import System
 from quidpro.solve.tableau import ButcherTableau
 
@@ -50,30 +50,15 @@ class ScalarEmitter(Emitter):
         code, is_bool = self.emit(e)
         return code if is_bool else f"({code} != 0.0)"
 
-    def call(self, e: Call) -> tuple[str, bool]:
-        f, args = e.func, [self.num(a) for a in e.args]
-        if f in self.lookups:
-            return f"{self.lookups[f]}({args[0]})", False
-        if f == "if":
-            return f"({args[1]} if {self.cond(e.args[0])} else {args[2]})", False
-        if f in ("min", "max"):
-            out = args[0]
-            for a in args[1:]:
-                out = f"{f}({out}, {a})"
-            return out, False
-        if f in _UNARY_FUNCS:
-            return f"{_UNARY_FUNCS[f]}({args[0]})", False
-        if f == "mod":
-            return f"np.mod({args[0]}, {args[1]})", False
-        if f == "clip":
-            return f"min(max({args[0]}, {args[1]}), {args[2]})", False
-        if f == "step":
-            return f"j_step({self.ident['time']}, {args[0]}, {args[1]})", False
-        if f == "ramp":
-            return f"j_ramp({self.ident['time']}, {', '.join(args)})", False
-        if f == "pulse":
-            return f"j_pulse(tk, dt, {', '.join(args)})", False
-        raise NotImplementedError(f"{f}() has no JIT form")
+    IF = "({a} if {c} else {b})"
+    MIN, MAX = "min", "max"
+    CLIP = "min(max({x}, {lo}), {hi})"
+    TIME_FUNCS: ClassVar[dict[str, str]] = {
+        "step": "j_step({time}, {args})",
+        "ramp": "j_ramp({time}, {args})",
+        "pulse": "j_pulse(tk, dt, {args})",
+    }
+    RANDOM = None  # models with random draws run on NumPy
 
 
 def _tuple(items: list[str]) -> str:
@@ -185,9 +170,13 @@ def generate_source(system: System, method: ButcherTableau, record: tuple[str, .
 
 
 def _cache_dir() -> Path:
+    """Where generated kernels and numba's cache of them live ($QUIDPRO_CACHE overrides)."""
+    import os
+
     import platformdirs
 
-    path = Path(platformdirs.user_cache_dir("quidpro")) / "kernels"
+    root = os.environ.get("QUIDPRO_CACHE") or platformdirs.user_cache_dir("quidpro")
+    path = Path(root) / "kernels"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -1,0 +1,148 @@
+"""The numba backend against the NumPy kernel, and the "auto" backend's choice.
+
+Both backends are generated from the same lowered system, so on a model that uses
+every deterministic builtin they must agree to rounding (the transcendental
+functions of NumPy and of numba's libm may differ in the last bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import quidpro
+from quidpro.errors import ConfigError, SimulationError
+
+pytest.importorskip("numba")
+
+EVERYTHING = """\
+quidpro: 1
+name: everything
+time: {start: 0, stop: 12, dt: 0.25, method: euler}
+constants:
+  k: 0.3
+  tau: 2
+  height: 5
+stocks:
+  tank: {initial: 10, inflows: [fill], outflows: [drain, spill], non_negative: true}
+  level: {initial: 1, inflows: [growth]}
+flows:
+  fill: step(height, 3) + ramp(0.5, 2, 6) + pulse(4, 1, 3)
+  drain: k * tank * 3
+  spill: if(tank > 8 and not (time < 1 or time > 10), 2, 0.5)
+  growth: clip(sin(time) + cos(level), -1, 1) * abs(tan(0.1 * time))
+auxiliaries:
+  s1: smooth(fill, tau)
+  s3: smooth3(fill, tau, 1)
+  sn: smoothn(fill, tau, 4)
+  d1: delay1(fill, tau)
+  d3: delay3(fill, tau, 0)
+  dn: delayn(fill, tau, 2)
+  fixed: delay_fixed(level, 1.5, -1)
+  before: previous(level, 7)
+  first: init(level + tank)
+  tr: trend(level, 3)
+  fc: forcst(level, 3, 2)
+  maths: exp(-k) + ln(1 + level) + log10(2 + tank) + sqrt(level ^ 2) + floor(time) - ceil(k)
+  more: int(time / 2) + mod(time, 2.5) + arcsin(0.5) + arccos(0.2) + arctan(level)
+  picks: min(tank, level, 3) + max(tank, level, 3) + (time >= 2) * 3 - (level != 1)
+  shaped: clamped(level) + extended(time / 4)
+lookups:
+  clamped: {points: [[0, 0], [1, 2], [2, 3]]}
+  extended: {points: [[0, 1], [1, 2], [2, 2.5]], extrapolate: linear}
+"""
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> quidpro.LoadedModel:
+    path = tmp_path_factory.mktemp("jit") / "everything.yaml"
+    path.write_text(EVERYTHING)
+    return quidpro.load(path)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Kernels compiled by the tests go to a folder of their own."""
+    monkeypatch.setenv("QUIDPRO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_jit_equals_numpy_on_every_builtin(model: quidpro.LoadedModel, method: str) -> None:
+    k = np.array([0.1, 0.3, 0.5, 0.9])
+    a = model.simulate(n_runs=4, set={"k": k}, method=method, backend="numpy")
+    b = model.simulate(n_runs=4, set={"k": k}, method=method, backend="jit")
+    assert a.names == b.names
+    assert not a.failures
+    assert not b.failures
+    np.testing.assert_allclose(b.values, a.values, rtol=1e-12, atol=1e-12)
+    tank = b.series("tank")
+    assert tank.min() >= 0  # the limiter works in machine code too
+
+
+def test_jit_batch_equals_loop_bit_for_bit(model: quidpro.LoadedModel) -> None:
+    k = np.linspace(0.05, 1.0, 6)
+    batch = model.simulate(n_runs=6, set={"k": k}, backend="jit").values
+    for i, ki in enumerate(k):
+        one = model.simulate(set={"k": ki}, backend="jit").values[:, :, 0]
+        np.testing.assert_array_equal(batch[:, :, i], one)
+
+
+def test_jit_records_a_subset_and_saves_every(model: quidpro.LoadedModel) -> None:
+    full = model.simulate(backend="numpy")
+    part = model.simulate(backend="jit", record=["d3", "tank"], save_every=1.0)
+    assert part.names == ("d3", "tank")
+    np.testing.assert_array_equal(part.times, full.times[::4])
+    np.testing.assert_allclose(part.series("d3"), full.series("d3")[::4], rtol=1e-12)
+
+
+def test_jit_reports_non_finite_values_like_numpy(write_model) -> None:
+    m = quidpro.load(
+        write_model(
+            "quidpro: 1\nname: boom\ntime: {start: 0, stop: 4, dt: 1}\nconstants: {z: 0}\n"
+            "stocks:\n  x: {initial: 1, inflows: [f]}\nflows:\n  f: 1 / (z * time - z)\n"
+        )
+    )
+    for backend in ("numpy", "jit"):
+        traj = m.simulate(backend=backend)
+        assert traj.failures[0][0] == "f"
+    with pytest.raises(SimulationError, match="'f' became"):
+        m.run(backend="jit")
+
+
+def test_jit_refuses_a_delay_shorter_than_a_step(write_model) -> None:
+    m = quidpro.load(
+        write_model(
+            "quidpro: 1\nname: short\ntime: {start: 0, stop: 4, dt: 1}\n"
+            "auxiliaries:\n  a: time\n  b: delay_fixed(a, 0.2, 0)\n"
+        )
+    )
+    with pytest.raises(SimulationError, match="shorter than one step"):
+        m.simulate(backend="jit")
+
+
+def test_auto_starts_on_numpy_and_moves_to_numba_once_numpy_time_would_pay(
+    model: quidpro.LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
+    fresh = quidpro.load(model.spec.file)
+    monkeypatch.setenv("QUIDPRO_CACHE", str(model.spec.file) + ".empty-cache")
+    assert fresh.compiled.choose_backend("auto", 1) == "numpy"
+    fresh.compiled.numpy_seconds = 1e6  # as if the model had been run for a long time
+    assert fresh.compiled.choose_backend("auto", 1) == "jit"
+    assert fresh.compiled.choose_backend("auto", 10**7) == "jit"  # a huge ensemble pays
+    monkeypatch.setenv("QUIDPRO_BACKEND", "numpy")
+    assert fresh.compiled.choose_backend("auto", 10**7) == "numpy"
+    with pytest.raises(ConfigError, match="unknown backend 'gpu'"):
+        fresh.compiled.choose_backend("gpu", 1)
+
+
+def test_models_with_random_draws_stay_on_numpy(write_model) -> None:
+    m = quidpro.load(
+        write_model(
+            "quidpro: 1\nname: noisy\ntime: {start: 0, stop: 2, dt: 1}\n"
+            "auxiliaries:\n  a: normal(0, 1, 3)\n"
+        )
+    )
+    assert m.compiled.choose_backend("auto", 10**7) == "numpy"
+    with pytest.raises(ConfigError, match="jit backend needs numba"):
+        m.simulate(backend="jit")
