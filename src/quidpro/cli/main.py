@@ -99,7 +99,7 @@ def run(
     if plot is not None:
         from quidpro.report.plots import plot_run
 
-        stocks = list(m.spec.stocks)[:12] or list(df.columns)[:12]
+        stocks = list(m.spec.stocks)[:16] or list(df.columns)[:16]
         title = (m.spec.title or m.name) + (f" — {scenario}" if scenario else "")
         plot_run(df, stocks, plot, title, m.spec.time.units or "time")
     if not quiet:

@@ -22,7 +22,7 @@ def plot_run(
 ) -> None:
     """One small panel per variable, sharing the time axis; dates when the model has them."""
     n = len(variables)
-    cols = 1 if n == 1 else 2 if n <= 4 else 3
+    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 12 else 4
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(
         rows,
