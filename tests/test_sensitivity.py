@@ -112,6 +112,7 @@ def test_sensitivity_cli_json_and_plot(tmp_path: Path, monkeypatch: pytest.Monke
     )  # fmt: skip
     assert r.exit_code == 0, r.stderr
     doc = json.loads(out.read_text())
+    assert list(doc) == ["method", "output", "at", "S1", "ST", "S1_conf", "ST_conf"]  # DESIGN.md
     assert doc["method"] == "sobol"
     assert doc["output"] == "y"
     assert doc["at"] == 1.0
@@ -125,6 +126,7 @@ def test_sensitivity_cli_json_and_plot(tmp_path: Path, monkeypatch: pytest.Monke
     )  # fmt: skip
     assert r.exit_code == 0, r.stderr
     doc = json.loads(out.read_text())
+    assert list(doc) == ["method", "output", "at", "mu_star", "sigma"]
     assert doc["method"] == "morris"
     assert set(doc["mu_star"]) == {"x1", "x2", "x3"}
 

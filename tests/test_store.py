@@ -162,3 +162,37 @@ def test_two_concurrent_writers(tmp_path: Path) -> None:
     assert len({r["id"] for r in rows}) == 24
     for r in rows:
         assert len(s.results(r["id"])) == 1000
+
+
+def _blocked(tmp_path: Path) -> Path:
+    """A path that cannot be created: its parent is a file."""
+    wall = tmp_path / "wall"
+    wall.write_text("a file, not a folder")
+    return wall / "runs.duckdb"
+
+
+def test_a_default_store_that_cannot_be_written_costs_a_warning_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIDPRO_STORE", str(_blocked(tmp_path)))
+    out = tmp_path / "run.csv"
+    r = CliRunner().invoke(app, ["run", "logistic", "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert "warning: the run was not recorded in the run store" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert pd.read_csv(out).shape == (401, 4)
+
+
+def test_a_named_store_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["run", "logistic", "-q", "--store", str(_blocked(tmp_path))])
+    assert r.exit_code == 2
+    assert "cannot write the run store" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line_exit_1(tmp_path: Path) -> None:
+    target = _blocked(tmp_path).with_name("run.csv")
+    r = CliRunner().invoke(app, ["run", "logistic", "-q", "--no-store", "--out", str(target)])
+    assert r.exit_code == 1
+    assert r.stderr.startswith("quidpro: error: ")
+    assert "Traceback" not in r.stderr

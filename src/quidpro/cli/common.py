@@ -31,6 +31,8 @@ def handled() -> Iterator[None]:
         fail(f"quidpro: error: {exc}", 2)
     except QuidproError as exc:
         fail(str(exc), 1)
+    except OSError as exc:  # a file the command had to read or write
+        fail(f"quidpro: error: {exc}", 1)
     except KeyboardInterrupt:
         fail("quidpro: interrupted", 130)
 

@@ -159,24 +159,47 @@ def _record(
 ) -> None:
     if no_store:
         return
-    from quidpro.io.store import RunRecord, Store, content_hash
+    from quidpro.io.store import RunRecord, content_hash
 
     rec = RunRecord(
         kind, m.name, content_hash(_model_text(m)), scenario, seed, n_runs, settings, summary
     )
-    run_id = Store(store).add(rec, results)
-    err_console.print(f"stored as run {run_id}", style="dim")
+    run_id = _save(store, rec, results)
+    if run_id is not None:
+        err_console.print(f"stored as run {run_id}", style="dim")
+
+
+def _save(store: Path | None, rec: Any, results: Any) -> str | None:
+    """Add ``rec`` to the run store. The results are already written and shown, so a
+    default store that cannot be written costs a warning, not the command; a store the
+    user named with --store must work."""
+    import duckdb
+
+    from quidpro.io.store import Store
+
+    try:
+        run_id: str = Store(store).add(rec, results)
+    except (OSError, duckdb.Error) as exc:
+        if store is not None:
+            raise ConfigError(f"--store {store}: cannot write the run store ({exc})") from None
+        err_console.print(
+            f"quidpro: warning: the run was not recorded in the run store ({exc}); set "
+            "QUIDPRO_STORE or --store to a writable file, or pass --no-store",
+            markup=False,
+        )
+        return None
+    return run_id
 
 
 def record_run(store: Path | None, m: Any, scenario: str | None, settings: Any, df: Any) -> None:
     """Record one ``quidpro run`` (its whole table) in the run store."""
-    from quidpro.io.store import RunRecord, Store, content_hash
+    from quidpro.io.store import RunRecord, content_hash
 
     end = {c: float(df[c].iloc[-1]) for c in list(df.columns)[:50]}
     rec = RunRecord(
         "run", m.name, content_hash(_model_text(m)), scenario, None, 1, settings, {"end": end}
     )
-    Store(store).add(rec, df.reset_index())
+    _save(store, rec, df.reset_index())
 
 
 def _long_table(variables: dict[str, Any], scenario: str | None = None) -> Any:

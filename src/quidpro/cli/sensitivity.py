@@ -90,7 +90,7 @@ def sensitivity_cmd(
             progress=advance,
         )
     if json_out is not None:
-        json_out.write_text(json.dumps(doc, indent=1))
+        json_out.write_text(json.dumps(contract_json(doc), indent=1))
     if plot is not None:
         from quidpro.report.fan import sensitivity_bars
 
@@ -112,6 +112,19 @@ def sensitivity_cmd(
         summary=doc,
         results=_sensitivity_frame(doc),
     )
+
+
+# DESIGN.md fixes the --json document: these keys and no others (the run store keeps
+# the seed, sample size and Morris's mu_star_conf).
+CONTRACT_KEYS = {
+    "sobol": ("method", "output", "at", "S1", "ST", "S1_conf", "ST_conf"),
+    "morris": ("method", "output", "at", "mu_star", "sigma"),
+}
+
+
+def contract_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``--json`` document of DESIGN.md, from the full analysis."""
+    return {k: doc[k] for k in CONTRACT_KEYS[doc["method"]]}
 
 
 def _sensitivity_frame(doc: dict[str, Any]) -> Any:
