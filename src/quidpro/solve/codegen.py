@@ -187,6 +187,50 @@ def identifiers(system: System) -> tuple[dict[str, str], dict[str, str]]:
     return ident, lookups
 
 
+def initial_values(
+    system: System,
+    ident: dict[str, str],
+    lookups: dict[str, str],
+    emitter: type[Emitter],
+    wrap: str = "{}",
+) -> tuple[dict[str, str], list[str]]:
+    """Statements computing every state, memory and equation at t0, in dependency order,
+    then the states' starting values; and the identifiers of those t0 values."""
+    init_ident = {**ident}
+    for name in [
+        *(s.name for s in system.states),
+        *(x.name for x in system.memories),
+        *(e.name for e in system.equations),
+    ]:
+        init_ident[name] = f"i_{ident[name]}"
+    iem = emitter(init_ident, lookups)
+    exprs = {s.name: s.initial for s in system.states}
+    exprs.update({x.name: x.init for x in system.memories})
+    exprs.update({e.name: e.expr for e in system.equations})
+    lines = [f"{init_ident[n]} = {wrap.format(iem.num(exprs[n]))}" for n in system.init_order]
+    lines += [f"{ident[s.name]} = {init_ident[s.name]}" for s in system.states]
+    return init_ident, lines
+
+
+def stage_states(method: ButcherTableau, stage: int, states: list[str]) -> list[str]:
+    """The state at which stage ``stage`` evaluates: ``y + dt * sum_j a_ij K_j``."""
+    terms_of = (
+        " + ".join(f"{a!r} * K{j}[{i}]" for j, a in enumerate(method.a[stage]) if a != 0.0)
+        for i in range(len(states))
+    )
+    return [f"{y} + dt * ({t})" if t else y for y, t in zip(states, terms_of, strict=True)]
+
+
+def step_update(method: ButcherTableau, states: list[str]) -> list[str]:
+    """``y = y + dt * sum_i b_i K_i`` for every state."""
+    return [
+        f"{y} = {y} + dt * ("
+        + " + ".join(f"{b!r} * K{j}[{i}]" for j, b in enumerate(method.b) if b != 0.0)
+        + ")"
+        for i, y in enumerate(states)
+    ]
+
+
 def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) -> Kernel:
     m = system.model
     ident, lookups = identifiers(system)
@@ -212,21 +256,9 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
         w(f"    {ident[eq.name]} = np.float64({em.num(eq.expr)})")
     # Initial values, in dependency order, at t = t0.
     w("    t = tk = t0")
-    init_ident = {**ident}
-    for s in system.states:
-        init_ident[s.name] = f"i_{ident[s.name]}"
-    for mem in system.memories:
-        init_ident[mem.name] = f"i_{ident[mem.name]}"
-    for eq in system.equations:
-        init_ident[eq.name] = f"i_{ident[eq.name]}"
-    iem = Emitter(init_ident, lookups)
-    exprs = {s.name: s.initial for s in system.states}
-    exprs.update({mem.name: mem.init for mem in system.memories})
-    exprs.update({eq.name: eq.expr for eq in system.equations})
-    for name in system.init_order:
-        w(f"    {init_ident[name]} = np.float64({iem.num(exprs[name])})")
-    for s in system.states:
-        w(f"    {ident[s.name]} = {init_ident[s.name]}")
+    init_ident, lines = initial_values(system, ident, lookups, Emitter, "np.float64({})")
+    for line in lines:
+        w(f"    {line}")
     for i, mem in enumerate(system.memories):
         # The lag in steps may differ between members (a delay time set per run).
         w(f"    _lags{i} = np.round({em.num(mem.lag)})")
@@ -264,20 +296,14 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
         w(f"        _buf{i}.append(V[{value_pos[mem.source]}])")
     w("        if k == n_steps:")
     w("            break")
-    n = len(system.states)
     for stage in range(1, len(method.b)):
-        row = method.a[stage]
-        ys = []
-        for i in range(n):
-            terms = " + ".join(f"{a!r} * K{j}[{i}]" for j, a in enumerate(row) if a != 0.0)
-            ys.append(f"{S[i]} + dt * ({terms})" if terms else S[i])
+        ys = stage_states(method, stage, S)
         w(
             f"        K{stage}, _ = rhs(tk + {method.c[stage]!r} * dt, tk, "
             f"{''.join(y + ', ' for y in ys)}{''.join(x + ', ' for x in M)})"
         )
-    for i in range(n):
-        terms = " + ".join(f"{b!r} * K{j}[{i}]" for j, b in enumerate(method.b) if b != 0.0)
-        w(f"        {S[i]} = {S[i]} + dt * ({terms})")
+    for line in step_update(method, S):
+        w(f"        {line}")
     source = "\n".join(L) + "\n"
     namespace: dict[str, Any] = {
         "np": np,

@@ -18,7 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from quidpro.lang.ast import Binary, Expr, Unary
-from quidpro.solve.codegen import Emitter, identifiers
+from quidpro.solve.codegen import (
+    Emitter,
+    identifiers,
+    initial_values,
+    stage_states,
+    step_update,
+)
 from quidpro.solve.lower import System
 from quidpro.solve.tableau import ButcherTableau
 
@@ -112,21 +118,9 @@ def generate_source(system: System, method: ButcherTableau, record: tuple[str, .
     for eq in system.static:
         w(f"    {ident[eq.name]} = {em.num(eq.expr)}")
     w("    t = tk = t0")
-    init_ident = {**ident}
-    for name in [
-        *(s.name for s in system.states),
-        *(x.name for x in system.memories),
-        *(e.name for e in system.equations),
-    ]:
-        init_ident[name] = f"i_{ident[name]}"
-    iem = ScalarEmitter(init_ident, lookups)
-    exprs = {s.name: s.initial for s in system.states}
-    exprs.update({x.name: x.init for x in system.memories})
-    exprs.update({e.name: e.expr for e in system.equations})
-    for name in system.init_order:
-        w(f"    {init_ident[name]} = {iem.num(exprs[name])}")
-    for s in system.states:
-        w(f"    {ident[s.name]} = {init_ident[s.name]}")
+    init_ident, lines = initial_values(system, ident, lookups, ScalarEmitter)
+    for line in lines:
+        w(f"    {line}")
     for i, mem in enumerate(system.memories):
         w(f"    _lag{i} = int(np.round({em.num(mem.lag)}))")
         w(f"    if _lag{i} < 1:")
@@ -149,18 +143,11 @@ def generate_source(system: System, method: ButcherTableau, record: tuple[str, .
         w(f"        _buf{i}[k % _lag{i}] = V[{pos[mem.source]}]")
     w("        if k == n_steps:")
     w("            break")
-    n = len(S)
     for stage in range(1, len(method.b)):
-        row = method.a[stage]
-        ys = []
-        for i in range(n):
-            terms = " + ".join(f"{a!r} * K{j}[{i}]" for j, a in enumerate(row) if a != 0.0)
-            ys.append(f"{S[i]} + dt * ({terms})" if terms else S[i])
-        stage_args = ", ".join(["dt", "_t0", "_t1", *ys, *M, *C, *Z])
+        stage_args = ", ".join(["dt", "_t0", "_t1", *stage_states(method, stage, S), *M, *C, *Z])
         w(f"        K{stage}, _ = rhs(tk + {method.c[stage]!r} * dt, tk, {stage_args})")
-    for i in range(n):
-        terms = " + ".join(f"{b!r} * K{j}[{i}]" for j, b in enumerate(method.b) if b != 0.0)
-        w(f"        {S[i]} = {S[i]} + dt * ({terms})")
+    for line in step_update(method, S):
+        w(f"        {line}")
     w("    return 0")
     w("@njit(cache=True, error_model='numpy', parallel=True)")
     w("def run_many(CC, t0, dt, n_steps, stride, out, status):")
