@@ -25,6 +25,14 @@ def _run_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("QUIDPRO_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))
 
 
+@pytest.fixture(autouse=True)
+def _deterministic_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The "auto" backend moves a model to numba after enough time on NumPy, which
+    depends on the machine's speed; tests get NumPy unless they ask for a backend
+    (tests/test_jit.py compares the two and tests the policy itself)."""
+    monkeypatch.setenv("QUIDPRO_BACKEND", "numpy")
+
+
 @pytest.fixture
 def write_model(tmp_path: Path):
     """Write a YAML model text to a file and return its path."""
