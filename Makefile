@@ -27,8 +27,13 @@ test: $(STAMP)
 check: $(STAMP)
 	bash scripts/check
 
+# The numbers in docs/benchmarks.md (several minutes; PySD comes with the dev extra).
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -m benchmark -q
+	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_targets.py 1 10
+	$(BIN)/python benchmarks/bench_scaling.py 1 10 100
+	$(BIN)/python benchmarks/bench_xmile.py
+	$(BIN)/python benchmarks/bench_ensemble.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
