@@ -58,13 +58,17 @@ class Emitter:
         self.ident = ident
         self.lookups = lookups
 
+    # How this dialect turns a condition into a number, and a number into a condition.
+    AS_NUMBER = "({code} * 1.0)"
+    AS_CONDITION = "np.not_equal({code}, 0.0)"
+
     def num(self, e: Expr) -> str:
         code, is_bool = self.emit(e)
-        return f"({code} * 1.0)" if is_bool else code
+        return self.AS_NUMBER.format(code=code) if is_bool else code
 
     def cond(self, e: Expr) -> str:
         code, is_bool = self.emit(e)
-        return code if is_bool else f"np.not_equal({code}, 0.0)"
+        return code if is_bool else self.AS_CONDITION.format(code=code)
 
     def emit(self, e: Expr) -> tuple[str, bool]:
         if isinstance(e, Num):

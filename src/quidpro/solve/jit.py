@@ -48,14 +48,8 @@ class ScalarEmitter(Emitter):
             return f"({self.cond(e.left)} {e.op} {self.cond(e.right)})", True
         return super().emit(e)
 
-    def num(self, e: Expr) -> str:
-        code, is_bool = self.emit(e)
-        return f"(1.0 if {code} else 0.0)" if is_bool else code
-
-    def cond(self, e: Expr) -> str:
-        code, is_bool = self.emit(e)
-        return code if is_bool else f"({code} != 0.0)"
-
+    AS_NUMBER = "(1.0 if {code} else 0.0)"
+    AS_CONDITION = "({code} != 0.0)"
     IF = "({a} if {c} else {b})"
     MIN, MAX = "min", "max"
     CLIP = "min(max({x}, {lo}), {hi})"
