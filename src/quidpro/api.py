@@ -42,7 +42,7 @@ class LoadedModel:
                 known = ", ".join(["baseline", *self.spec.scenarios])
                 raise ConfigError(
                     f"unknown scenario {scenario!r}"
-                    f"{_hint(scenario, set_(self.spec.scenarios))}; "
+                    f"{_hint(scenario, {*self.spec.scenarios})}; "
                     f"this model has: {known}"
                 )
             out.update(self.spec.scenarios[scenario].set)
@@ -50,7 +50,7 @@ class LoadedModel:
             if name not in self.spec.constants:
                 raise ConfigError(
                     f"cannot set {name!r}: it is not a constant of "
-                    f"{self.spec.name}{_hint(name, set_(self.spec.constants))}"
+                    f"{self.spec.name}{_hint(name, {*self.spec.constants})}"
                 )
             out[name] = value
         return out
@@ -113,10 +113,6 @@ class LoadedModel:
         if t.origin is None:
             raise ConfigError(f"model {self.name!r} has no time.origin, so no calendar dates")
         return to_dates(times, t.origin, t.units, t.start)
-
-
-def set_(items: Mapping[str, Any]) -> set[str]:
-    return set(items)
 
 
 def load(path_or_name: str | Path) -> LoadedModel:

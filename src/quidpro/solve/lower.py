@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from quidpro.errors import NOWHERE, CycleError, Loc, ModelError
-from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
+from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, names, walk
 from quidpro.model.builtins import BUILTINS
 from quidpro.model.spec import Model
 
@@ -347,9 +347,7 @@ def lower(model: Model) -> System:
 
 
 def _calls(e: Expr) -> list[Call]:
-    from quidpro.lang.ast import walk
-
     return [n for n in walk(e) if isinstance(n, Call)]
 
 
-__all__ = ["Equation", "Index", "Memory", "State", "System", "lower"]
+__all__ = ["Equation", "Memory", "State", "System", "lower"]

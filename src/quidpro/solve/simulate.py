@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from quidpro.errors import ConfigError, Loc, ModelError, SimulationError
+from quidpro.lang.ast import names
 from quidpro.model.spec import Model, TimeSpec
 from quidpro.solve.codegen import LagError, generate
 from quidpro.solve.evaluate import evaluate
@@ -133,9 +134,7 @@ class Compiled:
             for name in list(pending):
                 expr = m.constants[name].expr
                 assert expr is not None
-                from quidpro.lang.ast import names as _names
-
-                if all(d not in pending for d in _names(expr)):
+                if all(d not in pending for d in names(expr)):
                     env[name] = evaluate(expr, env, m.lookups, m.time.start, m.time.dt)
                     pending.remove(name)
                     progress = True
