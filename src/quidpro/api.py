@@ -10,8 +10,8 @@ import pandas as pd
 
 from quidpro.errors import ConfigError
 from quidpro.io.load import read_model
+from quidpro.lang.suggest import did_you_mean
 from quidpro.model.calendar import to_dates
-from quidpro.model.check import _hint
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, Trajectories, raise_failure, simulate
 
@@ -42,7 +42,7 @@ class LoadedModel:
                 known = ", ".join(["baseline", *self.spec.scenarios])
                 raise ConfigError(
                     f"unknown scenario {scenario!r}"
-                    f"{_hint(scenario, {*self.spec.scenarios})}; "
+                    f"{did_you_mean(scenario, {*self.spec.scenarios})}; "
                     f"this model has: {known}"
                 )
             out.update(self.spec.scenarios[scenario].set)
@@ -50,7 +50,7 @@ class LoadedModel:
             if name not in self.spec.constants:
                 raise ConfigError(
                     f"cannot set {name!r}: it is not a constant of "
-                    f"{self.spec.name}{_hint(name, {*self.spec.constants})}"
+                    f"{self.spec.name}{did_you_mean(name, {*self.spec.constants})}"
                 )
             out[name] = value
         return out

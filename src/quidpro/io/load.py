@@ -7,8 +7,8 @@ from pathlib import Path
 
 from quidpro.errors import Loc, ModelError, ParseError
 from quidpro.lang.yaml_reader import read_yaml
-from quidpro.model.build import build_model
 from quidpro.model.check import check_model
+from quidpro.model.from_yaml import build_model
 from quidpro.model.spec import Model
 
 XMILE_SUFFIXES = (".xmile", ".stmx", ".xml", ".itmx")
@@ -49,7 +49,7 @@ def parse_model(text: str, file: str = "<string>") -> Model:
     """Build and check a model from its text; the reader is chosen by the file suffix."""
     if file.lower().endswith(XMILE_SUFFIXES) or text.lstrip().startswith("<"):
         try:
-            from quidpro.lang.xmile_reader import read_xmile
+            from quidpro.model.from_xmile import read_xmile
         except ImportError:  # pragma: no cover - until the XMILE reader lands
             raise ParseError("XMILE files are not supported yet", Loc(file, 1, 1)) from None
         model: Model = read_xmile(text, file)
