@@ -24,7 +24,7 @@ from quidpro.ensemble.runner import (
     Rows,
     compiled_of,
     make_plan,
-    run_ensemble,
+    run_plan,
 )
 from quidpro.ensemble.sampling import draw
 from quidpro.model.calendar import to_dates
@@ -81,7 +81,7 @@ def compare(
         members: Rows | dict[str, np.ndarray] = (
             draw(spec, n_runs, seed, sampler, scen) if n_runs > 1 else {}
         )
-        res = run_ensemble(compiled, plan, members, executor, progress)
+        res = run_plan(compiled, plan, members, executor, progress)
         values = res.probes[len(qprobes) :]
         ok = res.ok
         table: dict[str, Any] = {v: {} for v in variables}

@@ -262,7 +262,7 @@ class LocalExecutor:
             yield run_batch(self.model, plan, lo, samples)
 
 
-def run_ensemble(
+def run_plan(
     model: CompiledLike,
     plan: Plan,
     samples: Mapping[str, np.ndarray] | Rows,

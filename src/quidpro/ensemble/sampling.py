@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 from quidpro.errors import ConfigError
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 SAMPLERS = ("random", "lhs", "sobol")
 # Unit-cube points are kept this far from 0 and 1 so that unbounded inverse CDFs stay finite.
@@ -38,6 +40,10 @@ _EPS = 1e-12
 
 def frozen(dist: Distribution) -> stats.rv_continuous:
     """The ``scipy.stats`` frozen distribution of a model's ``distribution:`` entry."""
+    # imported here: scipy.stats takes longer to import than the rest of quidpro, and
+    # only ensembles need it (not `import quidpro` or a single run)
+    from scipy import stats
+
     p = dist.params
     if dist.kind == "uniform":
         return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
@@ -98,6 +104,8 @@ class MemberSample:
         if k == 0 or hi <= lo:
             return np.empty((max(hi - lo, 0), k))
         if self.sampler == "sobol":
+            from scipy.stats import qmc  # see frozen(): imported when needed
+
             with warnings.catch_warnings():  # balance needs a power of 2; any n is valid
                 warnings.simplefilter("ignore", UserWarning)
                 engine = qmc.Sobol(d=k, scramble=True, rng=np.random.default_rng(self.seed))
