@@ -106,7 +106,7 @@ def indices(
     return {k: {n: float(v) for n, v in zip(names, si[k], strict=True)} for k in keys}
 
 
-def sensitivity(
+def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     model: CompiledLike,
     method: str,
     output: str,

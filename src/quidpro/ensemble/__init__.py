@@ -64,7 +64,7 @@ def ensemble(
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
     )
-    members = draw(spec, n_runs, seed, sampler, scenario, (sets or {}).keys())
+    members = draw(spec, n_runs, seed, sampler, scenario=scenario, fixed=(sets or {}).keys())
     return run_plan(model, plan, members, executor, progress)
 
 

@@ -96,6 +96,7 @@ class MemberSample:
 
     @property
     def names(self) -> list[str]:
+        """The sampled constants, in the model's order."""
         return list(self.keep)
 
     def unit(self, lo: int, hi: int) -> np.ndarray:
@@ -154,8 +155,10 @@ def sample(
 
 
 def bounds(model: Model, name: str) -> tuple[float, float]:
-    """Bounds for sensitivity analysis: the constant's ``range`` if it has one, otherwise
-    its distribution's 1% and 99% quantiles."""
+    """Bounds for sensitivity analysis of one constant.
+
+    Its ``range`` if it has one, otherwise its distribution's 1% and 99% quantiles.
+    """
     c = model.constants[name]
     if c.range is not None:
         return (float(c.range[0]), float(c.range[1]))
@@ -175,6 +178,7 @@ def draw(
     n: int,
     seed: int,
     sampler: str = "random",
+    *,
     scenario: str | None = None,
     fixed: Iterable[str] = (),
 ) -> MemberSample:
