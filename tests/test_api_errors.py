@@ -129,3 +129,14 @@ def test_overrides_scenario_then_settings(decay: quidpro.LoadedModel) -> None:
         constant_overrides(decay.spec, "slwo")
     with pytest.raises(ConfigError, match=r"cannot set 'kk'.*\(did you mean 'k'\?\)"):
         constant_overrides(decay.spec, None, {"kk": 1})
+
+
+def test_an_unknown_distribution_is_a_model_error_at_its_line() -> None:
+    from quidpro.ensemble.sampling import frozen
+    from quidpro.errors import Loc
+    from quidpro.model.spec import Distribution
+
+    where = Loc("m.yaml", 7, 3)
+    with pytest.raises(ModelError, match="unknown distribution kind 'cauchy'") as info:
+        frozen(Distribution("cauchy", {}, where))
+    assert info.value.loc == where
