@@ -141,12 +141,13 @@ def _check_depth(text: str, file: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
+                line, col = (mark.line, mark.column) if mark is not None else (0, 0)
                 lines = text.splitlines()
-                src = lines[mark.line] if mark.line < len(lines) else None
+                src = lines[line] if line < len(lines) else None
                 raise ParseError(
                     f"lists and mappings are nested more than {MAX_DEPTH} deep here; "
                     "a model file never needs that",
-                    Loc(file, mark.line + 1, mark.column + 1, src),
+                    Loc(file, line + 1, col + 1, src),
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
