@@ -103,16 +103,13 @@ def sensitivity(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the design and analyse it: the ``quidpro sensitivity --json`` document.
+    """Run the design and analyse it: indices, run count, seed (see :func:`json_document`).
 
     ``output`` is a variable (or an expression of variables) read at time ``at``.
     """
     spec = model.spec
     probe = parse_probe(spec, output, at=at)
-    fixed = set(sets or {})
-    if scenario not in (None, "", "baseline") and scenario in spec.scenarios:
-        fixed |= set(spec.scenarios[scenario].set)
-    prob = problem(spec, fixed)
+    prob = problem(spec, fixed_constants(spec, scenario, sets))
     x = design(prob, method, samples, seed)
     plan = make_plan(
         model,
@@ -141,6 +138,44 @@ def sensitivity(
     }
     doc.update(indices(prob, method, x, result.probes[0], seed))
     return doc
+
+
+def fixed_constants(
+    model: Model, scenario: str | None = None, sets: Mapping[str, float] | None = None
+) -> set[str]:
+    """The constants an analysis holds fixed: those ``sets`` or the scenario set."""
+    fixed = set(sets or {})
+    if scenario not in (None, "", "baseline") and scenario in model.scenarios:
+        fixed |= set(model.scenarios[scenario].set)
+    return fixed
+
+
+def design_size(
+    model: Model,
+    method: str,
+    samples: int,
+    seed: int,
+    *,
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+) -> int:
+    """How many runs :func:`sensitivity` makes with these arguments (for a progress bar)."""
+    prob = problem(model, fixed_constants(model, scenario, sets))
+    return len(design(prob, method, samples, seed))
+
+
+# DESIGN.md fixes the ``quidpro sensitivity --json`` document: these keys and no others
+# (the run store keeps the whole analysis: seed, sample size, Morris's mu_star_conf).
+JSON_KEYS = {
+    "sobol": ("method", "output", "at", "S1", "ST", "S1_conf", "ST_conf"),
+    "morris": ("method", "output", "at", "mu_star", "sigma"),
+}
+
+
+def json_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``--json`` document of DESIGN.md, from the full analysis :func:`sensitivity`
+    returns."""
+    return {k: doc[k] for k in JSON_KEYS[doc["method"]]}
 
 
 def _at_value(at: str) -> float | str:

@@ -8,12 +8,12 @@ those times. With ``n_runs == 1`` nothing is sampled: each scenario is its defau
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quidpro.ensemble import quantile_key
+from quidpro.ensemble import quantile_key, summary
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import Executor, Result, Rows, make_plan, run_ensemble
 from quidpro.ensemble.sampling import draw
@@ -92,3 +92,26 @@ def _only_queries(plan: Any, n: int) -> Any:
     from dataclasses import replace
 
     return replace(plan, probes=plan.probes[:n])
+
+
+BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def document(
+    results: Mapping[str, tuple[Result, dict[str, Any]]],
+    n_runs: int,
+    seed: int,
+    at: Sequence[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``quidpro compare --json`` document of :func:`compare`'s results, and each
+    scenario's quantile bands over time (``{scenario: summary variables}``, for plots).
+
+    The document is ``{"runs", "seed", "at", "scenarios": {name: {"table", "queries"}}}``.
+    """
+    doc: dict[str, Any] = {"runs": n_runs, "seed": seed, "at": list(at), "scenarios": {}}
+    bands: dict[str, Any] = {}
+    for name, (res, table) in results.items():
+        s = summary(res, BAND_QUANTILES)
+        bands[name] = s["variables"]
+        doc["scenarios"][name] = {"table": table, "queries": s["queries"]}
+    return doc, bands
