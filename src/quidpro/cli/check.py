@@ -11,10 +11,12 @@ from quidpro.errors import SimulationError
 
 
 def check(model: ModelArg) -> None:
-    """Check MODEL without writing anything: syntax, names, loops, units of time, and a
-    trial run of every scenario (a non-finite value is an error).
+    """Check MODEL without writing anything, and trial-run every scenario.
 
-    Example:
+    The checks: syntax, names, loops, units of time, and a run of every scenario (a
+    non-finite value is an error).
+
+    For example:
 
       quidpro check my_model.yaml
     """

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from quidpro.cli.common import command, console, executor, load_model
-from quidpro.cli.format import date_axis, fmt, progress, report_failed
+from quidpro.cli.format import date_axis, fmt, progress, report_failed, wrote
 from quidpro.cli.options import (
     Backend,
     BackendOpt,
@@ -65,11 +65,13 @@ def compare(
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare scenarios of MODEL side by side: a table at chosen times (median and
-    5–95% range across the ensemble), the probability of each query per scenario, and a
-    plot of ensemble bands. Every scenario uses the same sampled members.
+    """Compare scenarios of MODEL side by side, each an ensemble of the same members.
 
-    Examples:
+    A table at chosen times (median and 5–95% range across the ensemble), the
+    probability of each query per scenario, and a plot of ensemble bands. Every
+    scenario uses the same sampled members (common random numbers).
+
+    For example:
 
       quidpro compare nk_russia --scenarios baseline,ceasefire_2025 --runs 200 --seed 1
 
@@ -77,16 +79,13 @@ def compare(
     """
     from quidpro.ensemble.compare import compare as compare_scenarios
     from quidpro.ensemble.compare import default_times, document
-    from quidpro.io.results import scenarios_frame
 
     to_stdout = json_out is not None and str(json_out) == STDOUT
     if not to_stdout:
         check_suffix(json_out, ".json", "--json")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
-    names = parse_names(scenarios) or []
-    if not names:
-        raise ConfigError("--scenarios needs at least one scenario name")
+    names = _scenario_names(scenarios)
     variables = parse_names(vars_) or list(m.spec.stocks) or list(m.compiled.system.visible)
     times = parse_names(at) or default_times(m.spec)
     seed = resolve_seed(seed)
@@ -110,30 +109,59 @@ def compare(
     doc, bands = document(results, runs, seed, times)
     for name, (res, _) in results.items():
         report_failed(int(res.failed.sum()), runs, f" of {name}")
-    if to_stdout:
-        typer.echo(json.dumps(doc, indent=1))
-    elif json_out is not None:
-        json_out.write_text(json.dumps(doc, indent=1))
+    _write_json(doc, json_out)
     if plot is not None:
         _bands(m, bands, names, variables, plot, runs)
     if not quiet and not to_stdout:
         console.print(value_table(doc, variables, times, names))
         if doc["scenarios"][names[0]]["queries"]:
             console.print(query_table(doc, names))
-        if plot is not None:
-            console.print(f"wrote {plot}")
+        wrote(plot)
+    settings = {"scenarios": names, "vars": variables, "at": times, "queries": query or []}
+    _record(store, no_store, m, doc, bands, settings)
+
+
+def _record(
+    store: Path | None,
+    no_store: bool,
+    m: LoadedModel,
+    doc: dict[str, Any],
+    bands: dict[str, Any],
+    settings: dict[str, Any],
+) -> None:
+    """The comparison in the run store: its document and every scenario's bands."""
+    from quidpro.io.results import scenarios_frame
+
     record(
         store,
         no_store,
         m,
         "compare",
-        scenario=",".join(names),
-        seed=seed,
-        n_runs=runs,
-        settings={"scenarios": names, "vars": variables, "at": times, "queries": query or []},
+        scenario=",".join(settings["scenarios"]),
+        seed=doc["seed"],
+        n_runs=doc["runs"],
+        settings=settings,
         summary=doc,
         results=scenarios_frame(bands),
     )
+
+
+def _scenario_names(text: str) -> list[str]:
+    names = parse_names(text)
+    if not names:
+        raise ConfigError("--scenarios needs at least one scenario name")
+    return names
+
+
+def _write_json(doc: dict[str, Any], json_out: Path | None) -> None:
+    """The --json document: to the file, or to standard output for ``-``."""
+    if json_out is None:
+        return
+    text = json.dumps(doc, indent=1)
+    if str(json_out) == STDOUT:
+        typer.echo(text)
+    else:
+        json_out.write_text(text)
 
 
 def _bands(
@@ -155,8 +183,11 @@ def _bands(
 def value_table(
     doc: dict[str, Any], variables: list[str], times: list[str], names: list[str]
 ) -> Table:
-    """Each variable at each time, one column per scenario: the median and 5–95% range
-    (just the value when each scenario is a single run)."""
+    """Each variable at each time, one column per scenario.
+
+    A cell is the median and 5–95% range, or just the value when each scenario is a
+    single run.
+    """
     runs = doc["runs"]
     what = "median [5%–95%]" if runs > 1 else "value"
     table = Table(title=f"{what}, {runs:,} runs per scenario", title_justify="left")

@@ -22,7 +22,7 @@ def convert(
 ) -> None:
     """Convert MODEL between XMILE and YAML (format v1); the output runs identically.
 
-    Examples:
+    For example:
 
       quidpro convert teacup.xmile -o teacup.yaml
 

@@ -20,10 +20,12 @@ def describe(
         ),
     ] = None,
 ) -> None:
-    """Describe MODEL for a reader: stocks, flows, auxiliaries, constants with units and
-    sources, scenarios, and the claims table with the model links behind each claim.
+    """Describe MODEL for a reader, as Markdown.
 
-    Example:
+    Stocks, flows, auxiliaries, constants with units and sources, scenarios, and the
+    claims table with the model links behind each claim.
+
+    For example:
 
       quidpro describe nk_russia -o nk_russia.md
     """

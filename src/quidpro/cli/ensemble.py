@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console, err_console, executor, load_model
-from quidpro.cli.format import date_axis, fmt, listing, progress, query_table, report_failed
+from quidpro.cli.format import (
+    date_axis,
+    fmt,
+    listing,
+    progress,
+    query_table,
+    report_failed,
+    wrote,
+)
 from quidpro.cli.options import (
     Backend,
     BackendOpt,
@@ -71,12 +79,12 @@ def ensemble(
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run an ensemble of MODEL, sampling every constant that has a distribution;
-    report quantiles over time and the probability of each query.
+    """Run an ensemble of MODEL: quantiles over time and the probability of each query.
 
-    Same --seed, same numbers, whatever the batch size or where batches run.
+    Every constant that has a distribution is sampled. Same --seed, same numbers,
+    whatever the batch size or where batches run.
 
-    Examples:
+    For example:
 
       quidpro ensemble nk_russia --runs 1000 --seed 1 --plot fan.png
 
@@ -84,7 +92,6 @@ def ensemble(
     """
     from quidpro.ensemble import ensemble as run_ensemble
     from quidpro.ensemble import summary
-    from quidpro.io.results import quantile_frame
 
     check_suffix(json_out, ".json", "--json")
     check_suffix(plot, ".png", "--plot")
@@ -113,15 +120,10 @@ def ensemble(
         )
     doc = summary(result, qs)
     _warn(result, runs)
-    if json_out is not None:
-        json_out.write_text(json.dumps(doc))
-    if plot is not None:
-        _fan(m, doc, plot, runs, scenario)
+    _write(m, doc, json_out, plot, scenario)
     if not quiet:
         _print_tables(m, doc, qs, scenario, sets)
-        for path in (json_out, plot):
-            if path is not None:
-                console.print(f"wrote {path}")
+        wrote(json_out, plot)
     settings = {
         "sampler": sampler.value,
         "sets": sets,
@@ -132,18 +134,7 @@ def ensemble(
         "batch_size": result.plan.batch_size,
         "dask": dask,
     }
-    record(
-        store,
-        no_store,
-        m,
-        "ensemble",
-        scenario=scenario,
-        seed=seed,
-        n_runs=runs,
-        settings=settings,
-        summary={"queries": doc["queries"], "failed": int(result.failed.sum())},
-        results=quantile_frame(doc["variables"], scenario),
-    )
+    _record(store, no_store, m, result, doc, settings)
 
 
 def _warn(result: Result, runs: int) -> None:
@@ -156,12 +147,48 @@ def _warn(result: Result, runs: int) -> None:
         )
 
 
-def _fan(m: LoadedModel, doc: dict[str, Any], plot: Path, runs: int, scenario: str | None) -> None:
-    from quidpro.report.fan import fan_chart
+def _write(
+    m: LoadedModel,
+    doc: dict[str, Any],
+    json_out: Path | None,
+    plot: Path | None,
+    scenario: str | None,
+) -> None:
+    """The --json document and the --plot fan chart, where asked for."""
+    if json_out is not None:
+        json_out.write_text(json.dumps(doc))
+    if plot is not None:
+        from quidpro.report.fan import fan_chart
 
-    shown = list(doc["variables"])[:9]
-    title = f"{m.spec.title or m.name} — {runs:,} runs" + (f", {scenario}" if scenario else "")
-    fan_chart({scenario or "baseline": doc["variables"]}, shown, plot, title, date_axis(m))
+        shown = list(doc["variables"])[:9]
+        title = f"{m.spec.title or m.name} — {doc['runs']:,} runs"
+        title += f", {scenario}" if scenario else ""
+        fan_chart({scenario or "baseline": doc["variables"]}, shown, plot, title, date_axis(m))
+
+
+def _record(
+    store: Path | None,
+    no_store: bool,
+    m: LoadedModel,
+    result: Result,
+    doc: dict[str, Any],
+    settings: dict[str, Any],
+) -> None:
+    """The ensemble in the run store: its settings, queries, failures and quantiles."""
+    from quidpro.io.results import quantile_frame
+
+    record(
+        store,
+        no_store,
+        m,
+        "ensemble",
+        scenario=result.plan.scenario,
+        seed=doc["seed"],
+        n_runs=doc["runs"],
+        settings=settings,
+        summary={"queries": doc["queries"], "failed": int(result.failed.sum())},
+        results=quantile_frame(doc["variables"], result.plan.scenario),
+    )
 
 
 def _print_tables(

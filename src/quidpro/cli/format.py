@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from quidpro.cli.common import err_console
+from quidpro.cli.common import console, err_console
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
@@ -41,6 +42,13 @@ def query_table(title: str, queries: list[dict[str, Any]]) -> Table:
         lo, hi = q["ci"]
         table.add_row(escape(q["query"]), f"{q['probability']:.3f}", f"{lo:.3f} – {hi:.3f}")
     return table
+
+
+def wrote(*paths: Path | None) -> None:
+    """Say which files were written (the paths given that are not None)."""
+    for path in paths:
+        if path is not None:
+            console.print(f"wrote {path}")
 
 
 def report_failed(n_failed: int, n: int, what: str = "") -> None:

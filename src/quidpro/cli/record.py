@@ -43,9 +43,12 @@ def record(
 
 
 def _save(store: Path | None, rec: RunRecord, results: pd.DataFrame | None) -> str | None:
-    """Add ``rec`` to the run store. The results are already written and shown, so a
-    default store that cannot be written costs a warning, not the command; a store the
-    user named with --store must work."""
+    """Add ``rec`` to the run store; its id, or None when the default store failed.
+
+    The results are already written and shown, so a default store that cannot be
+    written costs a warning, not the command; a store the user named with --store must
+    work.
+    """
     import duckdb
 
     from quidpro.io.store import Store

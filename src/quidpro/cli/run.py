@@ -53,7 +53,7 @@ def run(
 ) -> None:
     """Simulate MODEL once and summarise it; optionally write results and a plot.
 
-    Examples:
+    For example:
 
       quidpro run nk_russia --plot run.png
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console, executor, load_model
-from quidpro.cli.format import progress
+from quidpro.cli.format import progress, wrote
 from quidpro.cli.options import (
     Backend,
     BackendOpt,
@@ -62,10 +62,12 @@ def sensitivity(
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Global sensitivity of OUTPUT at a time to every constant with a distribution or
-    range (bounds: the range, else the distribution's 1%–99% quantiles), with SALib.
+    """Global sensitivity of OUTPUT at a time to the uncertain constants (SALib).
 
-    Examples:
+    Every constant with a distribution or range varies between bounds: the range, else
+    the distribution's 1%–99% quantiles.
+
+    For example:
 
       quidpro sensitivity nk_russia --output shells_shipped --at 2025-01-01 --seed 1
 
@@ -105,13 +107,8 @@ def sensitivity(
 
         sensitivity_bars(doc, plot)
     if not quiet:
-        console.print(indices_table(doc))
-        n_more = len(doc["S1" if doc["method"] == "sobol" else "mu_star"]) - MOST_ROWS
-        if n_more > 0:
-            console.print(f"... and {n_more} less influential constants (see --json)")
-        for path in (json_out, plot):
-            if path is not None:
-                console.print(f"wrote {path}")
+        _print_indices(doc)
+        wrote(json_out, plot)
     record(
         store,
         no_store,
@@ -126,9 +123,18 @@ def sensitivity(
     )
 
 
+def _print_indices(doc: dict[str, Any]) -> None:
+    console.print(indices_table(doc))
+    n_more = len(doc["S1" if doc["method"] == "sobol" else "mu_star"]) - MOST_ROWS
+    if n_more > 0:
+        console.print(f"... and {n_more} less influential constants (see --json)")
+
+
 def indices_table(doc: dict[str, Any]) -> Table:
-    """The most influential constants first: S1 and ST (Sobol') or mu* and sigma (Morris),
-    each index with its confidence half-width."""
+    """The most influential constants first, each index with its confidence half-width.
+
+    Sobol' gives S1 and ST, Morris mu* and sigma.
+    """
     sobol = doc["method"] == "sobol"
     main = "ST" if sobol else "mu_star"
     title = (

@@ -10,8 +10,7 @@ from quidpro.model.spec import Model
 
 
 def convert_model(model: str | Path, out: Path) -> list[str]:
-    """Read ``model`` (any format, or a built-in name) and write it to ``out`` in the
-    format its suffix names.
+    """Read ``model`` and write it to ``out`` in the format its suffix names.
 
     Args:
         model: A model file or the name of a built-in model.

@@ -1,5 +1,8 @@
-"""Results as tables: CSV (full precision, round-trips exactly) or Parquet files, and the
-long-form frames the run store keeps of ensembles, comparisons and sensitivity analyses."""
+"""Results as tables: files, and the frames the run store keeps.
+
+Files are CSV (full precision, round-trips exactly) or Parquet; the frames are long
+forms of ensembles, comparisons and sensitivity analyses.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,10 @@ def end_values(df: pd.DataFrame, most: int = 50) -> dict[str, float]:
 
 
 def quantile_frame(variables: Mapping[str, Any], scenario: str | None = None) -> pd.DataFrame:
-    """An ensemble summary's quantile series in long form:
-    ``scenario, variable, time, quantile, value``, one row per value."""
+    """An ensemble summary's quantile series in long form, one row per value.
+
+    The columns are ``scenario, variable, time, quantile, value``.
+    """
     rows = []
     for name, s in variables.items():
         for q, series in s["quantiles"].items():

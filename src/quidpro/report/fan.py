@@ -87,8 +87,10 @@ def fan_chart(
 def sensitivity_bars(
     doc: Mapping[str, Any], path: str | Path, title: str = "", top: int = 20
 ) -> None:
-    """Ranked horizontal bars: Sobol ST and S1 (with confidence) or Morris mu* and sigma;
-    the ``top`` most influential constants only."""
+    """Ranked horizontal bars of the ``top`` most influential constants.
+
+    Sobol' ST and S1 (with confidence) or Morris mu* and sigma.
+    """
     if doc["method"] == "sobol":
         main, second, labels = "ST", "S1", ("total (ST)", "first order (S1)")
         err_main, err_second = doc["ST_conf"], doc["S1_conf"]
