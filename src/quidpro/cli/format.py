@@ -18,11 +18,14 @@ if TYPE_CHECKING:
     from quidpro.api import LoadedModel
 
 
+GROUPED_BELOW = 1e6  # 12,345 reads better than 1.234e+04; 1.234e+07 than 12,340,000
+
+
 def fmt(x: float) -> str:
     """A number in a table: four significant digits, thousands separated below a million."""
     if not np.isfinite(x):
         return str(x)
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+    return f"{x:,.4g}" if abs(x) < GROUPED_BELOW else f"{x:.4g}"
 
 
 def listing(names: list[str], most: int = 6) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from quidpro.api import LoadedModel
 
 MOST_ROWS = 30  # the summary table's rows; --out has every variable
+RULED_PAST = 8  # rows beyond which a rule separates stocks, flows and auxiliaries
 
 
 def run(
@@ -130,7 +131,7 @@ def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Tab
     for name in shown[:MOST_ROWS]:
         col = df[name].to_numpy()
         units = getattr(spec.stocks.get(name) or spec.variables.get(name), "units", None)
-        end_of_group = len(shown) > 8 and any(g and name == g[-1] for g in groups)
+        end_of_group = len(shown) > RULED_PAST and any(g and name == g[-1] for g in groups)
         table.add_row(
             escape(name),  # an array element "x[a]" is a name, not markup
             *(fmt(x) for x in (col[0], np.min(col), np.max(col), col[-1])),

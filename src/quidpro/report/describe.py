@@ -21,10 +21,13 @@ from quidpro.model.spec import Claim, Constant, Model, Variable
 __all__ = ["describe", "expression_text"]
 
 
+EXACT_INTEGERS = 1e15  # below it a float that is a whole number prints as an integer
+
+
 def _num(v: float) -> str:
     if not math.isfinite(v):
         return str(v)
-    if v == int(v) and abs(v) < 1e15:
+    if v == int(v) and abs(v) < EXACT_INTEGERS:
         return str(int(v))
     return f"{v:.6g}"
 

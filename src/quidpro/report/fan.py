@@ -33,8 +33,11 @@ def _bands(
     ax.plot(x, values[mid], color=colour, lw=1.6, label=label)
 
 
+TWO_COLUMNS_UP_TO = 4  # panels; more go three to a row
+
+
 def _grid(n: int) -> tuple[Any, np.ndarray]:
-    cols = 1 if n == 1 else 2 if n <= 4 else 3
+    cols = 1 if n == 1 else 2 if n <= TWO_COLUMNS_UP_TO else 3
     rows = math.ceil(n / cols)
     width = 7.0 if cols == 1 else 4.4 * cols
     fig, axes = plt.subplots(rows, cols, figsize=(width, 3.2 * rows + 0.4), squeeze=False)
