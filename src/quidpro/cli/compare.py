@@ -38,6 +38,7 @@ STDOUT = "-"  # --json - writes the document to standard output
 
 
 def compare(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     scenarios: Annotated[
         str, typer.Option(help="Scenarios, comma-separated; 'baseline' is the default run.")
@@ -111,23 +112,24 @@ def compare(
         report_failed(int(res.failed.sum()), runs, f" of {name}")
     _write_json(doc, json_out)
     if plot is not None:
-        _bands(m, bands, names, variables, plot, runs)
+        _bands(m, bands, names, variables, plot, runs=runs)
     if not quiet and not to_stdout:
         console.print(value_table(doc, variables, times, names))
         if doc["scenarios"][names[0]]["queries"]:
             console.print(query_table(doc, names))
         wrote(plot)
     settings = {"scenarios": names, "vars": variables, "at": times, "queries": query or []}
-    _record(store, no_store, m, doc, bands, settings)
+    _record(m, doc, bands, settings, store=store, no_store=no_store)
 
 
 def _record(
-    store: Path | None,
-    no_store: bool,
     m: LoadedModel,
     doc: dict[str, Any],
     bands: dict[str, Any],
     settings: dict[str, Any],
+    *,
+    store: Path | None,
+    no_store: bool,
 ) -> None:
     """The comparison in the run store: its document and every scenario's bands."""
     from quidpro.io.results import scenarios_frame
@@ -170,6 +172,7 @@ def _bands(
     names: list[str],
     variables: list[str],
     plot: Path,
+    *,
     runs: int,
 ) -> None:
     from quidpro.report.fan import fan_chart
@@ -177,7 +180,7 @@ def _bands(
     title = f"{m.spec.title or m.name}: {', '.join(names)}" + (
         f" ({runs:,} runs each)" if runs > 1 else ""
     )
-    fan_chart(bands, variables[:9], plot, title, date_axis(m))
+    fan_chart(bands, variables[:9], plot, title=title, dates=date_axis(m))
 
 
 def value_table(

@@ -49,6 +49,7 @@ MOST_ROWS = 25  # of the quantile table; --json has every variable
 
 
 def ensemble(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     runs: Annotated[int, typer.Option("--runs", "-n", help="Number of members.")] = 1000,
     seed: SeedOpt = None,
@@ -134,7 +135,7 @@ def ensemble(
         "batch_size": result.plan.batch_size,
         "dask": dask,
     }
-    _record(store, no_store, m, result, doc, settings)
+    _record(m, result, doc, settings, store=store, no_store=no_store)
 
 
 def _warn(result: Result, runs: int) -> None:
@@ -163,16 +164,18 @@ def _write(
         shown = list(doc["variables"])[:9]
         title = f"{m.spec.title or m.name} — {doc['runs']:,} runs"
         title += f", {scenario}" if scenario else ""
-        fan_chart({scenario or "baseline": doc["variables"]}, shown, plot, title, date_axis(m))
+        series = {scenario or "baseline": doc["variables"]}
+        fan_chart(series, shown, plot, title=title, dates=date_axis(m))
 
 
 def _record(
-    store: Path | None,
-    no_store: bool,
     m: LoadedModel,
     result: Result,
     doc: dict[str, Any],
     settings: dict[str, Any],
+    *,
+    store: Path | None,
+    no_store: bool,
 ) -> None:
     """The ensemble in the run store: its settings, queries, failures and quantiles."""
     from quidpro.io.results import quantile_frame

@@ -26,6 +26,7 @@ RULED_PAST = 8  # rows beyond which a rule separates stocks, flows and auxiliari
 
 
 def run(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     scenario: Annotated[
         str | None,

@@ -40,6 +40,7 @@ class SaMethod(StrEnum):
 
 
 def sensitivity(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     output: Annotated[str, typer.Option(help="The variable (or expression) to explain.")],
     at: Annotated[str, typer.Option(help="The time or ISO date at which to read it.")],

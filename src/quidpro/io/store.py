@@ -1,6 +1,6 @@
-"""The run store: an embedded DuckDB file listing runs, with results beside it.
+"""The run store: an embedded DuckDB file listing runs, results in Parquet beside it.
 
-Each run's results table is a Parquet file, ``<store>.results/<id>.parquet``.
+Each run's results are in ``<store>.results/<id>.parquet``.
 
 Location: ``--store PATH``, else ``$QUIDPRO_STORE``, else
 ``platformdirs.user_data_dir("quidpro")/runs.duckdb``.

@@ -114,35 +114,9 @@ def _time(node: Node | None, file: str) -> TimeSpec:
         "time",
     )
     get = node.get
-    start_n = get("start")
-    start = _number(start_n, "time.start") if start_n is not None else 0.0
-    stop_n, dt_n = get("stop"), get("dt")
-    if stop_n is None:
-        raise ParseError("time needs 'stop'", node.loc)
-    stop = _number(stop_n, "time.stop")
-    step = _number(dt_n, "time.dt") if dt_n is not None else 1.0
-    if stop <= start:
-        raise ModelError(f"time.stop ({stop:g}) must be after time.start ({start:g})", stop_n.loc)
-    if step <= 0:
-        assert dt_n is not None
-        raise ModelError(f"time.dt must be positive, got {step:g}", dt_n.loc)
-    if step > stop - start:
-        assert dt_n is not None
-        raise ModelError(
-            f"time.dt ({step:g}) is longer than the whole run ({stop - start:g})", dt_n.loc
-        )
-    method = "euler"
-    if (m := get("method")) is not None:
-        method = str(m.value).lower()
-        if method not in METHODS:
-            raise ParseError(
-                f"unknown method {m.value!r}{did_you_mean(method, METHODS)}; "
-                f"use one of {', '.join(METHODS)}",
-                m.loc,
-            )
-    origin = None
-    if (o := get("origin")) is not None:
-        origin = _date(o)
+    start, stop, step = _span(node)
+    method = _method(m) if (m := get("method")) is not None else "euler"
+    origin = _date(o) if (o := get("origin")) is not None else None
     save_every = None
     if (s := get("save_every")) is not None:
         save_every = _number(s, "time.save_every")
@@ -158,6 +132,38 @@ def _time(node: Node | None, file: str) -> TimeSpec:
     return TimeSpec(
         start, stop, step, _text(get("units")), method, origin, save_every, hold, node.loc
     )
+
+
+def _span(node: Node) -> tuple[float, float, float]:
+    """time.start, time.stop and time.dt, checked against each other."""
+    start_n, stop_n, dt_n = node.get("start"), node.get("stop"), node.get("dt")
+    start = _number(start_n, "time.start") if start_n is not None else 0.0
+    if stop_n is None:
+        raise ParseError("time needs 'stop'", node.loc)
+    stop = _number(stop_n, "time.stop")
+    step = _number(dt_n, "time.dt") if dt_n is not None else 1.0
+    if stop <= start:
+        raise ModelError(f"time.stop ({stop:g}) must be after time.start ({start:g})", stop_n.loc)
+    if step <= 0:
+        assert dt_n is not None
+        raise ModelError(f"time.dt must be positive, got {step:g}", dt_n.loc)
+    if step > stop - start:
+        assert dt_n is not None
+        raise ModelError(
+            f"time.dt ({step:g}) is longer than the whole run ({stop - start:g})", dt_n.loc
+        )
+    return start, stop, step
+
+
+def _method(m: Node) -> str:
+    method = str(m.value).lower()
+    if method not in METHODS:
+        raise ParseError(
+            f"unknown method {m.value!r}{did_you_mean(method, METHODS)}; "
+            f"use one of {', '.join(METHODS)}",
+            m.loc,
+        )
+    return method
 
 
 def _date(node: Node) -> dt.date:
@@ -250,7 +256,8 @@ def _constant(name: str, node: Node) -> Constant:
     )
 
 
-def _names_list(node: Node | None, what: str) -> tuple[str, ...]:
+def _names_list(node: Node | None) -> tuple[str, ...]:
+    """A name or a list of names (``inflows: births`` or ``inflows: [births]``)."""
     if node is None or node.value is None:
         return ()
     if isinstance(node.value, str):
@@ -278,8 +285,8 @@ def _stock(name: str, node: Node) -> Stock:
     return Stock(
         name,
         _expr(init, f"initial value of {name!r}"),
-        _names_list(node.get("inflows"), "inflows"),
-        _names_list(node.get("outflows"), "outflows"),
+        _names_list(node.get("inflows")),
+        _names_list(node.get("outflows")),
         bool(nn.value) if nn is not None else False,
         _text(node.get("units")),
         _text(node.get("doc")),
@@ -309,7 +316,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             _expr(eq, f"equation of {name!r}"),
             _text(node.get("units")),
             _text(node.get("doc")),
-            _names_list(node.get("claims"), "claims"),
+            _names_list(node.get("claims")),
             _text(node.get("assumption")),
             bool(nn.value) if nn is not None else False,
             loc,

@@ -18,7 +18,7 @@ COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:
 
 
 def _bands(
-    ax: Any, x: Any, series: Series, colour: str, label: str | None, inner_only: bool = False
+    ax: Any, x: Any, series: Series, colour: str, label: str | None, *, inner_only: bool = False
 ) -> None:
     qs = sorted(series["quantiles"], key=float)
     values = {float(q): np.asarray(series["quantiles"][q], dtype=float) for q in qs}
@@ -50,6 +50,7 @@ def fan_chart(
     scenarios: Mapping[str, Mapping[str, Series]],
     variables: Sequence[str],
     path: str | Path,
+    *,
     title: str = "",
     dates: Any = None,
     time_label: str = "time",
