@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quidpro.errors import ConfigError
@@ -22,6 +23,7 @@ class LoadedModel:
     def __init__(self, spec: Model) -> None:
         self.spec = spec
         self.compiled = Compiled(spec)
+        self._dates: dict[bytes, pd.DatetimeIndex] = {}
 
     @property
     def name(self) -> str:
@@ -76,13 +78,13 @@ class LoadedModel:
         return simulate(
             self.compiled,
             self.overrides(scenario, set),
-            n_runs,
-            method,
-            dt,
-            record,
-            save_every,
-            backend,
-            member_offset,
+            n_runs=n_runs,
+            method=method,
+            dt=dt,
+            record=record,
+            save_every=save_every,
+            backend=backend,
+            member_offset=member_offset,
         )
 
     def run(
@@ -99,7 +101,9 @@ class LoadedModel:
         Where the model has ``time.origin``, ``df.attrs["dates"]`` holds the calendar date
         of each row and :meth:`dates` returns them as an index.
         """
-        traj = self.simulate(scenario, set, 1, method, dt, None, save_every, backend)
+        traj = self.simulate(
+            scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
+        )
         raise_failure(self.compiled, traj)
         df = pd.DataFrame(
             traj.values[:, :, 0], index=pd.Index(traj.times, name="time"), columns=list(traj.names)
@@ -109,10 +113,16 @@ class LoadedModel:
         return df
 
     def dates(self, times: Any) -> pd.DatetimeIndex:
+        """The calendar date of each model time (the model needs ``time.origin``)."""
         t = self.spec.time
         if t.origin is None:
             raise ConfigError(f"model {self.name!r} has no time.origin, so no calendar dates")
-        return to_dates(times, t.origin, t.units, t.start)
+        key = np.asarray(times, dtype=float).tobytes()
+        if key not in self._dates:  # runs repeat the same axis: compute its dates once
+            if len(self._dates) > 8:
+                self._dates.clear()
+            self._dates[key] = to_dates(times, t.origin, t.units, t.start)
+        return self._dates[key]
 
 
 def load(path_or_name: str | Path) -> LoadedModel:

@@ -86,6 +86,8 @@ def run(
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot must end in .png, got {plot.name!r}")
+    if dt is not None and not dt > 0:  # the library names its parameter, the shell its flag
+        raise ConfigError(f"--dt must be positive, got {dt:g}")
     m = quidpro.load(model)
     df = m.run(
         scenario=scenario,
