@@ -262,9 +262,18 @@ def finite_check(values: list[str], chunk: int = 64) -> list[str]:
         return ["_acc = 0.0"]
     lines = []
     for i in range(0, len(values), chunk):
-        part = " + ".join(values[i : i + chunk])
-        lines.append(f"_acc = {part}" if i == 0 else f"_acc = _acc + ({part})")
+        part = _balanced_sum(values[i : i + chunk])
+        lines.append(f"_acc = {part}" if i == 0 else f"_acc = _acc + {part}")
     return lines
+
+
+def _balanced_sum(items: list[str]) -> str:
+    """``(a + b) + (c + d)``: a tree of additions, not a chain, so that the check adds
+    a few cycles of latency a step rather than one addition's per variable."""
+    if len(items) == 1:
+        return items[0]
+    mid = len(items) // 2
+    return f"({_balanced_sum(items[:mid])} + {_balanced_sum(items[mid:])})"
 
 
 def checked_values(system: System, ident: dict[str, str]) -> list[str]:

@@ -106,35 +106,34 @@ def _args(system: System, ident: dict[str, str], states: list[str]) -> list[str]
     return ["dt", "_t0", "_t1", *states, *M, *C, *Z]
 
 
-def _first_bad(values: list[str], indent: str, L: list[str]) -> None:
-    """If ``_acc`` is not finite: ``_bad`` the first non-finite of ``values``, ``_val`` it."""
-    L.append(f"{indent}if not np.isfinite(_acc):")
-    L.append(f"{indent}    _all = np.array({_tuple(values)})")
-    L.append(f"{indent}    _bad = j_first_bad(_all)")
-    L.append(f"{indent}    _val = _all[max(_bad, 0)]")
-
-
 def _scalar_rhs(
     system: System, record: tuple[str, ...], ident: dict[str, str], em: Emitter, L: list[str]
 ) -> dict[str, int]:
     """``rhs``: equations, derivatives, recorded and remembered values, and at stage 0
-    (``_k >= 0``) the index and value of the first non-finite state or equation."""
+    (``_k >= 0``) a sum of every state and equation, non-finite if any of them is; and
+    ``scan``, the same step again (run only then) giving the first non-finite one."""
     states = {s.name for s in system.states}
     value_names = list(
         dict.fromkeys([r for r in record if r not in states] + [m.source for m in system.memories])
     )
     S = [ident[s.name] for s in system.states]
+    equations = [f"    {ident[eq.name]} = {em.num(eq.expr)}" for eq in system.equations]
+    checked = checked_values(system, ident)
     L.append("@njit(cache=True, error_model='numpy')")
     L.append(f"def rhs({', '.join(['t', 'tk', '_k', *_args(system, ident, S)])}):")
-    L.extend(f"    {ident[eq.name]} = {em.num(eq.expr)}" for eq in system.equations)
+    L.extend(equations)
     derivs = _tuple([em.num(s.derivative) for s in system.states])
     values = _tuple([ident[v] for v in value_names])
-    L.append("    _bad, _val = -1, 0.0")
+    L.append("    _acc = 0.0")
     L.append("    if _k >= 0:")
-    checked = checked_values(system, ident)
     L.extend(f"        {line}" for line in finite_check(checked))
-    _first_bad(checked, "        ", L)
-    L.append(f"    return {derivs}, {values}, _bad, _val")
+    L.append(f"    return {derivs}, {values}, _acc")
+    L.append("@njit(cache=True, error_model='numpy')")
+    L.append(f"def scan({', '.join(['t', 'tk', *_args(system, ident, S)])}):")
+    L.extend(equations)
+    L.append(f"    _all = np.array({_tuple(checked)})")
+    L.append("    _bad = j_first_bad(_all)")
+    L.append("    return _bad, _all[max(_bad, 0)]")
     return {v: j for j, v in enumerate(value_names)}
 
 
@@ -162,11 +161,12 @@ def _scalar_run_one(
     for eq in system.static:
         w(f"    {ident[eq.name]} = {em.num(eq.expr)}")
     statics = [ident[e.name] for e in system.static]
-    w("    _bad, _val = -1, 0.0")
     L.extend(f"    {line}" for line in finite_check(statics))
-    _first_bad(statics, "    ", L)
-    w("    if _bad >= 0:")
-    w("        status[r, 0], status[r, 1], values[r] = 1, _bad, _val")
+    w("    if not np.isfinite(_acc):")
+    w(f"        _all = np.array({_tuple(statics)})")
+    w("        _bad = j_first_bad(_all)")
+    w("        if _bad >= 0:")
+    w("            status[r, 0], status[r, 1], values[r] = 1, _bad, _all[_bad]")
     w("    t = tk = t0")
     init_ident, lines = initial_values(system, ident, lookups, ScalarEmitter)
     L.extend(f"    {line}" for line in lines)
@@ -185,11 +185,13 @@ def _scalar_run_one(
         w(f"        {ident[mem.name]} = _buf{i}[k % _lag{i}] if k >= _lag{i} else _init{i}")
     tail = ", ".join(_args(system, ident, S))
     w("        _kc = k if status[r, 0] == 0 else -1  # check until the first failure")
-    w(f"        K0, V, _bad, _val = rhs(tk, tk, _kc, {tail})")
-    w("        if _bad >= 0:")
+    w(f"        K0, V, _acc = rhs(tk, tk, _kc, {tail})")
+    w("        if not np.isfinite(_acc):")
+    w(f"            _bad, _val = scan(tk, tk, {tail})")
+    w("            if _bad >= 0:")
     n_static = len(system.static)
-    w(f"            status[r, 0], status[r, 1], status[r, 2] = 1, {n_static} + _bad, k")
-    w("            values[r] = _val")
+    w(f"                status[r, 0], status[r, 1], status[r, 2] = 1, {n_static} + _bad, k")
+    w("                values[r] = _val")
     w("        if k % stride == 0:")
     for j, rec in enumerate(record):
         src = ident[rec] if rec in states else f"V[{value_pos[rec]}]"
@@ -201,7 +203,7 @@ def _scalar_run_one(
     w("            break")
     for stage in range(1, len(method.b)):
         stage_args = ", ".join(_args(system, ident, stage_states(method, stage, S)))
-        w(f"        K{stage}, _, _, _ = rhs(tk + {method.c[stage]!r} * dt, tk, -1, {stage_args})")
+        w(f"        K{stage}, _, _ = rhs(tk + {method.c[stage]!r} * dt, tk, -1, {stage_args})")
     L.extend(f"        {line}" for line in step_update(method, S))
 
 
