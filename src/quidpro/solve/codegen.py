@@ -101,7 +101,8 @@ class Emitter:
 
     def chain(self, e: Binary) -> str:
         """A left-nested run of ``+ -`` (or ``* /``) as one flat Python expression, so that
-        a sum of many terms recurses neither here nor in Python's compiler."""
+        a sum of many terms recurses neither here nor in Python's compiler.
+        """
         level = _CHAIN[e.op]
         spine: list[Binary] = []
         node: Expr = e
@@ -218,7 +219,8 @@ def initial_values(
     wrap: str = "{}",
 ) -> tuple[dict[str, str], list[str]]:
     """Statements computing every state, memory and equation at t0, in dependency order,
-    then the states' starting values; and the identifiers of those t0 values."""
+    then the states' starting values; and the identifiers of those t0 values.
+    """
     init_ident = {**ident}
     for name in [
         *(s.name for s in system.states),
@@ -257,7 +259,8 @@ def step_update(method: ButcherTableau, states: list[str]) -> list[str]:
 def finite_check(values: list[str], chunk: int = 64) -> list[str]:
     """Statements setting ``_acc`` to a sum of ``values``: non-finite where any of them is
     (or on overflow, which the scan then finds clean). Chunked: Python's compiler
-    recurses on long sums."""
+    recurses on long sums.
+    """
     if not values:
         return ["_acc = 0.0"]
     lines = []
@@ -269,7 +272,8 @@ def finite_check(values: list[str], chunk: int = 64) -> list[str]:
 
 def _balanced_sum(items: list[str]) -> str:
     """``(a + b) + (c + d)``: a tree of additions, not a chain, so that the check adds
-    a few cycles of latency a step rather than one addition's per variable."""
+    a few cycles of latency a step rather than one addition's per variable.
+    """
     if len(items) == 1:
         return items[0]
     mid = len(items) // 2
@@ -350,7 +354,8 @@ def _numpy_rhs(
     system: System, record: tuple[str, ...], ident: dict[str, str], em: Emitter, L: list[str]
 ) -> dict[str, int]:
     """``rhs``: every equation, the derivatives, and the values the loop records or
-    remembers; at stage 0 (``_k >= 0``) the finite check. Returns where each value is."""
+    remembers; at stage 0 (``_k >= 0``) the finite check. Returns where each value is.
+    """
     S = [ident[s.name] for s in system.states]
     M = [ident[x.name] for x in system.memories]
     states = {s.name for s in system.states}

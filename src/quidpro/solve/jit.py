@@ -111,7 +111,8 @@ def _scalar_rhs(
 ) -> dict[str, int]:
     """``rhs``: equations, derivatives, recorded and remembered values, and at stage 0
     (``_k >= 0``) a sum of every state and equation, non-finite if any of them is; and
-    ``scan``, the same step again (run only then) giving the first non-finite one."""
+    ``scan``, the same step again (run only then) giving the first non-finite one.
+    """
     states = {s.name for s in system.states}
     value_names = list(
         dict.fromkeys([r for r in record if r not in states] + [m.source for m in system.memories])

@@ -82,7 +82,8 @@ class Compiled:
 
     def kernel(self, method: str, record: tuple[str, ...], backend: str = "numpy") -> Any:
         """The kernel of a backend (NumPy :class:`Kernel`, ``JitKernel`` or ``VmKernel``):
-        ``run(consts, t0, dt, n_steps, stride, out, member_offset) -> RunStatus``."""
+        ``run(consts, t0, dt, n_steps, stride, out, member_offset) -> RunStatus``.
+        """
         key = (method, record, backend)
         if key not in self._kernels:
             try:
@@ -318,13 +319,15 @@ def _raise_short_lag(compiled: Compiled, status: RunStatus, time: TimeSpec) -> N
 
 def evaluation_order(system: System) -> list[Equation | State]:
     """What a step computes, in order: statics, states, then the equations (the index
-    a :class:`RunStatus` gives)."""
+    a :class:`RunStatus` gives).
+    """
     return [*system.static, *system.states, *system.equations]
 
 
 def _failures(system: System, status: RunStatus, time: TimeSpec) -> dict[int, tuple[str, float]]:
     """Each failed run's root cause: the user variable (hidden ones map to their owner)
-    whose value was first non-finite, and the time."""
+    whose value was first non-finite, and the time.
+    """
     order = evaluation_order(system)
     return {
         int(r): (order[status.where[r]].owner, float(time.start + status.step[r] * time.dt))

@@ -20,7 +20,8 @@ OK, NON_FINITE, SHORT_LAG = 0, 1, 2
 class RunStatus:
     """Per member: ``code`` (OK, NON_FINITE or SHORT_LAG); for NON_FINITE, ``where`` is
     the variable's index in evaluation order (statics, states, equations), ``step``
-    the step and ``value`` the value; for SHORT_LAG, ``where`` is the memory's index."""
+    the step and ``value`` the value; for SHORT_LAG, ``where`` is the memory's index.
+    """
 
     code: np.ndarray
     where: np.ndarray
@@ -44,7 +45,8 @@ class RunStatus:
     @classmethod
     def from_codes(cls, status: np.ndarray, offset: int, values: np.ndarray) -> RunStatus:
         """From a kernel's ``status[member] = (code, register, step)``, registers of
-        variables numbered from ``offset``."""
+        variables numbered from ``offset``.
+        """
         code = status[:, 0].copy()
         where = status[:, 1] - np.where(code == NON_FINITE, offset, 0)
         return cls(code, where, status[:, 2].copy(), values)
@@ -62,7 +64,8 @@ class RunStatus:
 class Scanner:
     """The NumPy kernel's side of the check: called with a step's values (floats or
     arrays over members) when their sum is not finite, it marks each member's first
-    non-finite value that is not marked yet."""
+    non-finite value that is not marked yet.
+    """
 
     def __init__(self, n_runs: int) -> None:
         self.status = RunStatus.ok(n_runs)

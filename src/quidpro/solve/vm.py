@@ -107,7 +107,8 @@ class _Assembler:
 
     def chain(self, e: Binary, dst: int | None) -> int:
         """A left-nested run of ``+ -`` (or ``* /``) without recursion, as the NumPy
-        emitter writes it (same order of operations)."""
+        emitter writes it (same order of operations).
+        """
         level = _CHAIN[e.op]
         spine: list[Binary] = []
         node: Expr = e

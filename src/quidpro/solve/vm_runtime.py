@@ -69,7 +69,8 @@ def _mod(a: float, b: float) -> float:
 @njit(cache=True, error_model="numpy", inline="always")
 def _power(x: float, y: float) -> float:
     """``x ** y`` as NumPy computes it for an array and a scalar exponent (its fast
-    paths for 2, 0.5 and -1, pow otherwise)."""
+    paths for 2, 0.5 and -1, pow otherwise).
+    """
     if y == 2.0:
         return x * x
     if y == 0.5:
@@ -82,7 +83,8 @@ def _power(x: float, y: float) -> float:
 @njit(cache=True, error_model="numpy")
 def _lookup(x: float, xs_all: _Array, ys_all: _Array, first: int, end: int, mode: int) -> float:
     """``LookupFn`` on ``xs_all[first:end]``: np.interp's formula, clamped (mode 0),
-    linear beyond (1), or discrete (2)."""
+    linear beyond (1), or discrete (2).
+    """
     n = end - first
     if x != x:
         return x
@@ -138,7 +140,8 @@ def execute(
     code: _Array, R: _Array, time_reg: int, lk_x: _Array, lk_y: _Array, lk_meta: _Array
 ) -> None:
     """Run ``code`` over the register rows ``R[register, lane]``; ``time_reg`` is the
-    register the time builtins read (``T``, or ``TK`` when inputs hold over a step)."""
+    register the time builtins read (``T``, or ``TK`` when inputs hold over a step).
+    """
     for i in range(code.shape[0]):
         op, d, a, b, c = code[i, 0], code[i, 1], code[i, 2], code[i, 3], code[i, 4]
         if op == ADD:
@@ -371,7 +374,8 @@ def _run_block(
 @njit(cache=True, error_model="numpy")
 def _combine(R: _Array, state_reg: _Array, Y: _Array, K: _Array, w: _Array, dt: float) -> None:
     """``state = y + dt * (w0 K0 + w1 K1 + ...)`` over the nonzero weights, summed in
-    the order the generated kernels write it (so all backends round alike)."""
+    the order the generated kernels write it (so all backends round alike).
+    """
     acc = np.empty(LANES)
     for s in range(state_reg.shape[0]):
         first = True
