@@ -6,6 +6,7 @@ stderr, no traceback); 2 a usage error (unknown flag, scenario or constant).
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -86,7 +87,7 @@ def run(
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot must end in .png, got {plot.name!r}")
-    if dt is not None and not dt > 0:  # the library names its parameter, the shell its flag
+    if dt is not None and (not dt > 0 or not math.isfinite(dt)):  # the shell names its flag
         raise ConfigError(f"--dt must be positive, got {dt:g}")
     m = quidpro.load(model)
     df = m.run(

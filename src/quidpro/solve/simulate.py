@@ -286,7 +286,7 @@ def _resolve(
     """The run's time axis, method and recorded variables, checked."""
     time: TimeSpec = compiled.model.time
     if dt is not None:
-        if not dt > 0:
+        if not dt > 0 or not np.isfinite(dt):  # NaN fails every comparison
             raise ConfigError(f"dt must be positive, got {dt:g}")
         time = replace(time, dt=dt)
     if save_every is not None:
