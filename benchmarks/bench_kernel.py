@@ -61,8 +61,8 @@ def single() -> None:
     stride = m.spec.time.save_stride
     for _ in range(3):
         m.run()  # the auto backend settles (numba's disk cache, or time spent)
-    chosen = m.compiled.choose_backend("auto", 1)
-    print(f"## single run of nk_russia (auto chose {chosen!r})\n")
+    chosen = m.compiled.choose_backend("auto", 1)  # what the timed auto runs below use
+    print(f"## single run of nk_russia (auto: {chosen!r} before the timings)\n")
     print("| what | time | × bare jit kernel |")
     print("|---|---|---|")
     jit_kernel = best(bare(m, "jit", rec, 1, stride), 20)
