@@ -13,6 +13,7 @@ from quidpro.model.spec import Model
 
 XMILE_SUFFIXES = (".xmile", ".stmx", ".xml", ".itmx")
 YAML_SUFFIXES = (".yaml", ".yml")
+VENSIM_SUFFIXES = (".mdl",)
 
 
 def builtin_models() -> dict[str, Path]:
@@ -36,7 +37,7 @@ def resolve(path_or_name: str | Path) -> Path:
 
 
 def read_model(path_or_name: str | Path) -> Model:
-    """Read, build and check a model file (YAML or XMILE)."""
+    """Read, build and check a model file (YAML, XMILE or Vensim ``.mdl``)."""
     path = resolve(path_or_name)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -47,6 +48,12 @@ def read_model(path_or_name: str | Path) -> Model:
 
 def parse_model(text: str, file: str = "<string>") -> Model:
     """Build and check a model from its text; the reader is chosen by the file suffix."""
+    if file.lower().endswith(VENSIM_SUFFIXES):
+        from quidpro.model.from_vensim import read_vensim
+
+        vensim = read_vensim(text, file)
+        check_model(vensim)
+        return vensim
     if file.lower().endswith(XMILE_SUFFIXES) or text.lstrip().startswith("<"):
         try:
             from quidpro.lang.xmile_reader import read_xmile

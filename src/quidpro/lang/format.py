@@ -130,6 +130,16 @@ _XMILE_NAMES = {
 }
 
 
+_XMILE_HYPERBOLIC = {
+    "sinh": "((EXP({x}) - EXP(-({x}))) / 2)",
+    "cosh": "((EXP({x}) + EXP(-({x}))) / 2)",
+    "tanh": "((EXP(2 * ({x})) - 1) / (EXP(2 * ({x})) + 1))",
+    "arcsinh": "LN({x} + SQRT(({x})^2 + 1))",
+    "arccosh": "LN({x} + SQRT(({x})^2 - 1))",
+    "arctanh": "(LN((1 + {x}) / (1 - {x})) / 2)",
+}
+
+
 def _xmile_call(e: Call, args: list[str], f: _Formatter) -> str:
     func = e.func
     if func == "if":
@@ -138,6 +148,12 @@ def _xmile_call(e: Call, args: list[str], f: _Formatter) -> str:
         return f"MIN(MAX({args[0]}, {args[1]}), {args[2]})"
     if func == "ceil":
         return f"-INT(-({args[0]}))"
+    if func == "trunc":  # toward zero
+        return f"(IF {args[0]} < 0 THEN -INT(-({args[0]})) ELSE INT({args[0]}))"
+    if func in _XMILE_HYPERBOLIC:  # not in XMILE 1.0: spelled with EXP and LN
+        return _XMILE_HYPERBOLIC[func].format(x=args[0])
+    if func == "safediv":
+        return f"SAFEDIV({', '.join(args)})"
     if func in ("min", "max") and len(args) > 2:
         inner = Call(func, e.args[1:], e.loc)
         return f"{func.upper()}({args[0]}, {_xmile_call(inner, args[1:], f)})"
