@@ -79,7 +79,6 @@ UNSUPPORTED = {
     "GET TIME VALUE": "needs the calendar of a Vensim run",
     "ALLOCATE AVAILABLE": "is not implemented",
     "ALLOCATE BY PRIORITY": "is not implemented",
-    "INVERT MATRIX": "is not implemented for variable matrices",
     "VECTOR SELECT": "is not implemented",
     "VECTOR ELM MAP": "is not implemented",
     "VECTOR SORT ORDER": "is not implemented",
@@ -95,7 +94,7 @@ UNSUPPORTED = {
     "QUEUE FIFO": "is not implemented",
 }
 # Handled by the model builder, listed here so that unknown-name hints know them.
-CONTEXTUAL = ("SUM", "PROD", "VMIN", "VMAX", "ELMCOUNT", "SAMPLE IF TRUE", "ACTIVE INITIAL")
+CONTEXTUAL = ("INVERT MATRIX", "SUM", "PROD", "VMIN", "VMAX", "ELMCOUNT", "SAMPLE IF TRUE", "ACTIVE INITIAL")
 KNOWN = sorted({*SAME, *SPELLED, *CONTEXTUAL, "INTEG", "WITH LOOKUP", "TABBED ARRAY"})
 
 

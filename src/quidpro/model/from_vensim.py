@@ -153,6 +153,8 @@ class _Builder:
             return Call(self.lookups[key].name, args, e.loc)
         if key in self.macros:
             return self.expand_macro(self.macros[key], args, owner, e.loc)
+        if func == "INVERT MATRIX":
+            return self.invert_matrix(e, binding, owner, scope)
         if func == "SAMPLE IF TRUE":
             if len(args) != 3:
                 raise ModelError("SAMPLE IF TRUE takes 3 arguments (condition, input, initial)", e.loc)
@@ -187,6 +189,27 @@ class _Builder:
         for t in terms[1:]:
             total = Binary(op, total, t, e.loc)
         return total
+
+    def invert_matrix(self, e: Call, binding: Binding, owner: str, scope: dict[str, Expr]) -> Expr:
+        """One element of the inverse of a constant matrix (its last two subscripts)."""
+        m = e.args[0] if len(e.args) == 2 else None
+        if not isinstance(m, Index) or len(m.subscripts) < 2:
+            raise ModelError("INVERT MATRIX takes a matrix x[..., rows, columns] and its size", e.loc)
+        rows, cols = (canon(s) for s in m.subscripts[-2:])
+        if rows not in self.dims.ranges or cols not in self.dims.ranges:
+            raise ModelError("INVERT MATRIX: the last two subscripts must be ranges", e.loc)
+        r_elems, c_elems = self.dims.ranges[rows], self.dims.ranges[cols]
+        i = self.dims.current(rows, binding)
+        j = self.dims.current(cols, binding)
+        if i is None or j is None or len(r_elems) != len(c_elems):
+            raise ModelError("INVERT MATRIX must define a square matrix element by element", e.loc)
+        cells: list[Expr] = []
+        for r in r_elems:
+            for c in c_elems:
+                cells.append(self.resolve(m, {**binding, rows: r, cols: c}, owner, scope))
+        where = (Num(float(r_elems.index(i)), e.loc), Num(float(c_elems.index(j)), e.loc))
+        # Numbers once every constant is known: see _post_fold.
+        return Call("INVERT MATRIX", (*cells, *where), e.loc)
 
     def expand_macro(self, mac: MacroDef, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
         if len(args) != len(mac.params):
@@ -272,6 +295,22 @@ class _Builder:
             self.lookups.setdefault(canon(lk), Lookup(lk, eq.lookup.xs, eq.lookup.ys, loc=eq.loc))
             expr = Call(lk, (expr,), eq.loc)
         self.items[name] = _Item(name, "aux", expr, eq.loc, None, units, doc)
+
+
+def _inverse_element(b: _Builder, args: list[Expr], loc: Loc) -> Expr:
+    import numpy as np
+
+    *cells, row, col = args
+    values = [b.fold(c) for c in cells]
+    if any(v is None for v in values):
+        raise UnsupportedError("INVERT MATRIX is supported for constant matrices only", loc)
+    n = int(round(len(values) ** 0.5))
+    try:
+        inv = np.linalg.inv(np.array(values, dtype=float).reshape(n, n))
+    except np.linalg.LinAlgError:
+        raise ModelError("INVERT MATRIX: the matrix is singular", loc) from None
+    assert isinstance(row, Num) and isinstance(col, Num)
+    return Num(float(inv[int(row.value), int(col.value)]), loc)
 
 
 def _binary(op: str, a: float, b: float) -> float | None:
@@ -439,6 +478,8 @@ def _fold_orders(b: _Builder, e: Expr) -> Expr:
         return Binary(e.op, _fold_orders(b, e.left), _fold_orders(b, e.right), e.loc)
     if isinstance(e, Call):
         args = [_fold_orders(b, a) for a in e.args]
+        if e.func == "INVERT MATRIX":
+            return _inverse_element(b, args, e.loc)
         i = _ORDER_ARG.get(e.func)
         if i is not None and not isinstance(args[i], Num):
             order = b.fold(args[i])
@@ -495,6 +536,9 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
         if item.kind == "stock":
             continue
         if item.name in control_names and item.name not in dynamic_control:
+            # Reported as Vensim does, but read from the clock so --dt and the like show.
+            clock = _clock_value(canon(item.name), time, item.loc)
+            auxes[item.name] = Variable(item.name, "aux", clock, item.units, item.doc, loc=item.loc)
             continue
         expr = _implicit_inits(item.expr, b.active_initial) if b.active_initial else item.expr
         if item.name in flow_names:
@@ -516,7 +560,14 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
         dynamic_initials=True,
         non_negative_mode="clamp",
         dimensions=dimensions,
+        report_constants=True,
     )
+
+
+def _clock_value(key: str, time: TimeSpec, loc: Loc) -> Expr:
+    if key == "saveper":
+        return Num(time.save_every, loc) if time.save_every is not None else Name("dt", loc)
+    return Name(SPECIAL[key], loc)
 
 
 def _uses_time(e: Expr) -> bool:

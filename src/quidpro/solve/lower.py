@@ -65,7 +65,8 @@ class System:
     @property
     def visible(self) -> list[str]:
         m = self.model
-        return [*m.stocks, *m.flows, *m.auxiliaries]
+        shown = [*m.stocks, *m.flows, *m.auxiliaries]
+        return [*shown, *m.constants] if m.report_constants else shown
 
 
 def _bin(op: str, a: Expr, b: Expr) -> Expr:
