@@ -94,7 +94,16 @@ UNSUPPORTED = {
     "QUEUE FIFO": "is not implemented",
 }
 # Handled by the model builder, listed here so that unknown-name hints know them.
-CONTEXTUAL = ("INVERT MATRIX", "SUM", "PROD", "VMIN", "VMAX", "ELMCOUNT", "SAMPLE IF TRUE", "ACTIVE INITIAL")
+CONTEXTUAL = (
+    "INVERT MATRIX",
+    "SUM",
+    "PROD",
+    "VMIN",
+    "VMAX",
+    "ELMCOUNT",
+    "SAMPLE IF TRUE",
+    "ACTIVE INITIAL",
+)
 KNOWN = sorted({*SAME, *SPELLED, *CONTEXTUAL, "INTEG", "WITH LOOKUP", "TABBED ARRAY"})
 
 
@@ -165,7 +174,9 @@ def _spelled(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
         return Call("if", (on, one, zero), loc)
     start, width, interval, last = args  # PULSE TRAIN
     since = _b("-", half, start, loc)
-    phase = Call("if", (_b(">", interval, zero, loc), Call("mod", (since, interval), loc), since), loc)
+    phase = Call(
+        "if", (_b(">", interval, zero, loc), Call("mod", (since, interval), loc), since), loc
+    )
     on = _b(
         "and",
         _b("and", _b(">", since, zero, loc), _b("<", _b("-", half, last, loc), zero, loc), loc),

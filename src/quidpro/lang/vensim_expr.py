@@ -133,7 +133,6 @@ class _ToAst(Transformer[Token, Expr]):
 
 
 def _error(exc: UnexpectedInput, text: str, at: LocAt, base: int) -> ParseError:
-    pos = getattr(exc, "pos_in_stream", None)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):
@@ -143,8 +142,8 @@ def _error(exc: UnexpectedInput, text: str, at: LocAt, base: int) -> ParseError:
             what += " (a '(' is not closed)"
         return ParseError(f"syntax error: {what}", at(base + max(len(body) - 1, 0)))
     if isinstance(exc, UnexpectedCharacters):
-        what = f"unexpected character {text[exc.pos_in_stream]!r}"
-        pos = exc.pos_in_stream
+        pos = exc.pos_in_stream or 0
+        what = f"unexpected character {text[pos]!r}"
     else:
         assert isinstance(exc, UnexpectedToken)
         what = f"unexpected {str(exc.token)!r}"

@@ -16,6 +16,7 @@ files: they are refused with their name and position.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -164,7 +165,7 @@ def table(body: str, loc: Loc) -> Table:
             raise ParseError("a lookup's x and y lists must have the same length", loc)
         half = len(nums) // 2
         xs, ys = tuple(nums[:half]), tuple(nums[half:])
-    if any(b < a for a, b in zip(xs, xs[1:], strict=False)):
+    if any(b < a for a, b in itertools.pairwise(xs)):
         raise ParseError("a lookup's x values must increase", loc)
     return Table(xs, ys, loc)
 
@@ -255,7 +256,9 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
     if rest.startswith("("):
         end = _closing(text, i, "(", ")")
         if end < 0:
-            raise ParseError(f"the lookup {name!r} has a '(' that is not closed", mdl.loc(start + i))
+            raise ParseError(
+                f"the lookup {name!r} has a '(' that is not closed", mdl.loc(start + i)
+            )
         out.lookups.append(LookupDef(name, subs, table(text[i + 1 : end], loc), rec, loc))
         return
     if not rest.startswith("="):

@@ -12,7 +12,6 @@ auxiliary too, so its values are reported, but the clock uses its initial value.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
@@ -22,12 +21,17 @@ from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile
 from quidpro.lang.vensim_text import units_and_range
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.vensim_arrays import Binding, Dims, build_dims, canon, display
+from quidpro.model.vensim_values import binary_value, call_value, explicit_inits, with_initials
 
-SPECIAL = {"time": "time", "time step": "dt", "initial time": "start_time", "final time": "stop_time"}
+SPECIAL = {
+    "time": "time",
+    "time step": "dt",
+    "initial time": "start_time",
+    "final time": "stop_time",
+}
 CONTROL = ("initial time", "final time", "time step", "saveper")
 REDUCE = {"SUM": "+", "PROD": "*", "VMIN": "min", "VMAX": "max"}
 _ORDER_ARG = {"delayn": 2, "smoothn": 2}
-_IMPLICIT_INIT = {"smooth": 2, "smooth3": 2, "delay1": 2, "delay3": 2, "trend": 2}
 
 
 @dataclass
@@ -134,8 +138,10 @@ class _Builder:
         if func in REDUCE:
             return self.reduce(e, binding, owner, scope)
         if func == "ELMCOUNT":
-            if len(e.args) != 1 or not isinstance(e.args[0], Name) or not self.dims.is_dim(
-                e.args[0].id
+            if (
+                len(e.args) != 1
+                or not isinstance(e.args[0], Name)
+                or not self.dims.is_dim(e.args[0].id)
             ):
                 raise ModelError("ELMCOUNT takes the name of a subscript range", e.loc)
             return Num(float(len(self.dims.ranges[canon(e.args[0].id)])), e.loc)
@@ -157,7 +163,9 @@ class _Builder:
             return self.invert_matrix(e, binding, owner, scope)
         if func == "SAMPLE IF TRUE":
             if len(args) != 3:
-                raise ModelError("SAMPLE IF TRUE takes 3 arguments (condition, input, initial)", e.loc)
+                raise ModelError(
+                    "SAMPLE IF TRUE takes 3 arguments (condition, input, initial)", e.loc
+                )
             held = Call("previous", (Name(owner, e.loc), args[2]), e.loc)
             return Call("if", (args[0], args[1], held), e.loc)
         return map_call(func, args, e.loc)
@@ -194,7 +202,9 @@ class _Builder:
         """One element of the inverse of a constant matrix (its last two subscripts)."""
         m = e.args[0] if len(e.args) == 2 else None
         if not isinstance(m, Index) or len(m.subscripts) < 2:
-            raise ModelError("INVERT MATRIX takes a matrix x[..., rows, columns] and its size", e.loc)
+            raise ModelError(
+                "INVERT MATRIX takes a matrix x[..., rows, columns] and its size", e.loc
+            )
         rows, cols = (canon(s) for s in m.subscripts[-2:])
         if rows not in self.dims.ranges or cols not in self.dims.ranges:
             raise ModelError("INVERT MATRIX: the last two subscripts must be ranges", e.loc)
@@ -230,7 +240,9 @@ class _Builder:
             raise ModelError(f"macro {mac.name!r} has no equation named {mac.name!r}", mac.loc)
         for eq in mac.equations:
             if eq.subs or eq.expr is None:
-                raise UnsupportedError("subscripts and lookups inside macros are not supported", eq.loc)
+                raise UnsupportedError(
+                    "subscripts and lookups inside macros are not supported", eq.loc
+                )
             target = scope[canon(eq.name)]
             assert isinstance(target, Name)
             self.define(target.id, eq, eq.expr, {}, scope)
@@ -263,12 +275,12 @@ class _Builder:
             a, b = self.fold(e.left, depth + 1), self.fold(e.right, depth + 1)
             if a is None or b is None:
                 return None
-            return _binary(e.op, a, b)
+            return binary_value(e.op, a, b)
         if isinstance(e, Call):
             vals = [self.fold(a, depth + 1) for a in e.args]
             if any(v is None for v in vals):
                 return None
-            return _call(e.func, [v for v in vals if v is not None], self.start)
+            return call_value(e.func, [v for v in vals if v is not None], self.start)
         return None
 
     # -- definitions --------------------------------------------------------------
@@ -304,53 +316,14 @@ def _inverse_element(b: _Builder, args: list[Expr], loc: Loc) -> Expr:
     values = [b.fold(c) for c in cells]
     if any(v is None for v in values):
         raise UnsupportedError("INVERT MATRIX is supported for constant matrices only", loc)
-    n = int(round(len(values) ** 0.5))
+    n = round(len(values) ** 0.5)
     try:
         inv = np.linalg.inv(np.array(values, dtype=float).reshape(n, n))
     except np.linalg.LinAlgError:
         raise ModelError("INVERT MATRIX: the matrix is singular", loc) from None
-    assert isinstance(row, Num) and isinstance(col, Num)
+    assert isinstance(row, Num)
+    assert isinstance(col, Num)
     return Num(float(inv[int(row.value), int(col.value)]), loc)
-
-
-def _binary(op: str, a: float, b: float) -> float | None:
-    ops = {
-        "+": a + b,
-        "-": a - b,
-        "*": a * b,
-        "<": float(a < b),
-        "<=": float(a <= b),
-        ">": float(a > b),
-        ">=": float(a >= b),
-        "==": float(a == b),
-        "!=": float(a != b),
-        "and": float(bool(a) and bool(b)),
-        "or": float(bool(a) or bool(b)),
-    }
-    if op in ops:
-        return ops[op]
-    if op == "/":
-        return a / b if b else None
-    if op == "^":
-        try:
-            return float(a**b)
-        except (OverflowError, ZeroDivisionError):
-            return None
-    return None
-
-
-def _call(func: str, v: list[float], t: float) -> float | None:
-    if func == "if":
-        return v[1] if v[0] else v[2]
-    if func in ("min", "max"):
-        return min(v) if func == "min" else max(v)
-    if func == "step":
-        return v[0] if t >= v[1] else 0.0
-    if func == "ramp":
-        return v[0] * (min(t, v[2]) - min(t, v[1]))
-    if func in ("abs", "exp", "sqrt", "trunc"):
-        return {"abs": abs, "exp": math.exp, "sqrt": math.sqrt, "trunc": math.trunc}[func](v[0])
-    return None
 
 
 def _collect(vf: VensimFile, b: _Builder) -> None:
@@ -413,7 +386,9 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
         if base is None:
             if key == "saveper":
                 continue
-            raise ModelError(f"the model has no {key.upper()} (a Vensim control variable)", Loc(file, 1, 1))
+            raise ModelError(
+                f"the model has no {key.upper()} (a Vensim control variable)", Loc(file, 1, 1)
+            )
         item = b.items[base.name]
         v = b.fold(item.expr)
         if v is None:
@@ -434,10 +409,6 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
         units=units,
         save_every=save if save is not None and save > dt else None,
     )
-
-
-def _is_constant_expr(e: Expr) -> bool:
-    return isinstance(e, Num)
 
 
 def _split_rate(rate: Expr) -> list[tuple[int, Expr]]:
@@ -526,8 +497,10 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
             synthetic[rate] = _Item(rate, "aux", item.expr, item.loc, units=None)
             flow_names.add(rate)
             ins, outs = (rate,), ()
-        initial = _active(item.initial, b.active_initial)
-        stocks[item.name] = Stock(item.name, initial, ins, outs, False, item.units, item.doc, item.loc)
+        initial = with_initials(item.initial, b.active_initial)
+        stocks[item.name] = Stock(
+            item.name, initial, ins, outs, False, item.units, item.doc, item.loc
+        )
     constants: dict[str, Constant] = {}
     flows: dict[str, Variable] = {}
     auxes: dict[str, Variable] = {}
@@ -540,11 +513,13 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
             clock = _clock_value(canon(item.name), time, item.loc)
             auxes[item.name] = Variable(item.name, "aux", clock, item.units, item.doc, loc=item.loc)
             continue
-        expr = _implicit_inits(item.expr, b.active_initial) if b.active_initial else item.expr
+        expr = explicit_inits(item.expr, b.active_initial) if b.active_initial else item.expr
         if item.name in flow_names:
             flows[item.name] = Variable(item.name, "flow", expr, item.units, item.doc, loc=item.loc)
         elif isinstance(expr, Num):
-            constants[item.name] = Constant(item.name, expr.value, None, item.units, item.doc, loc=item.loc)
+            constants[item.name] = Constant(
+                item.name, expr.value, None, item.units, item.doc, loc=item.loc
+            )
         else:
             auxes[item.name] = Variable(item.name, "aux", expr, item.units, item.doc, loc=item.loc)
     dimensions = {b.dims.names[k]: v for k, v in b.dims.ranges.items() if k in b.dims.names}
@@ -580,40 +555,6 @@ def _fresh(name: str, *tables: dict[str, _Item]) -> str:
     return name
 
 
-def _active(e: Expr, initials: dict[str, Expr]) -> Expr:
-    """``e`` with each ACTIVE INITIAL variable replaced by its initial value."""
-    if not initials:
-        return e
-    if isinstance(e, Name):
-        return initials.get(e.id, e)
-    if isinstance(e, Unary):
-        return Unary(e.op, _active(e.operand, initials), e.loc)
-    if isinstance(e, Binary):
-        return Binary(e.op, _active(e.left, initials), _active(e.right, initials), e.loc)
-    if isinstance(e, Call):
-        return Call(e.func, tuple(_active(a, initials) for a in e.args), e.loc)
-    return e
-
-
-def _implicit_inits(e: Expr, initials: dict[str, Expr]) -> Expr:
-    """Give smooth/delay calls whose input is an ACTIVE INITIAL variable an explicit start."""
-    if isinstance(e, Unary):
-        return Unary(e.op, _implicit_inits(e.operand, initials), e.loc)
-    if isinstance(e, Binary):
-        return Binary(e.op, _implicit_inits(e.left, initials), _implicit_inits(e.right, initials), e.loc)
-    if isinstance(e, Call):
-        args = tuple(_implicit_inits(a, initials) for a in e.args)
-        n = _IMPLICIT_INIT.get(e.func)
-        if n is not None and len(args) == n:
-            start = _active(args[0], initials)
-            if start != args[0]:
-                args = (*args, start)
-        if e.func == "init":
-            args = (_active(args[0], initials),)
-        return Call(e.func, args, e.loc)
-    return e
-
-
 def _model_name(file: str) -> str:
     import re
     from pathlib import PurePath
@@ -628,4 +569,3 @@ def read_vensim(text: str, file: str = "<string>") -> Model:
 
 
 __all__ = ["build_vensim", "read_vensim"]
-
