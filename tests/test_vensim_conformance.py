@@ -36,8 +36,7 @@ XFAIL: dict[str, tuple[str, type[BaseException]]] = {
         UnsupportedError,
     ),
     "tests/control_vars/test_control_vars.mdl": (
-        "TIME STEP and FINAL TIME that change during the run: the clock uses their "
-        "initial values",
+        "TIME STEP and FINAL TIME that change during the run: the clock uses their initial values",
         AssertionError,
     ),
     "tests/delays/test_delays.mdl": (

@@ -63,6 +63,11 @@ class _ToAst(Transformer[Token, Expr]):
     def na(self, meta: Any, children: list[Token]) -> Num:
         return Num(NA_VALUE, self._loc(meta.start_pos))
 
+    @v_args(meta=True)
+    def string(self, meta: Any, children: list[Token]) -> Name:
+        # Only the data functions take text ('file.xls'); they are refused by name.
+        return Name(str(children[0]), self._loc(meta.start_pos))
+
     def ref(self, children: list[Token]) -> Token:
         return children[0]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, walk
-from quidpro.lang.vensim_builtins import map_call
+from quidpro.lang.vensim_builtins import UNSUPPORTED, map_call
 from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile, read_mdl
 from quidpro.lang.vensim_text import units_and_range
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
@@ -135,6 +135,8 @@ class _Builder:
     # -- calls ------------------------------------------------------------------
     def call(self, e: Call, binding: Binding, owner: str, scope: dict[str, Expr]) -> Expr:
         func = e.func
+        if func in UNSUPPORTED:
+            raise UnsupportedError(f"Vensim function {func} {UNSUPPORTED[func]}", e.loc)
         if func in REDUCE:
             return self.reduce(e, binding, owner, scope)
         if func == "ELMCOUNT":
