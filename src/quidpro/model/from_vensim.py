@@ -12,6 +12,7 @@ auxiliary too, so its values are reported, but the clock uses its initial value.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
@@ -67,6 +68,7 @@ class _Builder:
     items: dict[str, _Item] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)  # element names with an equation
     active_initial: dict[str, Expr] = field(default_factory=dict)
+    dynamic: set[str] = field(default_factory=set)  # control variables that change in a run
     macro_count: int = 0
     start: float = 0.0
 
@@ -105,6 +107,8 @@ class _Builder:
         if key in scope:
             return scope[key]
         if key in SPECIAL:
+            if key in self.dynamic:  # its changing value, as reported
+                return Name(self.bases[key].name, e.loc)
             return Name(SPECIAL[key], e.loc)
         base = self.bases.get(key)
         if base is not None:
@@ -161,6 +165,10 @@ class _Builder:
             return Call(self.lookups[key].name, args, e.loc)
         if key in self.macros:
             return self.expand_macro(self.macros[key], args, owner, e.loc)
+        if func == "DELAY N":  # expanded once the order is known (see _delay_n)
+            if len(args) != 4:
+                raise ModelError("DELAY N takes 4 arguments (input, delay, initial, order)", e.loc)
+            return Call(func, args, e.loc)
         if func == "INVERT MATRIX":
             return self.invert_matrix(e, binding, owner, scope)
         if func == "SAMPLE IF TRUE":
@@ -311,6 +319,33 @@ class _Builder:
         self.items[name] = _Item(name, "aux", expr, eq.loc, None, units, doc)
 
 
+def _delay_n(b: _Builder, args: list[Expr], owner: str, loc: Loc) -> Expr:
+    """Vensim's DELAY N(x, tau, init, n): n material stages, stage k leaving at the delay
+    time of k steps ago and the output read with the delay time of the step before, so a
+    change of delay time moves through the chain as it does in Vensim (and PySD)."""
+    x, tau, init, order = args
+    n_value = b.fold(order)
+    if n_value is None or round(n_value) < 1:
+        raise ModelError("DELAY N: the order must be a whole number known at the start", loc)
+    n = round(n_value)
+    b.macro_count += 1
+    prefix = f"{owner}.DELAY_N{b.macro_count}"
+    taus = [f"{prefix}.tau{k}" for k in range(max(n, 2))]
+    b.items[taus[0]] = _Item(taus[0], "aux", tau, loc)
+    for k in range(1, len(taus)):
+        lagged = Call("previous", (Name(taus[k - 1], loc), Name(taus[k - 1], loc)), loc)
+        b.items[taus[k]] = _Item(taus[k], "aux", lagged, loc)
+    stages = [f"{prefix}.stage{k}" for k in range(n)]
+    inflow: Expr = x
+    for k, stage in enumerate(stages):
+        outflow = Binary("/", Name(stage, loc), Name(taus[k], loc), loc)
+        rate = Binary("*", Num(float(n), loc), Binary("-", inflow, outflow, loc), loc)
+        start = Binary("*", init, Name(taus[0], loc), loc)
+        b.items[stage] = _Item(stage, "stock", rate, loc, start)
+        inflow = outflow
+    return Binary("/", Name(stages[-1], loc), Name(taus[1], loc), loc)
+
+
 def _inverse_element(b: _Builder, args: list[Expr], loc: Loc) -> Expr:
     import numpy as np
 
@@ -380,6 +415,31 @@ def _elements(b: _Builder) -> list[tuple[str, _Base, Equation, dict[str, str], f
     return out
 
 
+class DynamicControlWarning(UserWarning):
+    """A Vensim control variable changes during the run; the clock keeps its initial value."""
+
+
+def _dynamic_controls(b: _Builder) -> set[str]:
+    """Control variables whose equation reads Time or a variable that is not a number."""
+    out = set()
+    for key in CONTROL:
+        base = b.bases.get(key)
+        if base is None:
+            continue
+        for eq in base.equations:
+            for n in walk(eq.expr) if eq.expr is not None else ():
+                if not isinstance(n, Name):
+                    continue
+                ref = canon(n.id)
+                other = b.bases.get(ref)
+                plain = other is not None and all(
+                    isinstance(x.expr, Num) or x.numbers is not None for x in other.equations
+                )
+                if ref == "time" or (other is not None and ref not in CONTROL and not plain):
+                    out.add(key)
+    return out
+
+
 def _time_spec(b: _Builder, file: str) -> TimeSpec:
     values: dict[str, float] = {}
     units = None
@@ -396,6 +456,13 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
         if v is None:
             raise ModelError(f"{key.upper()} must be a number at the start", item.loc)
         values[key] = v
+        if key in b.dynamic:
+            warnings.warn(
+                f"{item.loc}: {key.upper()} changes during the run; quidpro's clock uses its "
+                f"initial value {v:g} (the column {item.name!r} reports the changing value)",
+                DynamicControlWarning,
+                stacklevel=2,
+            )
         if key == "initial time":
             b.start = v
         if key == "time step":
@@ -431,6 +498,7 @@ def build_vensim(vf: VensimFile, file: str) -> Model:
     _collect(vf, b)
     elements = _elements(b)
     b.defined = {name for name, *_ in elements}
+    b.dynamic = _dynamic_controls(b)
     for name, _base, eq, binding, value in elements:
         if value is not None:
             b.define(name, eq, Num(value, eq.loc), binding, {})
@@ -438,21 +506,24 @@ def build_vensim(vf: VensimFile, file: str) -> Model:
             assert eq.expr is not None
             b.define(name, eq, eq.expr, binding, {})
     time = _time_spec(b, file)
-    for item in b.items.values():
-        item.expr = _fold_orders(b, item.expr)
+    for item in list(b.items.values()):
+        item.expr = _fold_orders(b, item.expr, item.name)
     return _assemble(b, time, file)
 
 
-def _fold_orders(b: _Builder, e: Expr) -> Expr:
+def _fold_orders(b: _Builder, e: Expr, owner: str) -> Expr:
     """DELAY N and SMOOTH N with their order as a number: its value at the start."""
     if isinstance(e, Unary):
-        return Unary(e.op, _fold_orders(b, e.operand), e.loc)
+        return Unary(e.op, _fold_orders(b, e.operand, owner), e.loc)
     if isinstance(e, Binary):
-        return Binary(e.op, _fold_orders(b, e.left), _fold_orders(b, e.right), e.loc)
+        left = _fold_orders(b, e.left, owner)
+        return Binary(e.op, left, _fold_orders(b, e.right, owner), e.loc)
     if isinstance(e, Call):
-        args = [_fold_orders(b, a) for a in e.args]
+        args = [_fold_orders(b, a, owner) for a in e.args]
         if e.func == "INVERT MATRIX":
             return _inverse_element(b, args, e.loc)
+        if e.func == "DELAY N":
+            return _delay_n(b, args, owner, e.loc)
         i = _ORDER_ARG.get(e.func)
         if i is not None and not isinstance(args[i], Num):
             order = b.fold(args[i])
@@ -469,13 +540,7 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
     stocks: dict[str, Stock] = {}
     flow_names: set[str] = set()
     synthetic: dict[str, _Item] = {}
-    dynamic_control = set()
-    for key in CONTROL:
-        base = b.bases.get(key)
-        if base is not None and b.fold(b.items[base.name].expr) is not None:
-            it = b.items[base.name]
-            if not isinstance(it.expr, Num) and _uses_time(it.expr):
-                dynamic_control.add(base.name)
+    dynamic_control = {b.bases[k].name for k in b.dynamic}
     for item in b.items.values():
         if item.kind != "stock":
             continue
