@@ -133,3 +133,44 @@ def test_the_suite_is_vendored_whole_with_its_licence() -> None:
     assert "MIT" in (SUITE / "LICENSE").read_text()
     assert all((SUITE / m).exists() for m in MODELS)
     assert len(MODELS) - len(XFAIL) >= 85  # PySD 3.14.3 passes 84 (peer-results.tsv)
+
+
+def pysd_compare(model: str, scratch: Path) -> int:
+    """The same comparison for PySD's run of ``model`` (read from a copy: PySD writes a .py)."""
+    import shutil
+    import warnings
+
+    import pysd
+
+    copy = scratch / model.replace("/", "__")
+    shutil.copytree((SUITE / model).parent, copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = pysd.read_vensim(str(copy / Path(model).name)).run(progress=False)
+    times = df.index.to_numpy(dtype=float)
+    cols = {_norm(str(c)): df[c].to_numpy(dtype=float) for c in df.columns}
+    ets, ecols = expected(model)
+    common = [c for c in ecols if c in cols and c != "time"]
+    assert common, "no variable in common with the expected output"
+    for c in common:
+        e = np.asarray(ecols[c])
+        got = np.interp(ets, times, cols[c])
+        assert (np.isnan(e) | (np.abs(got - e) <= np.maximum(1e-3, 1e-3 * np.abs(e)))).all(), c
+    return len(common)
+
+
+@pytest.mark.slow
+def test_quidpro_passes_every_model_pysd_passes(tmp_path: Path) -> None:
+    """PySD (the dev extra) run on the same models by the same rules, in the same run."""
+    pytest.importorskip("pysd")
+    pysd_passed = set()
+    for model in MODELS:
+        try:
+            pysd_compare(model, tmp_path)
+        except Exception:  # noqa: BLE001 - any failure of the peer counts as a fail
+            continue
+        pysd_passed.add(model)
+    ours = set(MODELS) - set(XFAIL)
+    print(f"\nVensim suite: quidpro {len(ours)} of {len(MODELS)}, PySD {len(pysd_passed)}")
+    assert pysd_passed - ours == set()
+    assert len(ours) >= len(pysd_passed)

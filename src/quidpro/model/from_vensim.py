@@ -457,11 +457,12 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
             raise ModelError(f"{key.upper()} must be a number at the start", item.loc)
         values[key] = v
         if key in b.dynamic:
-            warnings.warn(
-                f"{item.loc}: {key.upper()} changes during the run; quidpro's clock uses its "
+            warnings.warn_explicit(
+                f"{key.upper()} changes during the run; quidpro's clock uses its "
                 f"initial value {v:g} (the column {item.name!r} reports the changing value)",
                 DynamicControlWarning,
-                stacklevel=2,
+                item.loc.file,
+                item.loc.line,
             )
         if key == "initial time":
             b.start = v
