@@ -11,7 +11,7 @@ import math
 import re
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 
 # Binding strength, loosest first, as in expr.lark and xmile.lark.
 _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _POW, _ATOM = range(1, 10)
@@ -55,28 +55,35 @@ class _Formatter:
         return f"({text})" if prec < at_least else text
 
     def fmt(self, e: Expr) -> tuple[str, int]:
+        """The text of ``e`` and the precedence of its outermost operator."""
         if isinstance(e, Num):
-            text = format_number(abs(e.value))
-            if self.xmile and math.isinf(e.value):
-                text = "INF"
-            if e.value < 0 or (e.value == 0 and math.copysign(1.0, e.value) < 0):
-                return f"-{text}", _UNARY
-            return text, _ATOM
+            return self.number(e)
         if isinstance(e, Name):
             return self.name(e.id), _ATOM
         if isinstance(e, Index):
             subs = ", ".join(self.name(s) if s != "*" else s for s in e.subscripts)
             return f"{self.name(e.id)}[{subs}]", _ATOM
         if isinstance(e, Unary):
-            if e.op == "not":
-                kw = "NOT " if self.xmile else "not "
-                return kw + self.wrap(e.operand, _NOT), _NOT
-            # XMILE tools differ on -a^b (PySD reads (-a)^b): spell it out.
-            least = _ATOM if self.xmile and isinstance(e.operand, Binary) else _UNARY
-            return e.op + self.wrap(e.operand, least), _UNARY
+            return self.unary(e)
         if isinstance(e, Binary):
             return self.binary(e)
         return self.call(e)
+
+    def number(self, e: Num) -> tuple[str, int]:
+        text = format_number(abs(e.value))
+        if self.xmile and math.isinf(e.value):
+            text = "INF"
+        if e.value < 0 or (e.value == 0 and math.copysign(1.0, e.value) < 0):
+            return f"-{text}", _UNARY
+        return text, _ATOM
+
+    def unary(self, e: Unary) -> tuple[str, int]:
+        if e.op == "not":
+            kw = "NOT " if self.xmile else "not "
+            return kw + self.wrap(e.operand, _NOT), _NOT
+        # XMILE tools differ on -a^b (PySD reads (-a)^b): spell it out.
+        least = _ATOM if self.xmile and isinstance(e.operand, Binary) else _UNARY
+        return e.op + self.wrap(e.operand, least), _UNARY
 
     def binary(self, e: Binary) -> tuple[str, int]:
         prec = _BINARY_PREC[e.op]
@@ -130,6 +137,13 @@ _XMILE_NAMES = {
 }
 
 
+# Functions XMILE 1.0 spells with others: one template over the arguments a0, a1, ...
+_XMILE_TEMPLATES = {
+    "if": "(IF {a0} THEN {a1} ELSE {a2})",
+    "clip": "MIN(MAX({a0}, {a1}), {a2})",
+    "ceil": "-INT(-({a0}))",
+    "trunc": "(IF {a0} < 0 THEN -INT(-({a0})) ELSE INT({a0}))",  # toward zero
+}
 _XMILE_HYPERBOLIC = {
     "sinh": "((EXP({x}) - EXP(-({x}))) / 2)",
     "cosh": "((EXP({x}) + EXP(-({x}))) / 2)",
@@ -142,18 +156,10 @@ _XMILE_HYPERBOLIC = {
 
 def _xmile_call(e: Call, args: list[str], f: _Formatter) -> str:
     func = e.func
-    if func == "if":
-        return f"(IF {args[0]} THEN {args[1]} ELSE {args[2]})"
-    if func == "clip":
-        return f"MIN(MAX({args[0]}, {args[1]}), {args[2]})"
-    if func == "ceil":
-        return f"-INT(-({args[0]}))"
-    if func == "trunc":  # toward zero
-        return f"(IF {args[0]} < 0 THEN -INT(-({args[0]})) ELSE INT({args[0]}))"
+    if func in _XMILE_TEMPLATES:
+        return _XMILE_TEMPLATES[func].format(**{f"a{i}": a for i, a in enumerate(args)})
     if func in _XMILE_HYPERBOLIC:  # not in XMILE 1.0: spelled with EXP and LN
         return _XMILE_HYPERBOLIC[func].format(x=args[0])
-    if func == "safediv":
-        return f"SAFEDIV({', '.join(args)})"
     if func in ("min", "max") and len(args) > 2:
         inner = Call(func, e.args[1:], e.loc)
         return f"{func.upper()}({args[0]}, {_xmile_call(inner, args[1:], f)})"

@@ -11,6 +11,7 @@ TRUE``, ``ACTIVE INITIAL``) are handled by :mod:`quidpro.model.from_vensim`.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num
@@ -139,48 +140,58 @@ def map_call(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
     return _spelled(func, args, loc)
 
 
-def _spelled(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
-    zero, one = Num(0.0, loc), Num(1.0, loc)
-    if func == "XIDZ":
-        return _divide_or(args[0], args[1], args[2], loc)
-    if func == "ZIDZ":
-        return _divide_or(args[0], args[1], zero, loc)
-    if func == "MODULO":  # the sign of the dividend, as Vensim (fmod)
-        a, b = args
-        return _b("-", a, _b("*", b, Call("trunc", (_b("/", a, b, loc),), loc), loc), loc)
-    if func == "QUANTUM":  # q * INTEGER(x / q); x itself when q <= 0
-        x, q = args
-        whole = _b("*", q, Call("trunc", (_b("/", x, q, loc),), loc), loc)
-        return Call("if", (_b("<=", q, zero, loc), x, whole), loc)
-    if func == "POWER":
-        return _b("^", args[0], args[1], loc)
-    if func == "LOG":
-        return _b("/", Call("ln", (args[0],), loc), Call("ln", (args[1],), loc), loc)
-    if func == "GAME":
-        return args[0]
-    if func == "DELAY N":
-        x, tau, init, n = args
-        return Call("delayn", (x, tau, n, init), loc)
-    if func == "SMOOTH N":
-        x, tau, init, n = args
-        return Call("smoothn", (x, tau, n, init), loc)
-    # PULSE and PULSE TRAIN: 1 while on, else 0; time is taken at mid-step as Vensim
-    # does, so a width of 0 lasts one step.
-    half = _b("+", Name("time", loc), _b("/", Name("dt", loc), Num(2.0, loc), loc), loc)
-    if func == "PULSE":
-        start, width = args
-        end = _b("+", start, Call("max", (width, Name("dt", loc)), loc), loc)
-        on = _b("and", _b(">", half, start, loc), _b("<", half, end, loc), loc)
-        return Call("if", (on, one, zero), loc)
-    start, width, interval, last = args  # PULSE TRAIN
+def _modulo(a: Expr, b: Expr, loc: Loc) -> Expr:
+    """``a - b * trunc(a / b)``: the sign of the dividend, as Vensim (C's fmod)."""
+    return _b("-", a, _b("*", b, Call("trunc", (_b("/", a, b, loc),), loc), loc), loc)
+
+
+def _quantum(x: Expr, q: Expr, loc: Loc) -> Expr:
+    """``q * INTEGER(x / q)``, and ``x`` itself when ``q <= 0``."""
+    whole = _b("*", q, Call("trunc", (_b("/", x, q, loc),), loc), loc)
+    return Call("if", (_b("<=", q, Num(0.0, loc), loc), x, whole), loc)
+
+
+def _mid_step(loc: Loc) -> Expr:
+    # Vensim reads PULSE and PULSE TRAIN at mid-step, so a width of 0 lasts one step.
+    return _b("+", Name("time", loc), _b("/", Name("dt", loc), Num(2.0, loc), loc), loc)
+
+
+def _pulse(start: Expr, width: Expr, loc: Loc) -> Expr:
+    """1 from ``start`` for ``width`` (at least one step), else 0."""
+    half = _mid_step(loc)
+    end = _b("+", start, Call("max", (width, Name("dt", loc)), loc), loc)
+    on = _b("and", _b(">", half, start, loc), _b("<", half, end, loc), loc)
+    return Call("if", (on, Num(1.0, loc), Num(0.0, loc)), loc)
+
+
+def _pulse_train(start: Expr, width: Expr, interval: Expr, last: Expr, loc: Loc) -> Expr:
+    """PULSE(start, width) repeated every ``interval`` until ``last``."""
+    zero = Num(0.0, loc)
+    half = _mid_step(loc)
     since = _b("-", half, start, loc)
     phase = Call(
         "if", (_b(">", interval, zero, loc), Call("mod", (since, interval), loc), since), loc
     )
-    on = _b(
-        "and",
-        _b("and", _b(">", since, zero, loc), _b("<", _b("-", half, last, loc), zero, loc), loc),
-        _b("<", phase, Call("max", (width, Name("dt", loc)), loc), loc),
-        loc,
-    )
-    return Call("if", (on, one, zero), loc)
+    in_run = _b("and", _b(">", since, zero, loc), _b("<", _b("-", half, last, loc), zero, loc), loc)
+    on = _b("and", in_run, _b("<", phase, Call("max", (width, Name("dt", loc)), loc), loc), loc)
+    return Call("if", (on, Num(1.0, loc), zero), loc)
+
+
+_SPELL: dict[str, Callable[[tuple[Expr, ...], Loc], Expr]] = {
+    "XIDZ": lambda a, loc: _divide_or(a[0], a[1], a[2], loc),
+    "ZIDZ": lambda a, loc: _divide_or(a[0], a[1], Num(0.0, loc), loc),
+    "MODULO": lambda a, loc: _modulo(a[0], a[1], loc),
+    "QUANTUM": lambda a, loc: _quantum(a[0], a[1], loc),
+    "POWER": lambda a, loc: _b("^", a[0], a[1], loc),
+    "LOG": lambda a, loc: _b("/", Call("ln", (a[0],), loc), Call("ln", (a[1],), loc), loc),
+    "GAME": lambda a, _loc: a[0],
+    # DELAY N(x, tau, init, n) and SMOOTH N(x, tau, init, n): quidpro puts n before init.
+    "DELAY N": lambda a, loc: Call("delayn", (a[0], a[1], a[3], a[2]), loc),
+    "SMOOTH N": lambda a, loc: Call("smoothn", (a[0], a[1], a[3], a[2]), loc),
+    "PULSE": lambda a, loc: _pulse(a[0], a[1], loc),
+    "PULSE TRAIN": lambda a, loc: _pulse_train(a[0], a[1], a[2], a[3], loc),
+}
+
+
+def _spelled(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
+    return _SPELL[func](args, loc)

@@ -60,7 +60,7 @@ class _ToAst(Transformer[Token, Expr]):
         return Num(float(children[0]), self._loc(meta.start_pos))
 
     @v_args(meta=True)
-    def na(self, meta: Any, children: list[Token]) -> Num:
+    def na(self, meta: Any, _children: list[Token]) -> Num:
         return Num(NA_VALUE, self._loc(meta.start_pos))
 
     @v_args(meta=True)
@@ -75,14 +75,12 @@ class _ToAst(Transformer[Token, Expr]):
     def name(self, meta: Any, children: list[Token]) -> Name:
         return Name(unquote(str(children[0])), self._loc(meta.start_pos))
 
-    @v_args(meta=True)
-    def call(self, meta: Any, children: list[Any]) -> Call:
+    def call(self, children: list[Any]) -> Call:
         func, *args = children
         loc = self._loc(func.start_pos)
         return Call(function_key(str(func)), tuple(a for a in args if a is not None), loc)
 
-    @v_args(meta=True)
-    def index(self, meta: Any, children: list[Any]) -> Index:
+    def index(self, children: list[Any]) -> Index:
         name, *subs = children
         return Index(unquote(str(name)), tuple(subs), self._loc(name.start_pos))
 

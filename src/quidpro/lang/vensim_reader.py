@@ -70,6 +70,8 @@ class SubscriptRange:
 
 @dataclass
 class LookupDef:
+    """A lookup defined on its own: ``name(table)``."""
+
     name: str
     subs: tuple[str, ...]
     table: Table
@@ -79,6 +81,8 @@ class LookupDef:
 
 @dataclass
 class MacroDef:
+    """A macro: its parameters and the equations and lookups inside it."""
+
     name: str
     params: tuple[str, ...]
     equations: list[Equation]
@@ -205,11 +209,10 @@ def _subs(text: str, i: int, mdl: MdlText, start: int) -> tuple[tuple[str, ...],
     return items, end + 1
 
 
-def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
-    text, start = rec.text, rec.start
-    upper = text.upper()
-    if ":THE CONDITION:" in upper or ":TEST INPUT:" in upper:
-        return  # reality checks: accepted, not run
+def _lhs(
+    text: str, mdl: MdlText, start: int
+) -> tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...], int, Loc]:
+    """A left-hand side ``name[subs] :EXCEPT: [..], [..]``: its parts and where it ends."""
     i = _skip(text, 0)
     loc = mdl.loc(start + i)
     name, i = _name_at(text, i, mdl, start)
@@ -220,9 +223,8 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
     if text.startswith("[", i):
         subs, i = _subs(text, i, mdl, start)
         i = _skip(text, i)
-    rest = text[i:]
     excepts: list[tuple[str, ...]] = []
-    if rest.upper().startswith(":EXCEPT:"):
+    if text[i:].upper().startswith(":EXCEPT:"):
         i = _skip(text, i + len(":EXCEPT:"))
         while text.startswith("[", i):
             ex, i = _subs(text, i, mdl, start)
@@ -230,7 +232,31 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
             i = _skip(text, i)
             if text.startswith(",", i):
                 i = _skip(text, i + 1)
-        rest = text[i:]
+    return name, subs, tuple(excepts), i, loc
+
+
+def _range_def(
+    name: str, text: str, i: int, *, mdl: MdlText, start: int, loc: Loc
+) -> SubscriptRange:
+    """``name <-> other`` or ``name: items -> maps`` (``text[i]`` is ``<`` or ``:``)."""
+    if text.startswith("<->", i):
+        other, _ = _name_at(text, _skip(text, i + 3), mdl, start)
+        return SubscriptRange(name, (), (), loc, copy_of=other)
+    items, _, maps = text[i + 1 :].partition("->")
+    parts = tuple(" ".join(p.split()) for p in _split_top(items))
+    targets = tuple(
+        unquote(" ".join(t.split())) for t in _split_top(maps.strip().strip("()")) if t.strip()
+    )
+    return SubscriptRange(name, parts, targets, loc)
+
+
+def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
+    text, start = rec.text, rec.start
+    upper = text.upper()
+    if ":THE CONDITION:" in upper or ":TEST INPUT:" in upper:
+        return  # reality checks: accepted, not run
+    name, subs, excepts, i, loc = _lhs(text, mdl, start)
+    rest = text[i:]
     head = rest.upper()
     if any(head.startswith(mark) for mark in _DATA_MARKS) or head.startswith(":=") or not rest:
         raise UnsupportedError(
@@ -238,20 +264,9 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
             "supported (give it an equation or a lookup over Time instead)",
             loc,
         )
-    if rest.startswith("<->") and not subs:
-        other, _ = _name_at(text, _skip(text, i + 3), mdl, start)
+    if not subs and rest.startswith(("<->", ":")):
         if isinstance(out, VensimFile):
-            out.ranges.append(SubscriptRange(name, (), (), loc, copy_of=other))
-        return
-    if rest.startswith(":") and not subs:
-        body = rest[1:]
-        items, _, maps = body.partition("->")
-        parts = tuple(" ".join(p.split()) for p in _split_top(items))
-        targets = tuple(
-            unquote(" ".join(t.split())) for t in _split_top(maps.strip().strip("()")) if t.strip()
-        )
-        if isinstance(out, VensimFile):
-            out.ranges.append(SubscriptRange(name, parts, targets, loc))
+            out.ranges.append(_range_def(name, text, i, mdl=mdl, start=start, loc=loc))
         return
     if rest.startswith("("):
         end = _closing(text, i, "(", ")")
@@ -266,7 +281,7 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
             f"expected '=' after {name!r}, found {rest.strip()[:1]!r}", mdl.loc(start + i)
         )
     i += 2 if rest.startswith("==") else 1
-    eq = Equation(name, subs, tuple(excepts), loc, rec)
+    eq = Equation(name, subs, excepts, loc, rec)
     _rhs(eq, text[i:], start + i, mdl)
     out.equations.append(eq)
 

@@ -1,8 +1,8 @@
-"""Split a Vensim ``.mdl`` file into its equation records.
+r"""Split a Vensim ``.mdl`` file into its equation records.
 
 A Vensim model is a list of records ``equation ~ units ~ comment |`` (a fourth
 ``~ :SUPPLEMENTARY`` part may follow the comment), then the sketch after the
-``\\\\\\---///`` line. This module only cuts the text: it finds each record's
+``\\\---///`` line. This module only cuts the text: it finds each record's
 equation, units, comment and position, drops display groups
 (``****** .Group ******``), and gathers ``:MACRO: ... :END OF MACRO:`` blocks.
 The equations themselves are parsed by :mod:`quidpro.lang.vensim_expr`.
@@ -86,7 +86,7 @@ def _clean(part: str) -> str | None:
     return text or None
 
 
-def _scan(text: str, pos: int, file: str, mdl: MdlText) -> tuple[int, int, int]:
+def _scan(text: str, pos: int, mdl: MdlText) -> tuple[int, int, int]:
     """From ``pos``: (end of equation part, end of record, offset after the ``|``)."""
     n = len(text)
     i = pos
@@ -97,8 +97,7 @@ def _scan(text: str, pos: int, file: str, mdl: MdlText) -> tuple[int, int, int]:
             if c == "\\" and i + 1 < n:
                 i += 2
                 continue
-            if c == '"':
-                quoted = False
+            quoted = c != '"'
         elif c == '"':
             quoted = True
         elif c == "~":
@@ -108,78 +107,86 @@ def _scan(text: str, pos: int, file: str, mdl: MdlText) -> tuple[int, int, int]:
         i += 1
     if quoted:
         raise ParseError("a quoted name is not closed", mdl.loc(text.rfind('"', pos, i)))
-    eq_end = i
     bar = text.find("|", i)
-    if bar < 0:
-        return eq_end, n, n
-    return eq_end, bar, bar + 1
+    return (i, n, n) if bar < 0 else (i, bar, bar + 1)
 
 
-def split_mdl(source: str, file: str = "<string>") -> MdlText:
-    """Cut ``source`` into records and macros (the sketch is ignored)."""
+@dataclass
+class _OpenMacro:
+    name: str
+    params: tuple[str, ...]
+    start: int
+    records: list[Record] = field(default_factory=list)
+
+
+def _macro_marks(
+    eq: str, start: int, macro: _OpenMacro | None, mdl: MdlText
+) -> tuple[str, int, _OpenMacro | None]:
+    """Take ``:END OF MACRO:`` and ``:MACRO: name(params)`` lines off a record's start."""
+    while True:
+        stripped = eq.lstrip()
+        lead = len(eq) - len(stripped)
+        head = stripped.upper()
+        if head.startswith(":END OF MACRO:"):
+            if macro is None:
+                raise ParseError(":END OF MACRO: without :MACRO:", mdl.loc(start + lead))
+            mdl.macros.append(Macro(macro.name, macro.params, tuple(macro.records), macro.start))
+            macro = None
+            cut = lead + len(":END OF MACRO:")
+        elif head.startswith(":MACRO:"):
+            if macro is not None:
+                raise ParseError("a macro inside a macro", mdl.loc(start + lead))
+            line_end = eq.find("\n", lead)
+            cut = line_end if line_end >= 0 else len(eq)
+            m = re.match(r"\s*(.+?)\s*\((.*)\)\s*$", eq[lead + len(":MACRO:") : cut])
+            if m is None:
+                raise ParseError(
+                    "a macro header needs the form :MACRO: NAME(param, ...)",
+                    mdl.loc(start + lead),
+                )
+            params = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
+            macro = _OpenMacro(m.group(1), params, start + lead)
+        else:
+            return eq, start, macro
+        eq = eq[cut:]
+        start += cut
+
+
+def _body(source: str) -> tuple[str, str, int]:
+    """(the file with unified line ends, its equations part, where records begin)."""
     text = source.replace("\r\n", "\n").replace("\r", "\n")
     sketch = re.search(r"^[ \t]*\\+---///", text, re.M)
     body = text if sketch is None else text[: sketch.start()]
     body = _CONTINUATION.sub(lambda m: " " * len(m.group(0)), body)
+    pos = body.index("{UTF-8}") + len("{UTF-8}") if body.lstrip().startswith("{UTF-8}") else 0
+    return text, body, pos
+
+
+def split_mdl(source: str, file: str = "<string>") -> MdlText:
+    """Cut ``source`` into records and macros (the sketch is ignored)."""
+    text, body, pos = _body(source)
     mdl = MdlText(file, text)
     mdl._line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
-    pos = 0
-    if body.lstrip().startswith("{UTF-8}"):
-        pos = body.index("{UTF-8}") + len("{UTF-8}")
-    macro: tuple[str, tuple[str, ...], int, list[Record]] | None = None
+    macro: _OpenMacro | None = None
     n = len(body)
     while pos < n:
-        while pos < n and body[pos].isspace():
+        if body[pos].isspace():
             pos += 1
-        if pos >= n:
-            break
-        eq_end, rec_end, nxt = _scan(body, pos, file, mdl)
-        eq = body[pos:eq_end]
-        start = pos
-        # A record may open with :END OF MACRO: or :MACRO: name(params) on its own line.
-        while True:
-            stripped = eq.lstrip()
-            lead = len(eq) - len(stripped)
-            if stripped.upper().startswith(":END OF MACRO:"):
-                if macro is None:
-                    raise ParseError(":END OF MACRO: without :MACRO:", mdl.loc(start + lead))
-                name, params, mstart, recs = macro
-                mdl.macros.append(Macro(name, params, tuple(recs), mstart))
-                macro = None
-                cut = lead + len(":END OF MACRO:")
-            elif stripped.upper().startswith(":MACRO:"):
-                if macro is not None:
-                    raise ParseError("a macro inside a macro", mdl.loc(start + lead))
-                line_end = eq.find("\n", lead)
-                header = eq[lead + len(":MACRO:") : line_end if line_end >= 0 else len(eq)]
-                m = re.match(r"\s*(.+?)\s*\((.*)\)\s*$", header)
-                if m is None:
-                    raise ParseError(
-                        "a macro header needs the form :MACRO: NAME(param, ...)",
-                        mdl.loc(start + lead),
-                    )
-                params = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
-                macro = (m.group(1), params, start + lead, [])
-                cut = line_end if line_end >= 0 else len(eq)
-            else:
-                break
-            eq = eq[cut:]
-            start += cut
-        if not eq.strip() and eq_end == rec_end:
-            pos = nxt
             continue
-        parts = body[eq_end + 1 : rec_end].split("~") if eq_end < rec_end else []
-        units = parts[0] if parts else None
-        comment = parts[1] if len(parts) > 1 else None
-        supplementary = any(":SUPPLEMENTARY" in p.upper() for p in parts[2:])
+        eq_end, rec_end, nxt = _scan(body, pos, mdl)
+        eq, start, macro = _macro_marks(body[pos:eq_end], pos, macro, mdl)
         pos = nxt
-        if eq.strip().startswith("*") or not eq.strip():
-            continue  # a display group: ***** .Name ***** ~ comment |
-        rec = Record(eq, start, _clean(units or ""), _clean(comment or ""), supplementary)
-        if macro is not None:
-            macro[3].append(rec)
-        else:
-            mdl.records.append(rec)
+        if not eq.strip() or eq.strip().startswith("*"):
+            continue  # nothing left, or a display group: ***** .Name ***** ~ comment |
+        parts = body[eq_end + 1 : rec_end].split("~") if eq_end < rec_end else []
+        rec = Record(
+            eq,
+            start,
+            _clean(parts[0] if parts else ""),
+            _clean(parts[1] if len(parts) > 1 else ""),
+            any(":SUPPLEMENTARY" in p.upper() for p in parts[2:]),
+        )
+        (macro.records if macro is not None else mdl.records).append(rec)
     if macro is not None:
-        raise ParseError(f"macro {macro[0]!r} has no :END OF MACRO:", mdl.loc(macro[2]))
+        raise ParseError(f"macro {macro.name!r} has no :END OF MACRO:", mdl.loc(macro.start))
     return mdl

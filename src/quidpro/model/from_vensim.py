@@ -16,13 +16,13 @@ import warnings
 from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
-from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, walk
-from quidpro.lang.vensim_builtins import UNSUPPORTED, map_call
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, children, walk
+from quidpro.lang.vensim_builtins import UNSUPPORTED, check_arity, map_call
 from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile, read_mdl
 from quidpro.lang.vensim_text import units_and_range
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.vensim_arrays import Binding, Dims, build_dims, canon, display
-from quidpro.model.vensim_values import binary_value, call_value, explicit_inits, with_initials
+from quidpro.model.vensim_values import explicit_inits, value_of, with_initials
 
 SPECIAL = {
     "time": "time",
@@ -31,6 +31,12 @@ SPECIAL = {
     "final time": "stop_time",
 }
 CONTROL = ("initial time", "final time", "time step", "saveper")
+WHOLE_EQUATION = {
+    "INTEG": "name = INTEG(rate, initial)",
+    "ACTIVE INITIAL": "name = ACTIVE INITIAL(equation, initial)",
+    "WITH LOOKUP": "name = WITH LOOKUP(input, table)",
+    "TABBED ARRAY": "name[dims] = TABBED ARRAY(numbers)",
+}
 REDUCE = {"SUM": "+", "PROD": "*", "VMIN": "min", "VMAX": "max"}
 _ORDER_ARG = {"delayn": 2, "smoothn": 2}
 
@@ -141,22 +147,14 @@ class _Builder:
         func = e.func
         if func in UNSUPPORTED:
             raise UnsupportedError(f"Vensim function {func} {UNSUPPORTED[func]}", e.loc)
+        if func in WHOLE_EQUATION:
+            raise ModelError(f"{func} must be the whole equation: {WHOLE_EQUATION[func]}", e.loc)
         if func in REDUCE:
             return self.reduce(e, binding, owner, scope)
         if func == "ELMCOUNT":
-            if (
-                len(e.args) != 1
-                or not isinstance(e.args[0], Name)
-                or not self.dims.is_dim(e.args[0].id)
-            ):
-                raise ModelError("ELMCOUNT takes the name of a subscript range", e.loc)
-            return Num(float(len(self.dims.ranges[canon(e.args[0].id)])), e.loc)
-        if func == "INTEG":
-            raise ModelError("INTEG must be the whole equation: name = INTEG(rate, initial)", e.loc)
-        if func == "ACTIVE INITIAL":
-            raise ModelError("ACTIVE INITIAL must be the whole equation", e.loc)
-        if func in ("WITH LOOKUP", "TABBED ARRAY"):
-            raise ModelError(f"{func} must be the whole equation", e.loc)
+            return self.elmcount(e)
+        if func == "INVERT MATRIX":
+            return self.invert_matrix(e, binding, owner, scope)
         args = tuple(self.resolve(a, binding, owner, scope) for a in e.args)
         key = canon(func)
         if key in self.lookups and key not in scope:
@@ -165,20 +163,25 @@ class _Builder:
             return Call(self.lookups[key].name, args, e.loc)
         if key in self.macros:
             return self.expand_macro(self.macros[key], args, owner, e.loc)
+        return self.builtin(func, args, owner, e.loc)
+
+    def builtin(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """A builtin call whose arguments are resolved."""
         if func == "DELAY N":  # expanded once the order is known (see _delay_n)
-            if len(args) != 4:
-                raise ModelError("DELAY N takes 4 arguments (input, delay, initial, order)", e.loc)
-            return Call(func, args, e.loc)
-        if func == "INVERT MATRIX":
-            return self.invert_matrix(e, binding, owner, scope)
-        if func == "SAMPLE IF TRUE":
-            if len(args) != 3:
-                raise ModelError(
-                    "SAMPLE IF TRUE takes 3 arguments (condition, input, initial)", e.loc
-                )
-            held = Call("previous", (Name(owner, e.loc), args[2]), e.loc)
-            return Call("if", (args[0], args[1], held), e.loc)
-        return map_call(func, args, e.loc)
+            check_arity(func, args, 4, 4, loc)
+            return Call(func, args, loc)
+        if func == "SAMPLE IF TRUE":  # the input while the condition holds, else held
+            check_arity(func, args, 3, 3, loc)
+            held = Call("previous", (Name(owner, loc), args[2]), loc)
+            return Call("if", (args[0], args[1], held), loc)
+        return map_call(func, args, loc)
+
+    def elmcount(self, e: Call) -> Expr:
+        """ELMCOUNT(range): the number of its elements."""
+        arg = e.args[0] if len(e.args) == 1 else None
+        if not isinstance(arg, Name) or not self.dims.is_dim(arg.id):
+            raise ModelError("ELMCOUNT takes the name of a subscript range", e.loc)
+        return Num(float(len(self.dims.ranges[canon(arg.id)])), e.loc)
 
     def reduce(self, e: Call, binding: Binding, owner: str, scope: dict[str, Expr]) -> Expr:
         if len(e.args) != 1:
@@ -266,32 +269,23 @@ class _Builder:
         if isinstance(e, Num):
             return e.value
         if isinstance(e, Name):
-            if e.id == "time" or e.id == "start_time":
-                return self.start
-            control = {"dt": "time step", "stop_time": "final time"}.get(e.id)
-            if control is not None and control in self.bases:
-                item = self.items.get(self.bases[control].name)
-                return None if item is None else self.fold(item.expr, depth + 1)
-            item = self.items.get(e.id)
-            if item is None or item.kind != "aux":
-                return None
-            return self.fold(item.expr, depth + 1)
-        if isinstance(e, Unary):
-            v = self.fold(e.operand, depth + 1)
-            if v is None:
-                return None
-            return -v if e.op == "-" else float(not v)
-        if isinstance(e, Binary):
-            a, b = self.fold(e.left, depth + 1), self.fold(e.right, depth + 1)
-            if a is None or b is None:
-                return None
-            return binary_value(e.op, a, b)
-        if isinstance(e, Call):
-            vals = [self.fold(a, depth + 1) for a in e.args]
-            if any(v is None for v in vals):
-                return None
-            return call_value(e.func, [v for v in vals if v is not None], self.start)
-        return None
+            return self.fold_name(e, depth)
+        values = [self.fold(a, depth + 1) for a in children(e)]
+        numbers = [v for v in values if v is not None]
+        if len(numbers) != len(values):
+            return None
+        return value_of(e, numbers, self.start)
+
+    def fold_name(self, e: Name, depth: int) -> float | None:
+        """The start value of a name: the clock, or an auxiliary folded in turn."""
+        if e.id in ("time", "start_time"):
+            return self.start
+        control = {"dt": "time step", "stop_time": "final time"}.get(e.id)
+        name = self.bases[control].name if control in self.bases else e.id
+        item = self.items.get(name)
+        if item is None or item.kind != "aux":
+            return None
+        return self.fold(item.expr, depth + 1)
 
     # -- definitions --------------------------------------------------------------
     def define(
@@ -320,9 +314,11 @@ class _Builder:
 
 
 def _delay_n(b: _Builder, args: list[Expr], owner: str, loc: Loc) -> Expr:
-    """Vensim's DELAY N(x, tau, init, n): n material stages, stage k leaving at the delay
-    time of k steps ago and the output read with the delay time of the step before, so a
-    change of delay time moves through the chain as it does in Vensim (and PySD)."""
+    """Vensim's DELAY N(x, tau, init, n): n material stages, as Vensim (and PySD) run it.
+
+    Stage k leaves at the delay time of k steps ago and the output is read with the
+    delay time of the step before, so a change of delay time moves through the chain.
+    """
     x, tau, init, order = args
     n_value = b.fold(order)
     if n_value is None or round(n_value) < 1:

@@ -50,6 +50,7 @@ class Dims:
     position: dict[str, int] = field(default_factory=dict)  # element -> value as a number
 
     def is_dim(self, raw: str) -> bool:
+        """Whether ``raw`` names a subscript range (not an element)."""
         return canon(raw) in self.ranges
 
     def combos(
@@ -128,6 +129,7 @@ class Dims:
         return None
 
     def unknown(self, raw: str, loc: Loc) -> UndefinedNameError:
+        """The error for a subscript that is neither a range nor an element, with a hint."""
         options = [*self.names.values(), *self.elements.values()]
         close = difflib.get_close_matches(display(raw), options, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

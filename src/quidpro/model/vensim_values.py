@@ -11,6 +11,7 @@ variable instead of its equation.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from quidpro.lang.ast import Binary, Call, Expr, Name, Unary
 
@@ -44,22 +45,32 @@ def binary_value(op: str, a: float, b: float) -> float | None:
     return None
 
 
+_CALLS: dict[str, Callable[[list[float], float], float]] = {
+    "if": lambda v, _t: v[1] if v[0] else v[2],
+    "min": lambda v, _t: min(v),
+    "max": lambda v, _t: max(v),
+    "step": lambda v, t: v[0] if t >= v[1] else 0.0,
+    "ramp": lambda v, t: v[0] * (min(t, v[2]) - min(t, v[1])),
+    "abs": lambda v, _t: abs(v[0]),
+    "trunc": lambda v, _t: float(math.trunc(v[0])),
+    "exp": lambda v, _t: math.exp(v[0]),
+}
+
+
 def call_value(func: str, v: list[float], t: float) -> float | None:
     """A pure builtin or time function at time ``t`` (None when not known here)."""
-    if func == "if":
-        return v[1] if v[0] else v[2]
-    if func in ("min", "max"):
-        return min(v) if func == "min" else max(v)
-    if func == "step":
-        return v[0] if t >= v[1] else 0.0
-    if func == "ramp":
-        return v[0] * (min(t, v[2]) - min(t, v[1]))
-    if func == "abs":
-        return abs(v[0])
-    if func == "trunc":
-        return float(math.trunc(v[0]))
-    if func == "exp":
-        return math.exp(v[0])
+    fn = _CALLS.get(func)
+    return None if fn is None else fn(v, t)
+
+
+def value_of(e: Expr, operands: list[float], t: float) -> float | None:
+    """The value of the operator or call ``e`` given its operands' values."""
+    if isinstance(e, Unary):
+        return -operands[0] if e.op == "-" else float(not operands[0])
+    if isinstance(e, Binary):
+        return binary_value(e.op, operands[0], operands[1])
+    if isinstance(e, Call):
+        return call_value(e.func, operands, t)
     return None
 
 
