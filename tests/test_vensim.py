@@ -227,3 +227,15 @@ def test_cli_runs_checks_and_converts_mdl_with_any_case_of_extension(tmp_path: P
     r = runner.invoke(app, ["check", str(bad)])
     assert r.exit_code == 1
     assert "bad.mdl:1:" in r.output
+
+
+def test_active_initial_is_the_initial_value_where_initial_values_are_computed() -> None:
+    df = run("a = ACTIVE INITIAL(s * 2, 5) ~~|\ns = INTEG(0, a) ~~|\nm = SMOOTH(a, 1) ~~|\n")
+    assert np.allclose(df["s"], 5.0)  # s starts from a's initial value, not from s * 2
+    assert np.allclose(df["a"], 10.0)  # during the run a is its equation
+    assert float(df["m"].iloc[0]) == 5.0  # the smooth starts from it too
+
+
+def test_delay_n_of_a_constant_delay_is_the_n_stage_chain() -> None:
+    df = run("x = STEP(1, 1) ~~|\nd = DELAY N(x, 2, 0, 3) ~~|\ne = DELAY3(x, 2) ~~|\n")
+    assert np.allclose(df["d"], df["e"], rtol=0, atol=1e-12)
