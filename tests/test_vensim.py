@@ -239,3 +239,20 @@ def test_active_initial_is_the_initial_value_where_initial_values_are_computed()
 def test_delay_n_of_a_constant_delay_is_the_n_stage_chain() -> None:
     df = run("x = STEP(1, 1) ~~|\nd = DELAY N(x, 2, 0, 3) ~~|\ne = DELAY3(x, 2) ~~|\n")
     assert np.allclose(df["d"], df["e"], rtol=0, atol=1e-12)
+
+
+def test_hostile_equations_are_refused_with_their_position() -> None:
+    deep = "ABS(" * 100 + "1" + ")" * 100
+    err = _error(f"a = {deep} ~~|\n")
+    assert "nested more than 64 levels" in err.message
+    assert err.loc.line == 2
+    err = _error("a = " + "+".join(["1"] * 60_000) + " ~~|\n")
+    assert "more than the limit of 100,000" in err.message
+
+
+def test_a_clock_no_run_can_follow_is_refused_at_final_time() -> None:
+    body = "a = 1 ~~|\nINITIAL TIME = 5 ~~|\nFINAL TIME = 1 ~~|\nTIME STEP = 1 ~~|\n"
+    with pytest.raises(ModelError) as info:
+        parse_model(body, "m.mdl")
+    assert "must be after time.start" in info.value.message
+    assert info.value.loc.line == 3

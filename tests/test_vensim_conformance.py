@@ -23,8 +23,9 @@ import pytest
 import quidpro
 from quidpro.errors import UnsupportedError
 from quidpro.model.from_vensim import DynamicControlWarning
+from vendored import CONFORMANCE_VENSIM
 
-SUITE = Path(__file__).parent / "data" / "conformance-vensim"
+SUITE = CONFORMANCE_VENSIM
 MODELS = (SUITE / "models.txt").read_text().split()
 
 # Models quidpro does not pass, and why (docs/conformance.md has the details).

@@ -10,11 +10,11 @@ TRUE``, ``ACTIVE INITIAL``) are handled by :mod:`quidpro.model.from_vensim`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num
+from quidpro.lang.suggest import closest
 
 # Vensim name -> (quidpro name, min args, max args); same argument order.
 SAME: dict[str, tuple[str, int, int]] = {
@@ -132,8 +132,8 @@ def map_call(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
         check_arity(func, args, lo, hi, loc)
         return Call(name, args, loc)
     if func not in SPELLED:
-        close = difflib.get_close_matches(func, KNOWN, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        close = closest(func, KNOWN)
+        hint = f" (did you mean {close}?)" if close else ""
         raise UndefinedNameError(f"unknown function {func}{hint}", loc)
     lo, hi = SPELLED[func]
     check_arity(func, args, lo, hi, loc)

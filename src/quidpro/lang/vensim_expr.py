@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.expr import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, _depth
 
 NA_VALUE = -(2.0**110)  # Vensim's :NA: (-1.298e33)
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -171,12 +172,27 @@ def parse_vensim_expression(text: str, at: LocAt, base: int = 0) -> Expr:
     if _NUMBER.match(text):  # the common case, without the parser
         lead = len(text) - len(text.lstrip())
         return Num(float(text), at(base + lead))
+    # The same bounds as the YAML and XMILE readers (lang/expr.py, docs/hardening.md).
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ParseError(
+            f"the equation is {len(text):,} characters long, more than the limit of "
+            f"{MAX_EXPRESSION_CHARS:,}; split it into auxiliaries",
+            at(base),
+        )
     parser, to_ast = _parser()
     to_ast.locate(at, base)
     try:
         result: Expr = parser.parse(text)  # type: ignore[assignment]
     except UnexpectedInput as exc:
         raise _error(exc, text, at, base) from None
+    except RecursionError:
+        raise ParseError("the equation is nested too deeply; split it", at(base)) from None
+    if _depth(result) > MAX_EXPRESSION_DEPTH:
+        raise ParseError(
+            f"the equation is nested more than {MAX_EXPRESSION_DEPTH} levels deep; "
+            "split it into auxiliaries",
+            at(base),
+        )
     return result
 
 

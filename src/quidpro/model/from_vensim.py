@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, children, walk
+from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.vensim_builtins import UNSUPPORTED, check_arity, map_call
 from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile, read_mdl
 from quidpro.lang.vensim_text import units_and_range
@@ -135,11 +136,7 @@ class _Builder:
         raise self.undefined(e.id, owner, e.loc)
 
     def undefined(self, raw: str, owner: str, loc: Loc) -> UndefinedNameError:
-        import difflib
-
-        options = [b.name for b in self.bases.values()]
-        close = difflib.get_close_matches(display(raw), options, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(display(raw), [b.name for b in self.bases.values()])
         return UndefinedNameError(f"undefined name {raw!r} in {owner!r}{hint}", loc)
 
     # -- calls ------------------------------------------------------------------
@@ -474,6 +471,8 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
         dt=dt,
         units=units,
         save_every=save if save is not None and save > dt else None,
+        # TimeSpec refuses a clock no run can follow; the error points at FINAL TIME.
+        loc=b.items[b.bases["final time"].name].loc,
     )
 
 

@@ -17,12 +17,12 @@ of its current element in the largest range that holds it, counted from 1.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError
+from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.vensim_reader import SubscriptRange, range_item
 
 
@@ -131,8 +131,7 @@ class Dims:
     def unknown(self, raw: str, loc: Loc) -> UndefinedNameError:
         """The error for a subscript that is neither a range nor an element, with a hint."""
         options = [*self.names.values(), *self.elements.values()]
-        close = difflib.get_close_matches(display(raw), options, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(display(raw), options)
         return UndefinedNameError(f"{raw!r} is not a subscript range or element{hint}", loc)
 
 
