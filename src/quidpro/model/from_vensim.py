@@ -23,14 +23,9 @@ from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile
 from quidpro.lang.vensim_text import units_and_range
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.vensim_arrays import Binding, Dims, build_dims, canon, display
+from quidpro.model.vensim_parts import SPECIAL, clock_value, fresh, model_name, split_rate
 from quidpro.model.vensim_values import explicit_inits, value_of, with_initials
 
-SPECIAL = {
-    "time": "time",
-    "time step": "dt",
-    "initial time": "start_time",
-    "final time": "stop_time",
-}
 CONTROL = ("initial time", "final time", "time step", "saveper")
 WHOLE_EQUATION = {
     "INTEG": "name = INTEG(rate, initial)",
@@ -476,18 +471,6 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
     )
 
 
-def _split_rate(rate: Expr) -> list[tuple[int, Expr]]:
-    """``a + b - c`` -> [(+1, a), (+1, b), (-1, c)]."""
-    if isinstance(rate, Binary) and rate.op in ("+", "-"):
-        right = _split_rate(rate.right)
-        if rate.op == "-":
-            right = [(-s, t) for s, t in right]
-        return _split_rate(rate.left) + right
-    if isinstance(rate, Unary) and rate.op == "-":
-        return [(-s, t) for s, t in _split_rate(rate.operand)]
-    return [(1, rate)]
-
-
 def build_vensim(vf: VensimFile, file: str) -> Model:
     """The model a parsed ``.mdl`` file describes."""
     b = _Builder(file, vf, build_dims(vf.ranges))
@@ -541,7 +524,7 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
         if item.kind != "stock":
             continue
         assert item.initial is not None
-        terms = _split_rate(item.expr)
+        terms = split_rate(item.expr)
         names = [t.id for _, t in terms if isinstance(t, Name)]
         plain = (
             len(names) == len(terms)
@@ -556,7 +539,7 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
             outs = tuple(t.id for s, t in terms if s < 0 and isinstance(t, Name))
             flow_names.update(names)
         else:
-            rate = _fresh(f"{item.name}_rate", b.items, synthetic)
+            rate = fresh(f"{item.name}_rate", b.items, synthetic)
             synthetic[rate] = _Item(rate, "aux", item.expr, item.loc, units=None)
             flow_names.add(rate)
             ins, outs = (rate,), ()
@@ -573,7 +556,7 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
             continue
         if item.name in control_names and item.name not in dynamic_control:
             # Reported as Vensim does, but read from the clock so --dt and the like show.
-            clock = _clock_value(canon(item.name), time, item.loc)
+            clock = clock_value(canon(item.name), time, item.loc)
             auxes[item.name] = Variable(item.name, "aux", clock, item.units, item.doc, loc=item.loc)
             continue
         expr = explicit_inits(item.expr, b.active_initial) if b.active_initial else item.expr
@@ -587,7 +570,7 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
             auxes[item.name] = Variable(item.name, "aux", expr, item.units, item.doc, loc=item.loc)
     dimensions = {b.dims.names[k]: v for k, v in b.dims.ranges.items() if k in b.dims.names}
     return Model(
-        name=_model_name(file),
+        name=model_name(file),
         time=time,
         constants=constants,
         stocks=stocks,
@@ -600,30 +583,6 @@ def _assemble(b: _Builder, time: TimeSpec, file: str) -> Model:
         dimensions=dimensions,
         report_constants=True,
     )
-
-
-def _clock_value(key: str, time: TimeSpec, loc: Loc) -> Expr:
-    if key == "saveper":
-        return Num(time.save_every, loc) if time.save_every is not None else Name("dt", loc)
-    return Name(SPECIAL[key], loc)
-
-
-def _uses_time(e: Expr) -> bool:
-    return any(isinstance(n, Name) and n.id == "time" for n in walk(e))
-
-
-def _fresh(name: str, *tables: dict[str, _Item]) -> str:
-    while any(name in t for t in tables):
-        name += "_"
-    return name
-
-
-def _model_name(file: str) -> str:
-    import re
-    from pathlib import PurePath
-
-    name = re.sub(r"\W+", "_", PurePath(file).stem).strip("_") or "model"
-    return f"m_{name}" if name[0].isdigit() else name
 
 
 def read_vensim(text: str, file: str = "<string>") -> Model:
