@@ -197,6 +197,8 @@ class Model:
     # and the flows report the reduced value (format v1); "clamp" floors the stock
     # and the flows report their own equation (XMILE, as Stella and PySD do).
     non_negative_mode: str = "limit"
+    # Report constants as result columns too (Vensim does, and its tests compare them).
+    report_constants: bool = False
 
     @property
     def variables(self) -> dict[str, Variable]:
