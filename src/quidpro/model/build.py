@@ -17,6 +17,7 @@ from quidpro.lang.ast import Expr, Num
 from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
 from quidpro.model.arrays import expand_document, split_arrays
+from quidpro.model.loops_spec import parse_loops
 from quidpro.model.spec import (
     DISTRIBUTIONS,
     METHODS,
@@ -45,6 +46,7 @@ TOP_KEYS = (
     "scenarios",
     "sources",
     "claims",
+    "loops",
 )
 T = TypeVar("T")
 
@@ -475,6 +477,7 @@ def build_model(root: Node, file: str = "<string>") -> Model:
         scenarios=_section(root, "scenarios", _scenario, {}),
         sources=_sources(root.get("sources")),
         claims=_section(root, "claims", _claim, {}),
+        loops=parse_loops(root.get("loops")),
         title=_text(root.get("title")),
         doc=_text(root.get("doc")),
         file=file,

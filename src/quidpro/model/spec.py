@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from quidpro.errors import NOWHERE, Loc
 from quidpro.lang.ast import Expr
@@ -161,6 +162,8 @@ class Model:
     # and the flows report the reduced value (format v1); "clamp" floors the stock
     # and the flows report their own equation (XMILE, as Stella and PySD do).
     non_negative_mode: str = "limit"
+    # Named feedback loops (the ``loops:`` section, model/loops_spec.py).
+    loops: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def variables(self) -> dict[str, Variable]:
