@@ -17,7 +17,7 @@ augmented model whose extra auxiliaries are the link and loop scores (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +38,11 @@ from quidpro.api import LoadedModel
 from quidpro.errors import ConfigError, ModelError
 from quidpro.model.spec import Model
 
-BUDGET = 2000  # elementary loops enumerated before the bounded search takes over
+BUDGET = 20000  # elementary loops enumerated before the bounded search takes over
 SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
-BATCH = 2000  # ensemble members per kernel call
+MIN_SHARE = 0.01  # loops below this relative score throughout are not reported
+BATCH = 2000  # ensemble members per kernel call, at most
+BATCH_BYTES = 256 * 2**20  # and at most this much link-score memory per batch
 
 
 @dataclass
@@ -132,7 +134,7 @@ def periods(times: np.ndarray, mask: np.ndarray, ids: list[str]) -> list[Period]
 
 
 class _Setup:
-    """The expanded model, its loops and the compiled score kernel."""
+    """The expanded model, its loops and the compiled link-score kernel."""
 
     def __init__(self, spec: Model, budget: int, base_overrides: Mapping[str, Any]) -> None:
         self.ex: Expansion = expand(spec)
@@ -140,35 +142,60 @@ class _Setup:
         self.part = partitions(self.g)
         cycles, cut = enumerate_cycles(self.g, budget)
         self.searched: dict[str, Any] = {"budget": budget}
+        # Past the budget every link is scored, then the strongest paths are searched.
+        on_loops = sorted({lk for c in cycles for lk in _links(c)})
+        links: list[tuple[str, str]] = list(self.g.edges) if cut else on_loops
+        aug = augment(self.ex, self.g, [], links)
+        self.links = list(aug.link_names)
+        self.record = tuple(aug.link_names.values())
+        self.model = LoadedModel(aug.model)
+        self.base: tuple[np.ndarray, np.ndarray] | None = None
         if cut:
-            cycles = self._bounded(budget, base_overrides)
+            self.base = self.run(base_overrides, 1, "numpy", 0)
+            cycles = self._bounded(budget, self.base[1][:, :, 0])
             self.searched.update(
                 method="strongest path (Eberlein & Schoenberg 2020)",
-                note=f"more than {budget} elementary loops: kept the strongest found at "
-                f"{SEARCH_TIMES} times of the base run",
+                note=f"more than {budget} elementary loops: kept those the strongest-path "
+                f"search finds at {SEARCH_TIMES} times of the base run",
             )
         else:
             self.searched.update(method="every elementary loop (Johnson 1975)")
         internal = [c for c in cycles if is_internal(self.ex, c)]
         self.cycles = [c for c in cycles if not is_internal(self.ex, c)]
         self.searched.update(loops=len(self.cycles), internal_dropped=len(internal), cut=cut)
-        aug = augment(self.ex, self.g, self.cycles)
-        self.loop_names = aug.loop_names
-        self.model = LoadedModel(aug.model)
+        index = {lk: k for k, lk in enumerate(self.links)}
+        self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
+        self.parts = np.array([self.part[c[0]] for c in self.cycles], dtype=int)
 
-    def _bounded(self, budget: int, overrides: Mapping[str, Any]) -> list[tuple[str, ...]]:
-        aug = augment(self.ex, self.g, [], list(self.g.edges))
-        probe = LoadedModel(aug.model)
-        names = list(aug.link_names.values())
-        traj = probe.simulate(set=dict(overrides), record=names, backend="numpy")
-        scores = {
-            link: traj.values[:, k, 0]
-            for k, link in enumerate(aug.link_names)
-            if link[0] != link[1]
-        }
-        n = len(traj.times)
+    def run(
+        self, overrides: Mapping[str, Any], n: int, backend: str, offset: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Times and link scores ``(link, time, run)`` of ``n`` members."""
+        if not self.record:
+            t = self.model.spec.time
+            n_t = t.n_steps // t.save_stride + 1
+            return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
+        traj = self.model.simulate(
+            set=dict(overrides), n_runs=n, record=self.record, backend=backend, member_offset=offset
+        )
+        return traj.times, np.nan_to_num(np.moveaxis(traj.values, 1, 0))
+
+    def loop_scores(self, ls: np.ndarray, which: Sequence[int] | None = None) -> np.ndarray:
+        """Loop scores ``(loop, ...)``: products of their link scores."""
+        idx = list(range(len(self.members))) if which is None else list(which)
+        if not idx:
+            return np.zeros((0, *ls.shape[1:]))
+        return np.stack([np.prod(ls[self.members[k]], axis=0) for k in idx])
+
+    def _bounded(self, budget: int, ls: np.ndarray) -> list[tuple[str, ...]]:
+        scores = {lk: ls[k] for k, lk in enumerate(self.links) if lk[0] != lk[1]}
+        n = ls.shape[1]
         times = np.unique(np.linspace(1, n - 1, min(SEARCH_TIMES, max(n - 1, 1))).astype(int))
         return strongest_loops(self.g, self.ex.model.stocks, scores, times, budget)
+
+
+def _links(cycle: Sequence[str]) -> list[tuple[str, str]]:
+    return list(zip(cycle, (*cycle[1:], cycle[0]), strict=True))
 
 
 def analyse_loops(
@@ -178,6 +205,7 @@ def analyse_loops(
     runs: int = 1,
     seed: int | None = None,
     budget: int = BUDGET,
+    min_share: float = MIN_SHARE,
     backend: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> LoopAnalysis:
@@ -191,6 +219,8 @@ def analyse_loops(
             gets ``p_dominant``.
         seed: the ensemble's seed (required for reproducible members).
         budget: elementary loops to enumerate before switching to the bounded search.
+        min_share: loops whose relative score never reaches this share in the base run
+            are left out of the report (they still count in every normalisation).
         backend: the kernel backend ("auto", "numpy", "jit").
         progress: called with the number of members finished after each batch.
     """
@@ -200,20 +230,24 @@ def analyse_loops(
         raise ConfigError(f"runs must be at least 1, got {runs}")
     overrides = base.overrides(scenario, sets)
     setup = _Setup(spec, budget, overrides)
-    kernel = setup.model
-    record = tuple(setup.loop_names)
-    parts = np.array([setup.part[c[0]] for c in setup.cycles], dtype=int)
-    times = _times(kernel, overrides, record, backend)
-    scores = times[1]
-    times_arr = times[0]
+    times_arr, ls = setup.base or setup.run(overrides, 1, backend, 0)
+    scores = setup.loop_scores(ls[:, :, 0])
+    parts = setup.parts
     rel = relative_scores(scores, parts)
+    polarity = [_polarity(scores[k]) for k in range(len(setup.cycles))]
+    peak_abs = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(setup.cycles))
+    named = _named_cycles(spec, setup)
+    for k, entry in named.items():
+        if polarity[k] is None:
+            polarity[k] = entry.polarity
+    keep = [
+        k
+        for k, pol in enumerate(polarity)
+        if pol is not None and (peak_abs[k] >= min_share or k in named)
+    ]
     p_dom = None
     if runs > 1:
-        p_dom = _ensemble(kernel, spec, overrides, record, parts, runs, seed, backend, progress)
-    polarity = [
-        _polarity(scores[k], None if p_dom is None else p_dom[1][k]) for k in range(len(record))
-    ]
-    keep = [k for k, pol in enumerate(polarity) if pol is not None]
+        p_dom = _ensemble(setup, spec, overrides, keep, runs, seed, backend, progress)
     entries = [
         (setup.cycles[k], str(polarity[k]), int(parts[k]), fold(setup.ex, setup.cycles[k]))
         for k in keep
@@ -221,7 +255,7 @@ def analyse_loops(
     ids = assign_ids(entries)
     by_nodes = {lp.nodes: lp for lp in ids}
     reports: list[LoopReport] = []
-    for k in keep:
+    for j, k in enumerate(keep):
         lp = by_nodes[setup.cycles[k]]
         r = rel[k]
         peak = int(np.argmax(np.abs(r))) if len(r) else 0
@@ -233,88 +267,88 @@ def analyse_loops(
                 lp.partition,
                 r,
                 scores[k],
-                p_dominant=None if p_dom is None else p_dom[0][k],
+                name=named[k].name if k in named else None,
+                claim=named[k].claim if k in named else None,
+                p_dominant=None if p_dom is None else p_dom[j],
                 mean_relative=float(np.mean(r)) if len(r) else 0.0,
                 peak_relative=float(r[peak]) if len(r) else 0.0,
             )
         )
     order = {lp.id: i for i, lp in enumerate(ids)}
     reports.sort(key=lambda lp: order[lp.id])
-    _name_loops(spec, reports)
-    inactive = [fold(setup.ex, setup.cycles[k]) for k in range(len(record)) if k not in keep]
-    setup.searched.update(inactive=len(inactive), inactive_loops=[list(v) for v in inactive])
-    kept_rel = np.array([lp.relative_score for lp in reports]).reshape(len(reports), len(times_arr))
+    inactive = [fold(setup.ex, setup.cycles[k]) for k, p in enumerate(polarity) if p is None]
+    minor = sum(1 for k, p in enumerate(polarity) if p is not None and peak_abs[k] < min_share)
+    setup.searched.update(
+        inactive=len(inactive),
+        inactive_loops=[list(v) for v in inactive],
+        below_min_share=minor,
+        min_share=min_share,
+    )
+    n_t = len(times_arr)
+    kept_rel = np.array([lp.relative_score for lp in reports]).reshape(len(reports), n_t)
     kept_parts = np.array([lp.partition for lp in reports], dtype=int)
     mask = dominant_mask(kept_rel, kept_parts)
     dom = periods(times_arr, mask, [lp.id for lp in reports])
     return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed)
 
 
-def _times(
-    kernel: LoadedModel, overrides: Mapping[str, Any], record: tuple[str, ...], backend: str
-) -> tuple[np.ndarray, np.ndarray]:
-    if not record:
-        t = kernel.spec.time
-        n = t.n_steps // t.save_stride + 1
-        return t.start + np.arange(n) * t.save_stride * t.dt, np.zeros((0, n))
-    traj = kernel.simulate(set=dict(overrides), record=record, backend=backend)
-    return traj.times, np.nan_to_num(traj.values[:, :, 0].T)
-
-
 def _ensemble(
-    kernel: LoadedModel,
+    setup: _Setup,
     spec: Model,
     overrides: Mapping[str, Any],
-    record: tuple[str, ...],
-    parts: np.ndarray,
+    keep: list[int],
     runs: int,
     seed: int | None,
     backend: str,
     progress: Callable[[int], None] | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per loop: share of members where it dominates ``(loop, time)``, and the members'
-    summed scores (for polarity)."""
+) -> np.ndarray:
+    """Share of members in which each kept loop is dominant, ``(loop, time)``.
+
+    Relative scores are normalised over every loop; dominance is decided among the
+    kept loops (those that reach ``min_share`` in the base run).
+    """
     from quidpro.ensemble.sampling import draw, new_seed
 
     seed = new_seed() if seed is None else seed
     levers = {n for n, c in spec.constants.items() if getattr(c, "lever", False)}
     sample = draw(spec, runs, seed, fixed={*overrides, *levers})
-    counts: np.ndarray | None = None
-    sums: np.ndarray | None = None
-    done = 0
-    for lo in range(0, runs, BATCH):
-        hi = min(runs, lo + BATCH)
+    t = spec.time
+    n_t = t.n_steps // t.save_stride + 1
+    per_member = 8 * n_t * max(len(setup.links), 1) * 3
+    batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
+    counts = np.zeros((len(keep), n_t))
+    kept_parts = setup.parts[keep]
+    n_parts = int(setup.parts.max(initial=-1)) + 1
+    for lo in range(0, runs, batch):
+        hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
-        traj = kernel.simulate(
-            set=values, n_runs=hi - lo, record=record, backend=backend, member_offset=lo
-        )
-        s = np.nan_to_num(np.moveaxis(traj.values, 1, 0))  # (loop, time, run)
-        rel = relative_scores(s, parts)
-        mask = dominant_mask(rel, parts)
-        c, total = mask.sum(axis=2), rel.sum(axis=(1, 2))
-        counts = c if counts is None else counts + c
-        sums = total if sums is None else sums + total
-        done = hi
+        _, ls = setup.run(values, hi - lo, backend, lo)
+        denom = np.zeros((n_parts, n_t, hi - lo))
+        for k in range(len(setup.cycles)):
+            denom[setup.parts[k]] += np.abs(setup.loop_scores(ls, [k])[0])
+        kept = setup.loop_scores(ls, keep)
+        d = denom[kept_parts]
+        rel = np.where(d > 0, kept / np.where(d > 0, d, 1.0), 0.0)
+        counts += dominant_mask(rel, kept_parts).sum(axis=2)
         if progress is not None:
-            progress(done)
-    assert counts is not None
-    assert sums is not None
-    return counts / runs, sums
+            progress(hi)
+    return counts / runs
 
 
-def _polarity(scores: np.ndarray, ensemble_sum: np.ndarray | float | None) -> str | None:
+def _polarity(scores: np.ndarray) -> str | None:
     """R or B from the sign the loop's score takes (most of the time); None if inactive."""
     total = float(np.sum(np.sign(scores)))
-    if total == 0 and ensemble_sum is not None:
-        total = float(np.sign(ensemble_sum))
     if total == 0:
         return None
     return "R" if total > 0 else "B"
 
 
-def _name_loops(spec: Model, reports: list[LoopReport]) -> None:
-    """Attach the names of the model's ``loops:`` section (shortest loop through all)."""
+def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:
+    """Cycle index of each loop the model's ``loops:`` section names: the shortest loop
+    through all of its variables."""
+    out: dict[int, Any] = {}
+    folded = [fold(setup.ex, c) for c in setup.cycles]
     for entry in spec.loops.values():
         unknown = [v for v in entry.variables if v not in spec.variables and v not in spec.stocks]
         if unknown:
@@ -323,15 +357,15 @@ def _name_loops(spec: Model, reports: list[LoopReport]) -> None:
                 f"{'is' if len(unknown) == 1 else 'are'} not a stock, flow or auxiliary",
                 entry.loc,
             )
-        matches = [lp for lp in reports if set(entry.variables) <= set(lp.variables)]
+        matches = [k for k, v in enumerate(folded) if set(entry.variables) <= set(v)]
         if not matches:
             raise ModelError(
-                f"no active feedback loop passes through all of {', '.join(entry.variables)} "
+                f"no feedback loop passes through all of {', '.join(entry.variables)} "
                 f"(loop {entry.name!r})",
                 entry.loc,
             )
-        best = min(matches, key=lambda lp: (len(lp.variables), lp.id))
-        best.name, best.claim = entry.name, entry.claim
+        out[min(matches, key=lambda k: (len(folded[k]), folded[k]))] = entry
+    return out
 
 
 def link_scores(
