@@ -60,6 +60,8 @@ class LoopReport:
     p_dominant: np.ndarray | None = None  # (time,), with runs > 1
     mean_relative: float = 0.0
     peak_relative: float = 0.0
+    # Polarity (+1/-1) of each link variables[i] -> variables[i + 1] (and last -> first).
+    signs: tuple[int, ...] = ()
 
     @property
     def label(self) -> str:
@@ -233,6 +235,7 @@ def analyse_loops(
     times_arr, ls = setup.base or setup.run(overrides, 1, backend, 0)
     scores = setup.loop_scores(ls[:, :, 0])
     parts = setup.parts
+    link_sign = np.sign(ls[:, :, 0].sum(axis=1)) if ls.size else np.zeros(0)
     rel = relative_scores(scores, parts)
     polarity = [_polarity(scores[k]) for k in range(len(setup.cycles))]
     peak_abs = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(setup.cycles))
@@ -270,6 +273,7 @@ def analyse_loops(
                 name=named[k].name if k in named else None,
                 claim=named[k].claim if k in named else None,
                 p_dominant=None if p_dom is None else p_dom[j],
+                signs=_folded_signs(setup, k, lp.variables, link_sign),
                 mean_relative=float(np.mean(r)) if len(r) else 0.0,
                 peak_relative=float(r[peak]) if len(r) else 0.0,
             )
@@ -342,6 +346,29 @@ def _polarity(scores: np.ndarray) -> str | None:
     if total == 0:
         return None
     return "R" if total > 0 else "B"
+
+
+def _folded_signs(
+    setup: _Setup, k: int, variables: tuple[str, ...], link_sign: np.ndarray
+) -> tuple[int, ...]:
+    """Signs of the folded links of cycle ``k``: products over the expanded links between
+    consecutive model variables (a link that never scored counts as +1)."""
+    nodes = setup.cycles[k]
+    index = {lk: i for i, lk in enumerate(setup.links)}
+    vis = [setup.ex.visible(n) for n in nodes]
+    start = next(i for i in range(len(nodes)) if vis[i] == variables[0] and vis[i - 1] != vis[i])
+    order = nodes[start:] + nodes[:start]
+    out: dict[tuple[str, str], int] = {}
+    carried = 1
+    for a, b in _links(order):
+        s = int(link_sign[index[(a, b)]]) or 1
+        carried *= s
+        va, vb = setup.ex.visible(a), setup.ex.visible(b)
+        if va != vb:
+            out[(va, vb)] = carried
+            carried = 1
+    pairs = _links(variables) if len(variables) > 1 else [(variables[0], variables[0])]
+    return tuple(out.get(p, carried) for p in pairs)
 
 
 def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:

@@ -240,6 +240,10 @@ from quidpro.cli import convert as _convert  # noqa: E402
 
 _convert.register(app)
 
+from quidpro.cli import loops as _loops  # noqa: E402
+
+_loops.register(app)
+
 
 def main() -> None:
     app()
