@@ -244,6 +244,10 @@ from quidpro.cli import loops as _loops  # noqa: E402
 
 _loops.register(app)
 
+from quidpro.cli import discover as _discover  # noqa: E402
+
+_discover.register(app)
+
 
 def main() -> None:
     app()
