@@ -329,8 +329,10 @@ def _ensemble(
         values.update(sample.rows(lo, hi))
         _, ls = setup.run(values, hi - lo, backend, lo)
         denom = np.zeros((n_parts, n_t, hi - lo))
-        for k in range(len(setup.cycles)):
-            denom[setup.parts[k]] += np.abs(setup.loop_scores(ls, [k])[0])
+        alive = np.any(ls != 0, axis=(1, 2))  # a loop with a silent link scores 0
+        for k, members in enumerate(setup.members):
+            if alive[members].all():
+                denom[setup.parts[k]] += np.abs(setup.loop_scores(ls, [k])[0])
         kept = setup.loop_scores(ls, keep)
         d = denom[kept_parts]
         rel = np.where(d > 0, kept / np.where(d > 0, d, 1.0), 0.0)
