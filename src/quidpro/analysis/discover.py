@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quidpro.api import LoadedModel
+from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError
+from quidpro.model.overrides import set_by_scenario
+from quidpro.model.spec import Model
 
 
 @dataclass
@@ -36,17 +38,17 @@ class Discovery:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # sampled ranges
 
 
-def uncertain_constants(model: LoadedModel, fixed: set[str]) -> list[str]:
+def uncertain_constants(spec: Model, fixed: set[str]) -> list[str]:
     """Constants with a distribution that are neither levers nor fixed by the user."""
     return [
         n
-        for n, c in model.spec.constants.items()
+        for n, c in spec.constants.items()
         if c.distribution is not None and not getattr(c, "lever", False) and n not in fixed
     ]
 
 
 def discover(
-    model: LoadedModel,
+    model: CompiledLike,
     where: str,
     runs: int = 2000,
     seed: int = 0,
@@ -59,7 +61,7 @@ def discover(
     """PRIM box of the uncertain constants where ``where`` ("EXPR at DATE") holds.
 
     Args:
-        model: the loaded model.
+        model: a compiled model or a :class:`quidpro.LoadedModel`.
         where: a comparison read at one time, e.g. ``"partnership_intensity < 0.2 at
             2027-01-01"``.
         runs: ensemble members.
@@ -76,16 +78,16 @@ def discover(
     from quidpro.ensemble.runner import make_plan, run_ensemble
     from quidpro.ensemble.sampling import draw
 
-    probe = parse_probe(model.spec, where, comparison=True)
+    spec = compiled_of(model).model
+    probe = parse_probe(spec, where, comparison=True)
     sets = dict(sets or {})
     fixed = set(sets)
-    if scenario not in (None, "", "baseline") and scenario in model.spec.scenarios:
-        fixed |= set(model.spec.scenarios[scenario].set)
-    names = uncertain_constants(model, fixed)
+    fixed |= set_by_scenario(spec, scenario)
+    names = uncertain_constants(spec, fixed)
     if not names:
-        raise ConfigError(f"{model.name} has no uncertain constants (with a distribution) to vary")
+        raise ConfigError(f"{spec.name} has no uncertain constants (with a distribution) to vary")
     plan = make_plan(model, runs, seed, scenario=scenario, sets=sets, variables=(), probes=[probe])
-    sample = draw(model.spec, runs, seed, scenario=scenario, fixed=fixed | _levers(model))
+    sample = draw(spec, runs, seed, scenario=scenario, fixed=fixed | _levers(spec))
     x = pd.DataFrame(sample.rows(0, runs))[names]
     result = run_ensemble(model, plan, sample, progress=progress)
     ok = ~result.failed
@@ -127,8 +129,8 @@ def discover(
     )
 
 
-def _levers(model: LoadedModel) -> set[str]:
-    return {n for n, c in model.spec.constants.items() if getattr(c, "lever", False)}
+def _levers(spec: Model) -> set[str]:
+    return {n for n, c in spec.constants.items() if getattr(c, "lever", False)}
 
 
 def as_json(d: Discovery) -> dict[str, Any]:

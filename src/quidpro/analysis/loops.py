@@ -34,9 +34,11 @@ from quidpro.analysis.loops_graph import (
     strongest_loops,
 )
 from quidpro.analysis.loops_kernel import augment
-from quidpro.api import LoadedModel
+from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError, ModelError
+from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
+from quidpro.solve.simulate import Compiled, simulate
 
 BUDGET = 20000  # elementary loops enumerated before the bounded search takes over
 SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
@@ -150,7 +152,7 @@ class _Setup:
         aug = augment(self.ex, self.g, [], links)
         self.links = list(aug.link_names)
         self.record = tuple(aug.link_names.values())
-        self.model = LoadedModel(aug.model)
+        self.model = Compiled(aug.model)
         self.base: tuple[np.ndarray, np.ndarray] | None = None
         if cut:
             self.base = self.run(base_overrides, 1, "numpy", 0)
@@ -174,11 +176,16 @@ class _Setup:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Times and link scores ``(link, time, run)`` of ``n`` members."""
         if not self.record:
-            t = self.model.spec.time
+            t = self.model.model.time
             n_t = t.n_steps // t.save_stride + 1
             return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
-        traj = self.model.simulate(
-            set=dict(overrides), n_runs=n, record=self.record, backend=backend, member_offset=offset
+        traj = simulate(
+            self.model,
+            dict(overrides),
+            n,
+            record=self.record,
+            backend=backend,
+            member_offset=offset,
         )
         return traj.times, np.nan_to_num(np.moveaxis(traj.values, 1, 0))
 
@@ -201,7 +208,7 @@ def _links(cycle: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def analyse_loops(
-    model: LoadedModel | Model,
+    model: CompiledLike | Model,
     scenario: str | None = None,
     sets: Mapping[str, float] | None = None,
     runs: int = 1,
@@ -214,7 +221,7 @@ def analyse_loops(
     """Loops That Matter on ``model``: see the module docstring.
 
     Args:
-        model: a loaded model or a model spec.
+        model: a model spec, a compiled model or a :class:`quidpro.LoadedModel`.
         scenario: a scenario of the model (its constant settings).
         sets: constant values that override the scenario's.
         runs: ensemble members; above 1, uncertain constants are sampled and each loop
@@ -226,11 +233,10 @@ def analyse_loops(
         backend: the kernel backend ("auto", "numpy", "jit").
         progress: called with the number of members finished after each batch.
     """
-    base = model if isinstance(model, LoadedModel) else LoadedModel(model)
-    spec = base.spec
+    spec = model if isinstance(model, Model) else compiled_of(model).model
     if runs < 1:
         raise ConfigError(f"runs must be at least 1, got {runs}")
-    overrides = base.overrides(scenario, sets)
+    overrides = constant_overrides(spec, scenario, sets)
     setup = _Setup(spec, budget, overrides)
     times_arr, ls = setup.base or setup.run(overrides, 1, backend, 0)
     scores = setup.loop_scores(ls[:, :, 0])
@@ -398,7 +404,7 @@ def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:
 
 
 def link_scores(
-    model: LoadedModel | Model,
+    model: CompiledLike | Model,
     links: list[tuple[str, str]] | None = None,
     scenario: str | None = None,
     sets: Mapping[str, float] | None = None,
@@ -407,16 +413,19 @@ def link_scores(
 
     Names are the model's own; links through a builtin's hidden stocks are not offered.
     """
-    base = model if isinstance(model, LoadedModel) else LoadedModel(model)
-    ex = expand(base.spec)
+    spec = model if isinstance(model, Model) else compiled_of(model).model
+    ex = expand(spec)
     g = link_graph(ex)
     wanted = list(g.edges) if links is None else links
     bad = [f"{a} -> {b}" for a, b in wanted if not g.has_edge(a, b)]
     if bad:
-        raise ConfigError(f"not a link of {base.name}: {', '.join(bad)}")
+        raise ConfigError(f"not a link of {spec.name}: {', '.join(bad)}")
     aug = augment(ex, g, [], wanted)
-    traj = LoadedModel(aug.model).simulate(
-        set=base.overrides(scenario, sets), record=list(aug.link_names.values()), backend="numpy"
+    traj = simulate(
+        Compiled(aug.model),
+        constant_overrides(spec, scenario, sets),
+        record=list(aug.link_names.values()),
+        backend="numpy",
     )
     return traj.times, {
         link: traj.values[:, k, 0] for k, link in enumerate(aug.link_names) if link in wanted

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 from quidpro.model.spec import Model, Stock, Variable
 
 PREFIX = "_ltm_"
