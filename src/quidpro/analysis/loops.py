@@ -33,7 +33,7 @@ from quidpro.analysis.loops_graph import (
     partitions,
     strongest_loops,
 )
-from quidpro.analysis.loops_kernel import augment
+from quidpro.analysis.loops_kernel import augment, scores
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError, ModelError
 from quidpro.model.overrides import constant_overrides
@@ -149,10 +149,10 @@ class _Setup:
         # Past the budget every link is scored, then the strongest paths are searched.
         on_loops = sorted({lk for c in cycles for lk in _links(c)})
         links: list[tuple[str, str]] = list(self.g.edges) if cut else on_loops
-        aug = augment(self.ex, self.g, [], links)
-        self.links = list(aug.link_names)
-        self.record = tuple(aug.link_names.values())
-        self.model = Compiled(aug.model)
+        self.aug = augment(self.ex, self.g, links)
+        self.links = list(self.aug.recipes)
+        self.record = self.aug.record
+        self.model = Compiled(self.aug.model)
         self.base: tuple[np.ndarray, np.ndarray] | None = None
         if cut:
             self.base = self.run(base_overrides, 1, "numpy", 0)
@@ -179,22 +179,41 @@ class _Setup:
             t = self.model.model.time
             n_t = t.n_steps // t.save_stride + 1
             return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
+        t = self.model.model.time
+        # Every step is recorded (the scores read x(t) - x(t - dt)), then thinned to
+        # the model's saved steps.
         traj = simulate(
             self.model,
             dict(overrides),
             n,
             record=self.record,
+            save_every=t.dt,
             backend=backend,
             member_offset=offset,
         )
-        return traj.times, np.nan_to_num(np.moveaxis(traj.values, 1, 0))
+        series = {name: traj.values[:, k, :] for k, name in enumerate(self.record)}
+        ls = scores(self.aug, series, self.links)
+        stride = t.save_stride
+        return traj.times[::stride], ls[:, ::stride]
 
-    def loop_scores(self, ls: np.ndarray, which: Sequence[int] | None = None) -> np.ndarray:
-        """Loop scores ``(loop, ...)``: products of their link scores."""
+    def loop_scores(
+        self, ls: np.ndarray, which: Sequence[int] | None = None, alive: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Loop scores ``(loop, ...)``: products of their link scores (0 for a loop with a
+        link that never scores, without multiplying)."""
         idx = list(range(len(self.members))) if which is None else list(which)
-        if not idx:
-            return np.zeros((0, *ls.shape[1:]))
-        return np.stack([np.prod(ls[self.members[k]], axis=0) for k in idx])
+        out = np.zeros((len(idx), *ls.shape[1:]))
+        if alive is None:
+            alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
+        for j, k in enumerate(idx):
+            members = self.members[k]
+            if not alive[members].all():
+                continue
+            row = out[j]
+            np.copyto(row, ls[members[0]])
+            for m in members[1:]:
+                row *= ls[m]
+        return np.nan_to_num(out, nan=0.0, copy=False)
 
     def _bounded(self, budget: int, ls: np.ndarray) -> list[tuple[str, ...]]:
         scores = {lk: ls[k] for k, lk in enumerate(self.links) if lk[0] != lk[1]}
@@ -324,7 +343,8 @@ def _ensemble(
     sample = draw(spec, runs, seed, fixed={*overrides, *levers})
     t = spec.time
     n_t = t.n_steps // t.save_stride + 1
-    per_member = 8 * n_t * max(len(setup.links), 1) * 3
+    steps = t.n_steps + 1
+    per_member = 8 * (2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t)
     batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
@@ -335,11 +355,14 @@ def _ensemble(
         values.update(sample.rows(lo, hi))
         _, ls = setup.run(values, hi - lo, backend, lo)
         denom = np.zeros((n_parts, n_t, hi - lo))
-        alive = np.any(ls != 0, axis=(1, 2))  # a loop with a silent link scores 0
-        for k, members in enumerate(setup.members):
-            if alive[members].all():
-                denom[setup.parts[k]] += np.abs(setup.loop_scores(ls, [k])[0])
-        kept = setup.loop_scores(ls, keep)
+        kept_at = {k: j for j, k in enumerate(keep)}
+        alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
+        kept = np.zeros((len(keep), n_t, hi - lo))
+        for k in range(len(setup.cycles)):  # one loop at a time: memory stays flat
+            score = setup.loop_scores(ls, [k], alive)[0]
+            denom[setup.parts[k]] += np.abs(score)
+            if k in kept_at:
+                kept[kept_at[k]] = score
         d = denom[kept_parts]
         rel = np.where(d > 0, kept / np.where(d > 0, d, 1.0), 0.0)
         counts += dominant_mask(rel, kept_parts).sum(axis=2)
@@ -420,16 +443,17 @@ def link_scores(
     bad = [f"{a} -> {b}" for a, b in wanted if not g.has_edge(a, b)]
     if bad:
         raise ConfigError(f"not a link of {spec.name}: {', '.join(bad)}")
-    aug = augment(ex, g, [], wanted)
+    aug = augment(ex, g, wanted)
     traj = simulate(
         Compiled(aug.model),
         constant_overrides(spec, scenario, sets),
-        record=list(aug.link_names.values()),
+        record=aug.record,
+        save_every=spec.time.dt,
         backend="numpy",
     )
-    return traj.times, {
-        link: traj.values[:, k, 0] for k, link in enumerate(aug.link_names) if link in wanted
-    }
+    series = {name: traj.values[:, k, :] for k, name in enumerate(aug.record)}
+    ls = scores(aug, series, wanted)[:, :, 0]
+    return traj.times, {link: ls[k] for k, link in enumerate(wanted)}
 
 
 __all__ = [

@@ -156,11 +156,18 @@ def expand(model: Model) -> Expansion:
     return ex.out
 
 
+_LIVE: dict[int, tuple[Model, frozenset[str]]] = {}
+
+
 def inputs(model: Model, name: str) -> list[str]:
     """The stocks and variables an equation reads (constants and lookups excluded), sorted."""
-    table = model.variables
-    eq = table[name].equation
-    live = set(model.stocks) | set(table)
+    cached = _LIVE.get(id(model))
+    if cached is None or cached[0] is not model:
+        cached = (model, frozenset({*model.stocks, *model.flows, *model.auxiliaries}))
+        _LIVE.clear()  # one model at a time: the cache never grows
+        _LIVE[id(model)] = cached
+    live = cached[1]
+    eq = (model.flows.get(name) or model.auxiliaries[name]).equation
     return sorted(n for n in names(eq) if n in live)
 
 

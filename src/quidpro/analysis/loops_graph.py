@@ -45,7 +45,7 @@ def link_graph(ex: Expansion) -> nx.DiGraph:
     m = ex.model
     g = nx.DiGraph()
     g.add_nodes_from([*m.stocks, *m.flows, *m.auxiliaries])
-    for name in m.variables:
+    for name in [*m.flows, *m.auxiliaries]:
         for src in inputs(m, name):
             g.add_edge(src, name, kind="aux")
     for s in m.stocks.values():

@@ -1,14 +1,14 @@
-"""Link and loop scores as extra equations of the model's own step function.
+"""Partial changes as extra equations of the model's own step function, and link scores.
 
 Loops That Matter (Schoenberg, Davidsen & Eberlein 2020) needs, for a link x → z
 with z = f(x, y, ...), the *partial change* of z: f evaluated with x at its current
 value and every other input at its previous value, minus z's previous value. Rather
-than re-evaluating equations in Python, :func:`augment` writes those partial changes
-as auxiliaries of an augmented model (``previous()`` supplies the held values) and
-lets the ordinary compiler turn the whole thing into one kernel, so scores are
-computed for every ensemble member at the speed of a plain run.
-
-Link scores (all over the step [t - dt, t], labelled t):
+than re-evaluating equations in Python, :func:`augment` writes each such f as an
+auxiliary of an augmented model (``previous()`` supplies the held inputs), so that
+the ordinary compiler turns the whole thing into one kernel and the partials are
+computed for every ensemble member at the speed of a plain run. The rest of a link
+score is arithmetic on recorded series, done once per link over the whole
+``(time, member)`` array by :func:`scores`:
 
 - x → z through an equation: ``|Δx(z) / Δz| · sign(Δx(z) / Δx)``, 0 when Δz or Δx is 0;
   an equation with a single changing input scores ``sign(Δz / Δx)``;
@@ -20,34 +20,22 @@ Link scores (all over the step [t - dt, t], labelled t):
 - into a kept call (``previous``, ``delay_fixed``, ``trend``, ...): ``sign(Δz / Δx)``,
   the response taken as immediate (perfect mixing, Schoenberg & Eberlein 2020).
 
-A loop's score is the product of its link scores, one auxiliary per loop.
+Every score is over the step [t - dt, t] and labelled t; at the start it is 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
+import numpy as np
 
 from quidpro.analysis.loops_expand import PREFIX, Expansion, inputs
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary
 from quidpro.model.spec import Model, Variable
 
 ZERO = Num(0.0)
-ONE = Num(1.0)
-
-
-def _b(op: str, a: Expr, b: Expr) -> Expr:
-    return Binary(op, a, b)
-
-
-def _if(c: Expr, a: Expr, b: Expr) -> Expr:
-    return Call("if", (c, a, b))
-
-
-def _sign(e: Expr) -> Expr:
-    return _if(_b(">", e, ZERO), ONE, _if(_b("<", e, ZERO), Num(-1.0), ZERO))
 
 
 def substitute(e: Expr, table: Mapping[str, Expr]) -> Expr:
@@ -63,13 +51,33 @@ def substitute(e: Expr, table: Mapping[str, Expr]) -> Expr:
     return e
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How to score one link from recorded series."""
+
+    source: str
+    target: str
+    kind: str  # "partial" | "sign" | "inflow" | "outflow"
+    partial: str | None = None  # the auxiliary holding f(x now, others held)
+    net: str | None = None  # the stock's net-flow auxiliary (flow -> stock links)
+
+
 @dataclass
 class Augmented:
-    """The model with score equations, and the names to record."""
+    """The model with the partial-change equations, and what to record."""
 
     model: Model
-    link_names: dict[tuple[str, str], str] = field(default_factory=dict)
-    loop_names: list[str] = field(default_factory=list)
+    recipes: dict[tuple[str, str], Recipe] = field(default_factory=dict)
+
+    @property
+    def record(self) -> tuple[str, ...]:
+        """Every series the link scores read, once each."""
+        names: dict[str, None] = {}
+        for r in self.recipes.values():
+            for n in (r.source, r.target, r.partial, r.net):
+                if n is not None:
+                    names[n] = None
+        return tuple(names)
 
 
 class _Builder:
@@ -77,14 +85,15 @@ class _Builder:
         self.ex = ex
         self.m = ex.model
         self.g = g
+        self.variables = self.m.variables
         self.extra: dict[str, Variable] = {}
         self.count = 0
 
-    def add(self, tag: str, expr: Expr) -> Name:
+    def add(self, tag: str, expr: Expr) -> str:
         self.count += 1
         name = f"{PREFIX}{tag}{self.count}"
         self.extra[name] = Variable(name, "aux", expr)
-        return Name(name)
+        return name
 
     def prev(self, name: str) -> Name:
         key = f"{PREFIX}prev__{name}"
@@ -92,75 +101,88 @@ class _Builder:
             self.extra[key] = Variable(key, "aux", Call("previous", (Name(name),)))
         return Name(key)
 
-    def delta(self, name: str) -> Name:
-        key = f"{PREFIX}d__{name}"
-        if key not in self.extra:
-            self.extra[key] = Variable(key, "aux", _b("-", Name(name), self.prev(name)))
-        return Name(key)
-
-    def net(self, stock: str) -> Name:
+    def net(self, stock: str) -> str:
         key = f"{PREFIX}net__{stock}"
         if key not in self.extra:
             s = self.m.stocks[stock]
             terms: Expr = ZERO
             for f in s.inflows:
-                terms = _b("+", terms, Name(f))
+                terms = Binary("+", terms, Name(f))
             for f in s.outflows:
-                terms = _b("-", terms, Name(f))
+                terms = Binary("-", terms, Name(f))
             self.extra[key] = Variable(key, "aux", terms)
-        return Name(key)
+        return key
 
-    def link(self, src: str, dst: str) -> Expr:
+    def recipe(self, src: str, dst: str) -> Recipe:
         kind = self.g.edges[src, dst]["kind"]
-        dx = self.delta(src)
         if kind in ("inflow", "outflow"):
-            dnet = self.delta(self.net(dst).id)
-            ratio = Call("abs", (_b("/", dx, dnet),))
-            signed = ratio if kind == "inflow" else Unary("-", ratio)
-            return _if(_b("==", dnet, ZERO), ZERO, signed)
-        dz = self.delta(dst)
+            return Recipe(src, dst, kind, net=self.net(dst))
         live = inputs(self.m, dst)
-        inactive = _b("or", _b("==", dz, ZERO), _b("==", dx, ZERO))
         if dst in self.ex.opaque or len(live) == 1:
-            return _if(inactive, ZERO, _sign(_b("*", dz, dx)))
+            return Recipe(src, dst, "sign")
         held = {y: self.prev(y) for y in live if y != src}
-        eq = self.m.variables[dst]
+        eq = self.variables[dst]
         body = substitute(eq.equation, held)
         if eq.non_negative:
             body = Call("max", (body, ZERO))
-        partial = _b("-", self.add("p", body), self.prev(dst))
-        magnitude = Call("abs", (_b("/", partial, dz),))
-        return _if(inactive, ZERO, _b("*", magnitude, _sign(_b("*", partial, dx))))
+        return Recipe(src, dst, "partial", partial=self.add("p", body))
 
 
-def augment(
-    ex: Expansion,
-    g: nx.DiGraph,
-    loops: Sequence[Sequence[str]],
-    links: Iterable[tuple[str, str]] = (),
-) -> Augmented:
-    """The expanded model plus one auxiliary per link score needed and per loop score.
-
-    ``loops`` are node cycles of ``g``; ``links`` are further links whose scores should
-    be recorded (the bounded search reads them).
-    """
+def augment(ex: Expansion, g: nx.DiGraph, links: Iterable[tuple[str, str]]) -> Augmented:
+    """The expanded model plus the partial-change auxiliaries the ``links`` need."""
     b = _Builder(ex, g)
     out = Augmented(ex.model)
-    wanted: list[tuple[str, str]] = []
-    for nodes in loops:
-        wanted.extend(zip(nodes, (*nodes[1:], nodes[0]), strict=True))
-    wanted.extend(links)
-    for a, z in wanted:
-        if (a, z) not in out.link_names:
-            out.link_names[(a, z)] = b.add("ls", b.link(a, z)).id
-    for nodes in loops:
-        product: Expr = ONE
-        for a, z in zip(nodes, (*nodes[1:], nodes[0]), strict=True):
-            product = _b("*", product, Name(out.link_names[(a, z)]))
-        out.loop_names.append(b.add("loop", product).id)
+    for a, z in links:
+        if (a, z) not in out.recipes:
+            out.recipes[(a, z)] = b.recipe(a, z)
     m = ex.model
     out.model = replace(m, auxiliaries={**m.auxiliaries, **b.extra})
     return out
 
 
-__all__ = ["Augmented", "augment", "substitute"]
+def _delta(x: np.ndarray) -> np.ndarray:
+    """x(t) - x(t - dt) along axis 0, 0 at the start."""
+    d = np.empty_like(x)
+    d[0] = 0.0
+    np.subtract(x[1:], x[:-1], out=d[1:])
+    return d
+
+
+def scores(
+    aug: Augmented, series: Mapping[str, np.ndarray], links: Iterable[tuple[str, str]]
+) -> np.ndarray:
+    """Link scores ``(link, time, ...)`` from series recorded at every step."""
+    deltas: dict[str, np.ndarray] = {}
+
+    def delta(name: str) -> np.ndarray:
+        if name not in deltas:
+            deltas[name] = _delta(series[name])
+        return deltas[name]
+
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for link in links:
+            r = aug.recipes[link]
+            dx = delta(r.source)
+            if r.kind in ("inflow", "outflow"):
+                assert r.net is not None
+                dnet = delta(r.net)
+                ratio = np.abs(dx / np.where(dnet == 0, 1.0, dnet))
+                ls = np.where(dnet == 0, 0.0, ratio if r.kind == "inflow" else -ratio)
+            else:
+                dz = delta(r.target)
+                inactive = (dz == 0) | (dx == 0)
+                if r.kind == "sign":
+                    ls = np.where(inactive, 0.0, np.sign(dz * dx))
+                else:
+                    assert r.partial is not None
+                    z = series[r.target]
+                    pz = np.zeros_like(z)
+                    pz[1:] = series[r.partial][1:] - z[:-1]
+                    mag = np.abs(pz / np.where(dz == 0, 1.0, dz))
+                    ls = np.where(inactive, 0.0, mag * np.sign(pz * dx))
+            out.append(np.nan_to_num(ls, nan=0.0))
+    return np.stack(out) if out else np.zeros((0, *next(iter(series.values())).shape))
+
+
+__all__ = ["Augmented", "Recipe", "augment", "scores", "substitute"]
