@@ -44,7 +44,7 @@ BUDGET = 20000  # elementary loops enumerated before the bounded search takes ov
 SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
 MIN_SHARE = 0.01  # loops below this relative score throughout are not reported
 BATCH = 2000  # ensemble members per kernel call, at most
-BATCH_BYTES = 256 * 2**20  # and at most this much link-score memory per batch
+BATCH_BYTES = 768 * 2**20  # and at most this much recorded-series memory per batch
 
 
 @dataclass
@@ -62,7 +62,8 @@ class LoopReport:
     p_dominant: np.ndarray | None = None  # (time,), with runs > 1
     mean_relative: float = 0.0
     peak_relative: float = 0.0
-    # Polarity (+1/-1) of each link variables[i] -> variables[i + 1] (and last -> first).
+    # Polarity (+1/-1, 0 if it never scored) of each link variables[i] -> variables[i + 1]
+    # (and last -> first).
     signs: tuple[int, ...] = ()
 
     @property
@@ -383,7 +384,7 @@ def _folded_signs(
     setup: _Setup, k: int, variables: tuple[str, ...], link_sign: np.ndarray
 ) -> tuple[int, ...]:
     """Signs of the folded links of cycle ``k``: products over the expanded links between
-    consecutive model variables (a link that never scored counts as +1)."""
+    consecutive model variables; 0 where a link never scored in the base run."""
     nodes = setup.cycles[k]
     index = {lk: i for i, lk in enumerate(setup.links)}
     vis = [setup.ex.visible(n) for n in nodes]
@@ -392,8 +393,7 @@ def _folded_signs(
     out: dict[tuple[str, str], int] = {}
     carried = 1
     for a, b in _links(order):
-        s = int(link_sign[index[(a, b)]]) or 1
-        carried *= s
+        carried *= int(link_sign[index[(a, b)]])
         va, vb = setup.ex.visible(a), setup.ex.visible(b)
         if va != vb:
             out[(va, vb)] = carried

@@ -20,7 +20,7 @@ import numpy as np
 from quidpro.analysis.loops import LoopAnalysis, LoopReport
 from quidpro.report.loop_plots import ranked
 
-MAX_LOOPS = 6
+MAX_LOOPS = 5
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -40,6 +40,10 @@ def _edges(loops: list[LoopReport]) -> dict[tuple[str, str], tuple[int, list[int
             members.append(i)
             out[(a, b)] = (sign, members)
     return out
+
+
+def _mark(sign: int) -> str:
+    return "+" if sign > 0 else "−" if sign < 0 else "?"
 
 
 def _legend(lp: LoopReport) -> str:
@@ -71,13 +75,14 @@ def dot_source(analysis: LoopAnalysis, loops: list[LoopReport]) -> str:
         lines.append(f"  {_quote(v)} [label={_quote(v.replace('_', ' '))}, shape={shape}];")
     for (a, b), (sign, members) in _edges(loops).items():
         colour = _COLOURS[members[0] % len(_COLOURS)]
-        mark = "+" if sign > 0 else "−"
         width = 1.0 + 0.6 * len(members)
+        style = "solid" if sign else "dashed"  # dashed: the link never scored in the run
         lines.append(
-            f"  {_quote(a)} -> {_quote(b)} [label={_quote(mark)}, color={_quote(colour)}, "
-            f"fontcolor={_quote(colour)}, penwidth={width:.1f}];"
+            f"  {_quote(a)} -> {_quote(b)} [label={_quote(_mark(sign))}, color={_quote(colour)}, "
+            f"fontcolor={_quote(colour)}, penwidth={width:.1f}, style={style}];"
         )
-    legend = "\\l".join(_legend(lp) for lp in loops) + "\\l"
+    legend = "\\l".join(_legend(lp) for lp in loops)
+    legend += "\\ldashed ?: a link that never changed its target in this run\\l"
     lines.append(f'  legend [shape=note, fontsize=10, label="{legend}"];')
     lines.append("}")
     return "\n".join(lines)
@@ -127,7 +132,7 @@ def _draw_networkx(analysis: LoopAnalysis, loops: list[LoopReport], path: Path) 
             min_source_margin=18,
             min_target_margin=18,
         )
-    labels = {(a, b): "+" if d["sign"] > 0 else "−" for a, b, d in g.edges(data=True)}
+    labels = {(a, b): _mark(d["sign"]) for a, b, d in g.edges(data=True)}
     nx.draw_networkx_edge_labels(g, pos, labels, font_size=11, ax=ax, label_pos=0.35)
     ax.set_title(f"{analysis.model.title or analysis.model.name}: loops that matter")
     ax.text(
