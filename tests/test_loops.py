@@ -366,3 +366,19 @@ def test_ensemble_gives_probability_of_dominance(write_model) -> None:
     np.testing.assert_allclose(r1.p_dominant[1:] + b1.p_dominant[1:], 1.0)
     mid = np.flatnonzero((r1.p_dominant > 0.05) & (r1.p_dominant < 0.95))
     assert len(mid) > 5  # growth rates differ, so members cross K/2 at different times
+
+
+def test_bounded_search_past_the_budget(write_model) -> None:
+    # With a budget of 3 the arms race (8 loops) goes to the strongest-path search: what
+    # it finds are real loops of the model, it says the enumeration was cut, and the
+    # loops it keeps explain the behaviour (their shares still add up to one).
+    m = quidpro.load(write_model(ARMS))
+    full = analyse_loops(m)
+    a = analyse_loops(m, budget=3)
+    assert a.searched["cut"]
+    assert "strongest path" in a.searched["method"]
+    every = {lp.variables for lp in full.loops}
+    assert a.loops
+    assert {lp.variables for lp in a.loops} <= every
+    total = sum(np.abs(lp.relative_score) for lp in a.loops)
+    np.testing.assert_allclose(total[1:], 1.0, atol=1e-9)
