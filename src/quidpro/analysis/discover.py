@@ -56,6 +56,7 @@ def discover(
     sets: Mapping[str, float] | None = None,
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
+    min_density: float = 0.9,
     progress: Callable[[int], None] | None = None,
 ) -> Discovery:
     """PRIM box of the uncertain constants where ``where`` ("EXPR at DATE") holds.
@@ -70,6 +71,9 @@ def discover(
         sets: constant values held for every member.
         peel_alpha: share of the members peeled off at each PRIM step.
         mass_min: smallest share of members a box may hold.
+        min_density: the box reported is the first along the peeling trajectory whose
+            density reaches this (the largest, least restricted such box); PRIM's own
+            last box when none does.
         progress: called with the number of members just finished.
     """
     import prim
@@ -97,6 +101,7 @@ def discover(
     ranges = {n: (float(x[n].min()), float(x[n].max())) for n in names}
     if not y.any() or y.all():
         return Discovery(where, runs, seed, share, {}, float(y.all()), share, 1.0, [], ranges)
+    # The selected box: ``_cur_box`` is the index PrimBox keeps for it (no public name).
     with warnings.catch_warnings():  # the package is written for older pandas/NumPy
         warnings.simplefilter("ignore")
         p = prim.Prim(
@@ -108,8 +113,11 @@ def discover(
             mass_min=mass_min,
         )
         box = p.find_box()
-        limits = box.limits() if callable(box.limits) else box.limits
         traj = box.peeling_trajectory
+        dense = [i for i, d in enumerate(traj["density"]) if d >= min_density]
+        if dense:
+            box.select(dense[0])
+        limits = box.limits() if callable(box.limits) else box.limits
     restricted = {str(n): (float(row["min"]), float(row["max"])) for n, row in limits.iterrows()}
     trajectory = [
         {k: float(row[k]) for k in ("coverage", "density", "mass", "res dim")}
@@ -121,8 +129,8 @@ def discover(
         seed,
         share,
         restricted,
-        float(box.coverage),
-        float(box.density),
+        float(traj["coverage"].iloc[box._cur_box]),
+        float(traj["density"].iloc[box._cur_box]),
         float(traj["mass"].iloc[box._cur_box]),
         trajectory,
         ranges,

@@ -38,6 +38,10 @@ def discover_cmd(
         ),
     ],
     runs: Annotated[int, typer.Option(help="Ensemble members.")] = 2000,
+    density: Annotated[
+        float,
+        typer.Option(help="Report the largest box along the peeling whose density reaches this."),
+    ] = 0.9,
     seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
     scenario: Annotated[
         str | None, typer.Option("--scenario", "-s", help="A scenario held for every member.")
@@ -69,6 +73,7 @@ def discover_cmd(
             seed,
             scenario,
             parse_sets(set_),
+            min_density=density,
             progress=lambda k: bar.advance(task, k),
         )
     console.print(
