@@ -14,7 +14,8 @@ from quidpro.analysis.discover import Discovery
 
 def plot_discovery(d: Discovery, path: Path) -> None:
     """Coverage against density along the peeling (left), the box's ranges (right)."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    names = _tightest(d)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, max(4.2, 0.32 * len(names) + 1.8)))
     cov = [r["coverage"] for r in d.trajectory]
     den = [r["density"] for r in d.trajectory]
     dims = [r["res dim"] for r in d.trajectory]
@@ -26,7 +27,6 @@ def plot_discovery(d: Discovery, path: Path) -> None:
     fig.colorbar(sc, ax=ax, label="constants restricted")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
-    names = list(d.box)
     for i, n in enumerate(names):
         s_lo, s_hi = d.ranges[n]
         lo, hi = d.box[n]
@@ -37,10 +37,27 @@ def plot_discovery(d: Discovery, path: Path) -> None:
     ax2.set_yticks(range(len(names)), names, fontsize=8)
     ax2.set_xlim(0, 1.35)
     ax2.set_xlabel("position within the sampled range")
-    ax2.set_title(f"box: {d.condition}\nholds in {d.share:.0%} of {d.runs} members", fontsize=9)
+    hidden = len(d.box) - len(names)
+    more = f"; {hidden} more constants cut by less than 10%" if hidden else ""
+    ax2.set_title(
+        f"box: {d.condition}\nholds in {d.share:.0%} of {d.runs} members{more}", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def _tightest(d: Discovery, cut: float = 0.9, most: int = 15) -> list[str]:
+    """Restricted constants whose box spans at most ``cut`` of the sampled range, the
+    tightest first (at most ``most``)."""
+
+    def share(n: str) -> float:
+        lo, hi = d.box[n]
+        s_lo, s_hi = d.ranges[n]
+        return (hi - lo) / (s_hi - s_lo) if s_hi > s_lo else 1.0
+
+    tight = sorted((n for n in d.box if share(n) <= cut), key=share)
+    return list(reversed(tight[:most]))  # barh draws bottom-up: tightest on top
 
 
 __all__ = ["plot_discovery"]
