@@ -68,9 +68,7 @@ def ensemble(n: int) -> list[str]:
     step = 64
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        simulate(
-            m.compiled, {k: v[lo:hi] for k, v in rows.items()}, hi - lo, backend="numpy"
-        )
+        simulate(m.compiled, {k: v[lo:hi] for k, v in rows.items()}, hi - lo, backend="numpy")
     plain = time.perf_counter() - t
     return [
         f"| flagship, {n:,} members (NumPy, batches of 64) | {plain:.1f} s | {loops:.1f} s "
