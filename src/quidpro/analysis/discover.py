@@ -26,6 +26,8 @@ from quidpro.model.spec import Model
 
 @dataclass
 class Discovery:
+    """A PRIM box and how it was found (see :func:`discover`)."""
+
     condition: str
     runs: int
     seed: int
@@ -50,6 +52,7 @@ def uncertain_constants(spec: Model, fixed: set[str]) -> list[str]:
 def discover(
     model: CompiledLike,
     where: str,
+    *,
     runs: int = 2000,
     seed: int = 0,
     scenario: str | None = None,
@@ -79,7 +82,7 @@ def discover(
     import prim
 
     from quidpro.ensemble.query import parse_probe
-    from quidpro.ensemble.runner import make_plan, run_ensemble
+    from quidpro.ensemble.runner import make_plan, run_plan
     from quidpro.ensemble.sampling import draw
 
     spec = compiled_of(model).model
@@ -93,7 +96,7 @@ def discover(
     plan = make_plan(model, runs, seed, scenario=scenario, sets=sets, variables=(), probes=[probe])
     sample = draw(spec, runs, seed, scenario=scenario, fixed=fixed | _levers(spec))
     x = pd.DataFrame(sample.rows(0, runs))[names]
-    result = run_ensemble(model, plan, sample, progress=progress)
+    result = run_plan(model, plan, sample, progress=progress)
     ok = ~result.failed
     y = result.probes[0] > 0.5
     x, y = x[ok].reset_index(drop=True), y[ok]

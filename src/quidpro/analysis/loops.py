@@ -68,11 +68,14 @@ class LoopReport:
 
     @property
     def label(self) -> str:
+        """The id, with the loop's name when the model names it."""
         return f"{self.id} {self.name}" if self.name else self.id
 
 
 @dataclass
 class Period:
+    """Saved times ``start`` to ``end`` (inclusive) with the same dominant loops."""
+
     start: float
     end: float
     loops: tuple[str, ...]
@@ -80,6 +83,8 @@ class Period:
 
 @dataclass
 class LoopAnalysis:
+    """The result of :func:`analyse_loops`."""
+
     model: Model
     times: np.ndarray
     loops: list[LoopReport]
@@ -200,8 +205,10 @@ class _Setup:
     def loop_scores(
         self, ls: np.ndarray, which: Sequence[int] | None = None, alive: np.ndarray | None = None
     ) -> np.ndarray:
-        """Loop scores ``(loop, ...)``: products of their link scores (0 for a loop with a
-        link that never scores, without multiplying)."""
+        """Loop scores ``(loop, ...)``: products of their link scores.
+
+        A loop with a link that never scores is 0, without multiplying.
+        """
         idx = list(range(len(self.members))) if which is None else list(which)
         out = np.zeros((len(idx), *ls.shape[1:]))
         if alive is None:
@@ -220,7 +227,7 @@ class _Setup:
         scores = {lk: ls[k] for k, lk in enumerate(self.links) if lk[0] != lk[1]}
         n = ls.shape[1]
         times = np.unique(np.linspace(1, n - 1, min(SEARCH_TIMES, max(n - 1, 1))).astype(int))
-        return strongest_loops(self.g, self.ex.model.stocks, scores, times, budget)
+        return strongest_loops(self.ex.model.stocks, scores, times, budget)
 
 
 def _links(cycle: Sequence[str]) -> list[tuple[str, str]]:
@@ -229,6 +236,7 @@ def _links(cycle: Sequence[str]) -> list[tuple[str, str]]:
 
 def analyse_loops(
     model: CompiledLike | Model,
+    *,
     scenario: str | None = None,
     sets: Mapping[str, float] | None = None,
     runs: int = 1,
@@ -276,7 +284,16 @@ def analyse_loops(
     ]
     p_dom = None
     if runs > 1:
-        p_dom = _ensemble(setup, spec, overrides, keep, runs, seed, backend, progress)
+        p_dom = _ensemble(
+            setup,
+            spec=spec,
+            overrides=overrides,
+            keep=keep,
+            runs=runs,
+            seed=seed,
+            backend=backend,
+            progress=progress,
+        )
     entries = [
         (setup.cycles[k], str(polarity[k]), int(parts[k]), fold(setup.ex, setup.cycles[k]))
         for k in keep
@@ -324,6 +341,7 @@ def analyse_loops(
 
 def _ensemble(
     setup: _Setup,
+    *,
     spec: Model,
     overrides: Mapping[str, Any],
     keep: list[int],
@@ -383,8 +401,11 @@ def _polarity(scores: np.ndarray) -> str | None:
 def _folded_signs(
     setup: _Setup, k: int, variables: tuple[str, ...], link_sign: np.ndarray
 ) -> tuple[int, ...]:
-    """Signs of the folded links of cycle ``k``: products over the expanded links between
-    consecutive model variables; 0 where a link never scored in the base run."""
+    """Signs of the folded links of cycle ``k``, one per pair of consecutive variables.
+
+    Each is the product over the expanded links between the two; 0 where a link never
+    scored in the base run.
+    """
     nodes = setup.cycles[k]
     index = {lk: i for i, lk in enumerate(setup.links)}
     vis = [setup.ex.visible(n) for n in nodes]
@@ -403,8 +424,10 @@ def _folded_signs(
 
 
 def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:
-    """Cycle index of each loop the model's ``loops:`` section names: the shortest loop
-    through all of its variables."""
+    """Cycle index of each loop the model's ``loops:`` section names.
+
+    A name goes to the shortest loop through all of its variables.
+    """
     out: dict[int, Any] = {}
     folded = [fold(setup.ex, c) for c in setup.cycles]
     for entry in spec.loops.values():

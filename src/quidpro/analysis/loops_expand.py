@@ -66,7 +66,7 @@ class _Expander:
             self.out.opaque.add(name)
         return Name(name)
 
-    def expr(self, e: Expr, owner: str) -> Expr:
+    def expr(self, e: Expr, owner: str) -> Expr:  # noqa: PLR0911 - one return per node kind
         if isinstance(e, Name):
             if e.id == "time":
                 self.uses_time = True

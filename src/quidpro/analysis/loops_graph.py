@@ -24,6 +24,8 @@ from quidpro.analysis.loops_expand import Expansion, inputs
 
 @dataclass(frozen=True)
 class Link:
+    """A causal link of the variable graph."""
+
     source: str
     target: str
     kind: str  # "aux" (an equation input) | "inflow" | "outflow" (a flow into a stock)
@@ -92,8 +94,10 @@ def is_internal(ex: Expansion, nodes: Sequence[str]) -> bool:
 
 
 def partitions(g: nx.DiGraph) -> dict[str, int]:
-    """Cycle partition of each node: its strongly connected component, numbered by the
-    component's smallest name."""
+    """Cycle partition of each node: its strongly connected component.
+
+    Components are numbered in the order of their smallest names.
+    """
     comps = sorted((sorted(c) for c in nx.strongly_connected_components(g)), key=lambda c: c[0])
     return {n: i for i, comp in enumerate(comps) for n in comp}
 
@@ -129,7 +133,6 @@ def assign_ids(
 
 
 def strongest_loops(
-    g: nx.DiGraph,
     stocks: Iterable[str],
     scores: Mapping[tuple[str, str], np.ndarray],
     times: Iterable[int],

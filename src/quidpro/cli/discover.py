@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, parse_sets
+from quidpro.cli.common import command, console
+from quidpro.cli.options import parse_sets
 from quidpro.errors import ConfigError
 
 HELP = """Scenario discovery: the ranges of MODEL's uncertain constants (those with a
@@ -37,6 +38,7 @@ def discover_cmd(
             help='The condition, "EXPR at DATE" (a comparison), e.g. "x < 1 at 2027-01-01".'
         ),
     ],
+    *,
     runs: Annotated[int, typer.Option(help="Ensemble members.")] = 2000,
     density: Annotated[
         float,
@@ -69,10 +71,10 @@ def discover_cmd(
         d = discover(
             m,
             where,
-            runs,
-            seed,
-            scenario,
-            parse_sets(set_),
+            runs=runs,
+            seed=seed,
+            scenario=scenario,
+            sets=parse_sets(set_),
             min_density=density,
             progress=lambda k: bar.advance(task, k),
         )

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, parse_sets
+from quidpro.cli.common import command, console
+from quidpro.cli.options import parse_sets
 from quidpro.errors import ConfigError
 
 HELP = """Loop dominance of MODEL with Loops That Matter: every feedback loop, its
@@ -37,8 +38,11 @@ def _check_suffix(path: Path | None, suffix: str, flag: str) -> None:
 
 
 def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
-    """The DESIGN.md document: time, loops (id, polarity, variables, relative_score[,
-    p_dominant]) and dominant_periods."""
+    """The DESIGN.md document of ``quidpro loops --json``.
+
+    Keys: time, loops (id, polarity, variables, relative_score[, p_dominant]) and
+    dominant_periods.
+    """
     times = [float(t) for t in analysis.times]
     as_time = times if dates is None else [d.date().isoformat() for d in dates]
     lookup = dict(zip(times, as_time, strict=True))
@@ -63,6 +67,7 @@ def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
 @command
 def loops_cmd(
     model: Annotated[str, typer.Argument(help="A model file or a built-in name.", metavar="MODEL")],
+    *,
     scenario: Annotated[
         str | None, typer.Option("--scenario", "-s", help="A scenario of the model.")
     ] = None,
@@ -96,7 +101,7 @@ def loops_cmd(
     m = quidpro.load(model)
     analysis = _with_progress(
         lambda advance: analyse_loops(
-            m, scenario, parse_sets(set_), runs=runs, seed=seed, progress=advance
+            m, scenario=scenario, sets=parse_sets(set_), runs=runs, seed=seed, progress=advance
         ),
         runs,
         m.name,

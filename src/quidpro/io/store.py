@@ -1,5 +1,6 @@
-"""The run store: an embedded DuckDB file listing runs, with each run's results in a
-Parquet file beside it (``<store>.results/<id>.parquet``).
+"""The run store: an embedded DuckDB file listing runs, results in Parquet beside it.
+
+Each run's results are in ``<store>.results/<id>.parquet``.
 
 Location: ``--store PATH``, else ``$QUIDPRO_STORE``, else
 ``platformdirs.user_data_dir("quidpro")/runs.duckdb``.
@@ -111,6 +112,7 @@ class Store:
     """A run store at ``path`` (created on first write)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        """Open (lazily) the store at ``path``, else at :func:`default_path`."""
         self.path = Path(path) if path is not None else default_path()
         self.results_dir = self.path.with_name(self.path.name + ".results")
 

@@ -16,11 +16,10 @@ from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token, v_args
-from lark.exceptions import UnexpectedInput
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num
-from quidpro.lang.expr import _syntax_error, _ToAst
+from quidpro.lang.expr import _ToAst, bounded
 
 _COMMENT = re.compile(r"\{[^}]*\}")
 _PLAIN_NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -48,13 +47,11 @@ class _XmileToAst(_ToAst):
     def name(self, meta: Any, children: list[Token]) -> Name:
         return Name(unquote(str(children[0])), self._loc(meta.line, meta.column))
 
-    @v_args(meta=True)
-    def call(self, meta: Any, children: list[Any]) -> Call:
+    def call(self, children: list[Any]) -> Call:
         func, *args = children
         return Call(str(func).lower(), tuple(a for a in args if a is not None), self._tok(func))
 
-    @v_args(meta=True)
-    def index(self, meta: Any, children: list[Any]) -> Index:
+    def index(self, children: list[Any]) -> Index:
         name, *subs = children
         return Index(unquote(str(name)), tuple(subs), self._tok(name))
 
@@ -98,12 +95,7 @@ def parse_xmile_expression(text: str, where: Loc = NOWHERE) -> Expr:
             at = where.shifted(0, where.col + lead, where.source_line)
         return Num(float(clean), at)
     base = where if where.col > 0 else Loc(where.file, max(where.line, 1), 1, where.source_line)
-    try:
-        tree = _parser().parse(clean)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, clean, base) from None
-    result: Expr = _XmileToAst(base, clean).transform(tree)
-    return result
+    return bounded(clean, base, lambda: _XmileToAst(base, clean).transform(_parser().parse(clean)))
 
 
 def is_number_list(text: str) -> list[float] | None:

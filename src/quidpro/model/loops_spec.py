@@ -28,6 +28,8 @@ _KEYS = ("claim", "variables", "polarity", "doc")
 
 @dataclass(frozen=True)
 class LoopName:
+    """One entry of the ``loops:`` section."""
+
     name: str
     variables: tuple[str, ...]
     claim: str | None = None

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from quidpro.errors import NOWHERE, Loc
+from quidpro.errors import NOWHERE, Loc, ModelError
 from quidpro.lang.ast import Expr
+from quidpro.model.limits import check_steps, finite
 
 METHODS = ("euler", "rk4")
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -25,6 +26,8 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class TimeSpec:
+    """The clock of a run: start, stop, step, units, method and calendar origin."""
+
     start: float = 0.0
     stop: float = 100.0
     dt: float = 1.0
@@ -37,6 +40,24 @@ class TimeSpec:
     hold_inputs: bool = False
     loc: Loc = field(default=NOWHERE, compare=False)
 
+    def __post_init__(self) -> None:
+        """Refuse a clock no run can follow: non-finite, backwards or too many steps.
+
+        Every reader (YAML, XMILE, Vensim) and every override (``dataclasses.replace``)
+        passes through here, so no run starts from a clock that would fail later.
+        """
+        for what, value in (("start", self.start), ("stop", self.stop), ("dt", self.dt)):
+            finite(value, f"time.{what}", self.loc)
+        if self.save_every is not None:
+            finite(self.save_every, "time.save_every", self.loc)
+        if self.dt <= 0:
+            raise ModelError(f"time.dt must be positive, got {self.dt:g}", self.loc)
+        if self.stop <= self.start:
+            raise ModelError(
+                f"time.stop ({self.stop:g}) must be after time.start ({self.start:g})", self.loc
+            )
+        check_steps(self.start, self.stop, self.dt, self.loc)
+
     @property
     def n_steps(self) -> int:
         """Steps from start while time <= stop (with a little slack for rounding)."""
@@ -44,6 +65,7 @@ class TimeSpec:
 
     @property
     def save_stride(self) -> int:
+        """Steps between saved steps (``save_every / dt``, at least 1)."""
         if self.save_every is None:
             return 1
         return max(1, round(self.save_every / self.dt))
@@ -51,6 +73,8 @@ class TimeSpec:
 
 @dataclass(frozen=True)
 class Distribution:
+    """The uncertainty of a constant: a kind (see ``DISTRIBUTIONS``) and its parameters."""
+
     kind: str
     params: Mapping[str, float]
     loc: Loc = field(default=NOWHERE, compare=False)
@@ -58,6 +82,8 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Constant:
+    """A named value fixed for a run (settable by scenarios and ensembles)."""
+
     name: str
     value: float
     expr: Expr | None = None  # set when the value is an expression of other constants
@@ -72,6 +98,8 @@ class Constant:
 
 @dataclass(frozen=True)
 class Stock:
+    """A level that integrates its inflows minus its outflows from an initial value."""
+
     name: str
     initial: Expr
     inflows: tuple[str, ...] = ()
@@ -99,6 +127,8 @@ class Variable:
 
 @dataclass(frozen=True)
 class Lookup:
+    """A graphical function: y by piecewise-linear interpolation of the points (xs, ys)."""
+
     name: str
     xs: tuple[float, ...]
     ys: tuple[float, ...]
@@ -111,6 +141,8 @@ class Lookup:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A named set of constant values that replace the file's."""
+
     name: str
     set: Mapping[str, float]
     doc: str | None = None
@@ -119,6 +151,8 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Source:
+    """A source the model cites (the article, an evidence file), its fields as written."""
+
     id: str
     fields: Mapping[str, object]
     loc: Loc = field(default=NOWHERE, compare=False)
@@ -126,6 +160,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim of the article the model makes executable, and the links that encode it."""
+
     id: str
     text: str
     paragraph: tuple[int, ...] = ()
@@ -171,6 +207,7 @@ class Model:
         return {**self.flows, **self.auxiliaries}
 
     def loc_of(self, name: str) -> Loc:
+        """Where ``name`` is defined in the model file (NOWHERE if it is not a definition)."""
         for table in (self.stocks, self.flows, self.auxiliaries, self.constants, self.lookups):
             if name in table:
                 loc: Loc = table[name].loc

@@ -89,8 +89,10 @@ def dot_source(analysis: LoopAnalysis, loops: list[LoopReport]) -> str:
 
 
 def draw_cld(analysis: LoopAnalysis, path: Path, n: int = MAX_LOOPS) -> str:
-    """Write the diagram of the loops that matter to ``path`` (PNG); returns the layout
-    engine used ("graphviz" or "networkx")."""
+    """Write the diagram of the loops that matter to ``path`` (PNG).
+
+    Returns the layout engine used: "graphviz" or "networkx".
+    """
     loops = loops_that_matter(analysis, n)
     dot = shutil.which("dot")
     if dot is not None:

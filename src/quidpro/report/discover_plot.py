@@ -48,8 +48,10 @@ def plot_discovery(d: Discovery, path: Path) -> None:
 
 
 def _tightest(d: Discovery, cut: float = 0.9, most: int = 15) -> list[str]:
-    """Restricted constants whose box spans at most ``cut`` of the sampled range, the
-    tightest first (at most ``most``)."""
+    """Restricted constants whose box spans at most ``cut`` of the sampled range.
+
+    The tightest come first, at most ``most`` of them.
+    """
 
     def share(n: str) -> float:
         lo, hi = d.box[n]
