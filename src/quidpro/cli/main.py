@@ -13,7 +13,18 @@ from __future__ import annotations
 
 import typer
 
-from quidpro.cli import check, compare, convert, describe, ensemble, run, runs, sensitivity
+from quidpro.cli import (
+    check,
+    compare,
+    convert,
+    describe,
+    discover,
+    ensemble,
+    loops,
+    run,
+    runs,
+    sensitivity,
+)
 
 app = typer.Typer(
     name="quidpro",
@@ -43,6 +54,8 @@ COMMANDS = (
     sensitivity,  # sensitivity
     runs,  # runs list | show | export
     convert,  # convert
+    loops,  # loops
+    discover,  # discover
 )
 for module in COMMANDS:
     module.register(app)

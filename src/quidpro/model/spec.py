@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from quidpro.errors import NOWHERE, Loc, ModelError
 from quidpro.lang.ast import Expr
@@ -199,6 +200,8 @@ class Model:
     non_negative_mode: str = "limit"
     # Report constants as result columns too (Vensim does, and its tests compare them).
     report_constants: bool = False
+    # Named feedback loops (the ``loops:`` section, model/loops_spec.py).
+    loops: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def variables(self) -> dict[str, Variable]:
