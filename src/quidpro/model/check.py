@@ -15,6 +15,7 @@ import networkx as nx
 from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError
 from quidpro.lang.ast import Call, Expr, Index, Name, walk
 from quidpro.model.builtins import BUILTINS, RESERVED
+from quidpro.model.observations import check_observations
 from quidpro.model.spec import Model
 
 TIME_NAMES = {"time", "dt", "start_time", "stop_time", "pi", "inf"}
@@ -231,3 +232,4 @@ def check_model(model: Model) -> None:
                     sc.loc,
                 )
     _check_provenance(model)
+    check_observations(model)
