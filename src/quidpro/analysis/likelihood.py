@@ -96,7 +96,8 @@ class Targets:
 
 
 def row_time(model: Model, row: Row, when: dt.date | None = None) -> float:
-    """Model time of a row (of ``when`` if given, a day of the row's span)."""
+    """Model time of a row: its day, or the middle of its month or year (of ``when``,
+    a day of the row's span, if given)."""
     if row.time is not None:
         return row.time
     t = model.time
@@ -106,7 +107,13 @@ def row_time(model: Model, row: Row, when: dt.date | None = None) -> float:
             "model an origin or the evidence a time column"
         )
     assert row.date is not None
-    return to_time(when or row.date.middle, t.origin, t.units, t.start)
+    if when is not None:
+        return to_time(when, t.origin, t.units, t.start)
+    start = to_time(row.date.start, t.origin, t.units, t.start)
+    if row.date.precision == "day":
+        return start
+    # A month or a year: the middle of its span in model time (mid-month, mid-year).
+    return 0.5 * (start + to_time(row.date.end, t.origin, t.units, t.start))
 
 
 def targets(model: Model, ledger: Ledger | Iterable[Row]) -> Targets:

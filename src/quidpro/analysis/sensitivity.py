@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import Executor, make_plan, run_ensemble
 from quidpro.ensemble.sampling import bounds, varied
@@ -30,13 +31,20 @@ if TYPE_CHECKING:
 METHODS = ("sobol", "morris")
 
 
-def problem(model: Model, fixed: set[str] | None = None) -> dict[str, Any]:
-    """SALib's problem dict over the varied constants not in ``fixed``."""
+def problem(
+    model: Model, fixed: set[str] | None = None, posterior: PosteriorTable | None = None
+) -> dict[str, Any]:
+    """SALib's problem dict over the varied constants not in ``fixed``. With
+    ``posterior``, a calibrated constant varies between its posterior's 1% and 99%
+    quantiles (each on its own: SALib's indices assume independent inputs)."""
     names, limits = [], []
     for n in varied(model):
         if n in (fixed or set()):
             continue
-        lo, hi = bounds(model, n)
+        if posterior is not None and n in posterior.names:
+            lo, hi = (float(v) for v in np.quantile(posterior.column(n), [0.01, 0.99]))
+        else:
+            lo, hi = bounds(model, n)
         if lo > hi:
             loc = model.constants[n].loc
             raise ConfigError(f"{loc}: the range of {n!r} runs backwards, [{lo:g}, {hi:g}]")
@@ -102,6 +110,7 @@ def sensitivity(
     backend: str = "auto",
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> dict[str, Any]:
     """Run the design and analyse it: the ``quidpro sensitivity --json`` document.
 
@@ -112,7 +121,7 @@ def sensitivity(
     fixed = set(sets or {})
     if scenario not in (None, "", "baseline") and scenario in spec.scenarios:
         fixed |= set(spec.scenarios[scenario].set)
-    prob = problem(spec, fixed)
+    prob = problem(spec, fixed, posterior)
     x = design(prob, method, samples, seed)
     plan = make_plan(
         model,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import Probe, parse_probe, probabilities, wilson
 from quidpro.ensemble.runner import MAX_BYTES, Executor, Plan, Result, make_plan, run_ensemble
 from quidpro.ensemble.sampling import SAMPLERS, draw, new_seed, sample
@@ -37,11 +38,14 @@ def ensemble(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
     max_bytes: int | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> Result:
     """Sample, run and gather an ensemble of ``n_runs`` members of ``model``.
 
     ``queries`` are ``"EXPR at TIME"`` comparisons. Constants set by the scenario or
-    ``sets`` are not sampled. Same seed and sampler → same result whatever the batch size.
+    ``sets`` are not sampled. With ``posterior`` its constants come from its rows
+    (:mod:`quidpro.ensemble.posterior`), the others from their distributions. Same
+    seed and sampler → same result whatever the batch size.
     """
     probes = tuple(parse_probe(model.spec, q, comparison=True) for q in queries)
     plan = make_plan(
@@ -56,7 +60,7 @@ def ensemble(
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
     )
-    members = draw(model.spec, n_runs, seed, sampler, scenario, (sets or {}).keys())
+    members = draw(model.spec, n_runs, seed, sampler, scenario, (sets or {}).keys(), posterior)
     return run_ensemble(model, plan, members, executor, progress)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quidpro.ensemble import quantile_key
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import Executor, Result, Rows, make_plan, run_ensemble
 from quidpro.ensemble.sampling import draw
@@ -51,6 +52,7 @@ def compare(
     backend: str = "auto",
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> dict[str, tuple[Result, dict[str, Any]]]:
     """Per scenario: the ensemble result and its table
     ``{variable: {time text: {"0.05": v, "0.5": v, "0.95": v}}}``."""
@@ -71,7 +73,7 @@ def compare(
             backend=backend,
         )
         members: Rows | dict[str, np.ndarray] = (
-            draw(spec, n_runs, seed, sampler, scen) if n_runs > 1 else {}
+            draw(spec, n_runs, seed, sampler, scen, posterior=posterior) if n_runs > 1 else {}
         )
         res = run_ensemble(model, plan, members, executor, progress)
         values = res.probes[len(qprobes) :]

@@ -178,10 +178,9 @@ def parse_ledger(lines: Iterable[str], file: str) -> Ledger:
     except csv.Error as exc:
         raise EvidenceError(f"not a CSV file: {exc}", file, 1) from None
     cols = [h.strip() for h in header]
-    missing = [c for c in REQUIRED if c not in cols]
     has_date, has_time = "date" in cols, "time" in cols
-    if not has_date and not has_time:
-        missing.insert(1, "date (or time)")
+    wanted = ["id", "date (or time)", *REQUIRED[1:]]
+    missing = [c for c in wanted if c not in cols and not (c[:4] == "date" and has_date | has_time)]
     if missing:
         raise EvidenceError(
             f"missing column(s) {', '.join(missing)}; an evidence file has id, date "
