@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -39,15 +39,14 @@ from scipy.special import ndtr, ndtri
 
 from quidpro.analysis.likelihood import Targets, log_likelihood
 from quidpro.ensemble.posterior import PosteriorTable
+from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.ensemble.sampling import frozen, uncertain
 from quidpro.errors import ConfigError
 from quidpro.lang.ast import names
 from quidpro.model.check import expressions
+from quidpro.model.overrides import constant_overrides
 from quidpro.solve import simulate as sim
 from quidpro.solve.simulate import Compiled, simulate
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
 
 METHODS = ("map", "mcmc")
 Z_BOUND = 5.0  # the search box in normal scores: 5 prior sd either side
@@ -55,24 +54,28 @@ BATCH = 4096  # members per kernel call
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def default_params(model: LoadedModel, fixed: Sequence[str] = ()) -> list[str]:
+def default_params(model: CompiledLike, fixed: Sequence[str] = ()) -> list[str]:
     """Every constant with a distribution that is not a lever nor fixed."""
-    return [n for n in uncertain(model.spec) if n not in fixed]
+    return [n for n in uncertain(compiled_of(model).model) if n not in fixed]
 
 
-def check_params(model: LoadedModel, params: Sequence[str]) -> list[str]:
-    """``params`` as given, each a constant with a distribution and not a lever."""
-    spec = model.spec
+def check_params(model: CompiledLike, params: Sequence[str]) -> list[str]:
+    """``params`` as given, each a constant with a distribution and not a lever.
+
+    Raises:
+        ConfigError: A name is not a constant, is a lever or has no distribution.
+    """
+    spec = compiled_of(model).model
     out = []
     for p in params:
         c = spec.constants.get(p)
         if c is None:
-            raise ConfigError(f"--params: {p!r} is not a constant of {spec.name}")
+            raise ConfigError(f"params: {p!r} is not a constant of {spec.name}")
         if c.lever:
-            raise ConfigError(f"--params: {p!r} is a scenario lever; levers are never calibrated")
+            raise ConfigError(f"params: {p!r} is a scenario lever; levers are never calibrated")
         if c.distribution is None:
             raise ConfigError(
-                f"--params: {p!r} has no distribution; calibration needs one as its prior"
+                f"params: {p!r} has no distribution; calibration needs one as its prior"
             )
         if p not in out:
             out.append(p)
@@ -86,7 +89,7 @@ class Problem:
 
     def __init__(
         self,
-        model: LoadedModel,
+        model: CompiledLike,
         tg: Targets,
         params: Sequence[str],
         *,
@@ -98,17 +101,18 @@ class Problem:
             raise ConfigError(
                 "no evidence row the model can score: check the observations: section and --until"
             )
-        self.model = model
+        compiled = compiled_of(model)
+        spec = compiled.model
         self.targets = tg
-        self.names = list(params)
-        self.priors = [frozen(model.spec.constants[n].distribution) for n in self.names]  # type: ignore[arg-type]
-        self.base = model.overrides(scenario, sets)
+        self.names = check_params(compiled, params)
+        self.priors = [frozen(spec.constants[n].distribution) for n in self.names]  # type: ignore[arg-type]
+        self.base = constant_overrides(spec, scenario, sets)
         clash = [n for n in self.names if n in self.base]
         if clash:
             raise ConfigError(
                 f"cannot calibrate {', '.join(clash)}: fixed by the scenario or --set"
             )
-        self.compiled = _truncated(model, tg.last_time)
+        self.compiled = _truncated(compiled, tg.last_time)
         self.record = tg.variables
         self.backend_request = backend
         self.backend = "numpy"
@@ -183,14 +187,14 @@ class Problem:
         return np.asarray(self.log_prior_x(x) + self.log_likelihood(x))
 
 
-def _truncated(model: LoadedModel, last: float) -> Compiled:
+def _truncated(model: Compiled, last: float) -> Compiled:
     """The model compiled to stop just after ``last`` (unless it reads ``stop_time``)."""
-    spec = model.spec
+    spec = model.model
     t = spec.time
     uses_stop = any("stop_time" in names(e) for _, _, e in expressions(spec))
     stop = min(t.stop, t.start + (math.floor((last - t.start) / t.dt + 1e-9) + 2) * t.dt)
     if uses_stop or stop >= t.stop:
-        return model.compiled
+        return model
     return Compiled(replace(spec, time=replace(t, stop=stop)))
 
 
@@ -337,7 +341,7 @@ def calibrate(
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; use map or mcmc")
     if draws < 1:
-        raise ConfigError(f"--draws must be at least 1, got {draws}")
+        raise ConfigError(f"draws must be at least 1, got {draws}")
     started = perf_counter()
     z_map, _logp, info = find_mode(problem, seed, progress)
     cov = laplace(problem, z_map)

@@ -26,6 +26,9 @@ from quidpro.errors import ConfigError, Loc, ModelError
 from quidpro.model.spec import Model
 
 _META_KEY = b"quidpro.posterior"
+# Members per seeded stream of row indices: any fixed size makes a member's row
+# independent of the batch it runs in.
+_BLOCK = 65536
 
 
 @dataclass(frozen=True)
@@ -140,14 +143,12 @@ class PosteriorSample:
 
     def indices(self, lo: int, hi: int) -> np.ndarray:
         """The posterior row of each member ``lo .. hi - 1``."""
-        from quidpro.ensemble.sampling import BLOCK
-
         parts = []
-        for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
-            start = b * BLOCK
+        for b in range(lo // _BLOCK, (hi - 1) // _BLOCK + 1):
+            start = b * _BLOCK
             ss = np.random.SeedSequence(self.seed, spawn_key=(1 << 29, b))
             rows = np.random.default_rng(ss).integers(
-                0, len(self.table), min(hi, start + BLOCK) - start
+                0, len(self.table), min(hi, start + _BLOCK) - start
             )
             parts.append(rows[max(lo - start, 0) :])
         return np.concatenate(parts) if len(parts) > 1 else parts[0]

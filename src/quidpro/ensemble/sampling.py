@@ -29,6 +29,7 @@ from scipy.stats import qmc
 
 from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
 from quidpro.errors import ConfigError
+from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
 
 SAMPLERS = ("random", "lhs", "sobol")
@@ -83,7 +84,7 @@ class MemberSample:
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
         if n < 1:
-            raise ConfigError(f"--runs must be at least 1, got {n}")
+            raise ConfigError(f"n must be at least 1, got {n}")
         self.dists = dict(dists)
         self.n = n
         self.seed = seed
@@ -187,9 +188,7 @@ def draw(
     With ``posterior``, its constants come from resampled posterior rows and the others
     from their priors (:mod:`quidpro.ensemble.posterior`).
     """
-    skip = set(fixed)
-    if scenario not in (None, "", "baseline") and scenario in model.scenarios:
-        skip |= set(model.scenarios[scenario].set)
+    skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
     if posterior is None:
         return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
