@@ -249,6 +249,10 @@ from quidpro.cli import calibrate as _calibrate  # noqa: E402
 
 _calibrate.register(app)
 
+from quidpro.cli import backtest as _backtest  # noqa: E402
+
+_backtest.register(app)
+
 
 def main() -> None:
     app()
