@@ -253,6 +253,10 @@ from quidpro.cli import backtest as _backtest  # noqa: E402
 
 _backtest.register(app)
 
+from quidpro.cli import evidence as _evidence  # noqa: E402
+
+_evidence.register(app)
+
 
 def main() -> None:
     app()
