@@ -113,8 +113,28 @@ def backtest(
     backend: str = "auto",
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The ``backtest --json`` document for ``cutoffs`` (dates, or model times for a
-    ledger in model time)."""
+    """The ``backtest --json`` document for ``cutoffs``.
+
+    Args:
+        model: The compiled model (or a holder of one) with an ``observations:`` section.
+        ledger: The evidence; rows after each cutoff are scored, never fitted.
+        cutoffs: Dates, or model times for a ledger in model time.
+        runs: Forecast members per cutoff.
+        seed: Seeds the calibration and the forecast.
+        method: ``map`` or ``mcmc`` (see :func:`~quidpro.analysis.calibrate.calibrate`).
+        draws: Posterior draws per cutoff.
+        params: Constants to calibrate (default: every uncertain non-lever constant).
+        max_steps: At most this many MCMC steps per cutoff.
+        backend: The kernel: auto, numpy or jit.
+        progress: Called with (stage, done, total).
+
+    Returns:
+        ``{"cutoffs": [{"cutoff", "observations", "coverage90", "crpss_trend",
+        "crpss_persistence", ...}]}``.
+
+    Raises:
+        ConfigError: No cutoff, or bad calibration settings.
+    """
     import scoringrules as sr
 
     compiled = compiled_of(model)

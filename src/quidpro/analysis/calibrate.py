@@ -122,11 +122,14 @@ class Problem:
 
     @property
     def k(self) -> int:
+        """The number of calibrated constants."""
         return len(self.names)
 
     def plan_backend(self, calls: int, members: int) -> None:
-        """Pick the kernel for about ``calls`` calls of ``members`` each (see simulate's
-        cost model: NumPy pays per call, numba a compile once)."""
+        """Pick the kernel for about ``calls`` calls of ``members`` each.
+
+        The cost model is simulate's: NumPy pays per call, numba a compile once.
+        """
         c = self.compiled
         req = self.backend_request
         if req != "auto":
@@ -150,10 +153,12 @@ class Problem:
         return np.column_stack([f.ppf(u[:, j]) for j, f in enumerate(self.priors)])
 
     def z_of_x(self, x: np.ndarray) -> np.ndarray:
+        """Normal scores of constants, row by row (the inverse of :meth:`x_of_z`)."""
         u = np.column_stack([f.cdf(x[:, j]) for j, f in enumerate(self.priors)])
         return np.asarray(ndtri(np.clip(u, 1e-15, 1 - 1e-15)))
 
     def log_prior_x(self, x: np.ndarray) -> np.ndarray:
+        """The prior log-density of constants ``x`` (n, k), shape (n,)."""
         with np.errstate(divide="ignore"):
             return np.asarray(
                 np.sum([f.logpdf(x[:, j]) for j, f in enumerate(self.priors)], axis=0)
@@ -230,6 +235,7 @@ class Result:
         }
 
     def table(self, meta: Mapping[str, Any] | None = None) -> PosteriorTable:
+        """The draws as a posterior table (what ``--out`` writes), with ``meta``."""
         info = {"method": self.method, "seed": self.seed, "observations": self.n_observations}
         return PosteriorTable(tuple(self.names), self.draws, {**info, **(meta or {})})
 
@@ -303,8 +309,11 @@ def find_mode(
 
 
 def laplace(problem: Problem, z0: np.ndarray, h: float = 1e-2) -> np.ndarray:
-    """Covariance in normal scores from the Hessian of -log density at ``z0`` (central
-    differences, one batch), eigenvalues floored at 1 (never wider than the prior)."""
+    """Covariance in normal scores from the Hessian of the -log density at ``z0``.
+
+    The Hessian comes from central differences (one batch); its eigenvalues are floored
+    at 1, the prior's, so the approximation is never wider than the prior.
+    """
     k = problem.k
     eye = np.eye(k)
     pts = [z0]
@@ -328,7 +337,7 @@ def laplace(problem: Problem, z0: np.ndarray, h: float = 1e-2) -> np.ndarray:
 # ---------------------------------------------------------------- the methods
 
 
-def calibrate(
+def calibrate(  # noqa: PLR0917 - the order reads as the command line does
     problem: Problem,
     method: str = "mcmc",
     draws: int = 1000,
@@ -364,7 +373,7 @@ def calibrate(
     return Result(method, seed, problem.names, x_map, problem.x_of_z(z), len(problem.targets), diag)
 
 
-def _mcmc(
+def _mcmc(  # noqa: PLR0917 - a private step of calibrate
     problem: Problem,
     z_map: np.ndarray,
     cov: np.ndarray,
@@ -386,7 +395,7 @@ def _mcmc(
     sampler = emcee.EnsembleSampler(
         nw,
         k,
-        lambda z: problem.log_density_z(z),
+        problem.log_density_z,
         vectorize=True,
         moves=[(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
     )
@@ -437,9 +446,11 @@ def _mcmc(
 
 
 def split_rhat(chain: np.ndarray) -> np.ndarray:
-    """Split-chain R-hat (Gelman et al., BDA3 §11.4) per parameter of ``chain``
-    (steps, chains, k): each chain's halves count as two chains. Written here because
-    ArviZ, which has it, takes seconds to import for these few lines."""
+    """Split-chain R-hat (Gelman et al., BDA3 §11.4) per parameter of ``chain``.
+
+    ``chain`` is (steps, chains, k); each chain's halves count as two chains. Written here because
+    ArviZ, which has it, takes seconds to import for these few lines.
+    """
     n = chain.shape[0] // 2
     if n < 2:
         return np.full(chain.shape[2], np.nan)

@@ -20,7 +20,7 @@ import numpy as np
 
 from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
-from quidpro.ensemble.runner import CompiledLike, Executor, compiled_of, make_plan, run_ensemble
+from quidpro.ensemble.runner import CompiledLike, Executor, compiled_of, make_plan, run_plan
 from quidpro.ensemble.sampling import bounds, varied
 from quidpro.errors import ConfigError, Loc, ModelError
 from quidpro.model.overrides import set_by_scenario
@@ -115,7 +115,7 @@ def indices(
     return {k: {n: float(v) for n, v in zip(names, si[k], strict=True)} for k in keys}
 
 
-def sensitivity(
+def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     model: CompiledLike,
     method: str,
     output: str,
@@ -151,7 +151,7 @@ def sensitivity(
         backend=backend,
     )
     members = {n: x[:, j] for j, n in enumerate(prob["names"])}
-    result = run_ensemble(compiled, plan, members, executor, progress)
+    result = run_plan(compiled, plan, members, executor, progress)
     if result.failed.any():  # the model's ranges reach values where it breaks down
         raise ModelError(
             f"{int(result.failed.sum())} of {len(x)} runs went non-finite; narrow the "

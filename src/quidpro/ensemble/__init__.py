@@ -23,7 +23,7 @@ from quidpro.ensemble.runner import (
     Result,
     compiled_of,
     make_plan,
-    run_ensemble,
+    run_plan,
 )
 from quidpro.ensemble.sampling import SAMPLERS, draw, new_seed, sample
 
@@ -68,8 +68,16 @@ def ensemble(
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
     )
-    members = draw(spec, n_runs, seed, sampler, scenario, (sets or {}).keys(), posterior)
-    return run_ensemble(model, plan, members, executor, progress)
+    members = draw(
+        spec,
+        n_runs,
+        seed,
+        sampler,
+        scenario=scenario,
+        fixed=(sets or {}).keys(),
+        posterior=posterior,
+    )
+    return run_plan(model, plan, members, executor, progress)
 
 
 def quantile_key(q: float) -> str:
@@ -116,7 +124,7 @@ __all__ = [
     "new_seed",
     "parse_probe",
     "quantile_key",
-    "run_ensemble",
+    "run_plan",
     "sample",
     "summary",
     "wilson",

@@ -43,6 +43,7 @@ class PosteriorTable:
         return int(self.values.shape[0])
 
     def column(self, name: str) -> np.ndarray:
+        """Every draw of constant ``name``."""
         return np.asarray(self.values[:, self.names.index(name)])
 
 
@@ -122,8 +123,11 @@ def model_posterior(model: Model) -> PosteriorTable | None:
 
 
 class PosteriorSample:
-    """Members drawn from a posterior table, the other uncertain constants from their
-    priors (:mod:`quidpro.ensemble.sampling`); gives rows of any member range."""
+    """Members drawn from a posterior table, the other uncertain constants from priors.
+
+    The priors' draws are a :class:`~quidpro.ensemble.sampling.MemberSample`; like it,
+    this gives the rows of any member range on demand.
+    """
 
     def __init__(
         self, table: PosteriorTable, prior: Any, n: int, seed: int, keep: Iterable[str]
@@ -139,6 +143,7 @@ class PosteriorSample:
 
     @property
     def names(self) -> list[str]:
+        """The constants sampled: the posterior's, then the priors'."""
         return [*self.keep_posterior, *self.prior.names]
 
     def indices(self, lo: int, hi: int) -> np.ndarray:

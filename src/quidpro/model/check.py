@@ -197,6 +197,7 @@ def _is_link(model: Model, cause: str, effect: str) -> bool:
 
 
 def known_names(model: Model) -> set[str]:
+    """Every constant, stock, flow and auxiliary of the model."""
     return {*model.constants, *model.stocks, *model.flows, *model.auxiliaries}
 
 

@@ -168,8 +168,12 @@ def build_calibration(node: Node | None) -> Calibration | None:
 def check_observations(
     observations: Iterable[Observation], variables: Collection[str], constants: Collection[str]
 ) -> None:
-    """Each observation expression uses only the model's stocks, flows and auxiliaries
-    (``variables``) and time.
+    """Check that each observation reads only the model's variables and time.
+
+    Args:
+        observations: The model's observations.
+        variables: Its stocks, flows and auxiliaries.
+        constants: Its constants (named in the message when one is used).
 
     Raises:
         UndefinedNameError: At the name that is not a variable.
