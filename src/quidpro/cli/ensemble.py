@@ -347,6 +347,7 @@ def ensemble_cmd(
             posterior=table,
         )
     doc = summary(result, qs)
+    _add_dates(m, doc)
     n_failed = int(result.failed.sum())
     _report_failed(n_failed, runs)
     if len(result.times) < len(result.plan.times):
@@ -393,6 +394,15 @@ def ensemble_cmd(
         summary={"queries": doc["queries"], "failed": n_failed},
         results=_long_table(doc["variables"], scenario),
     )
+
+
+def _add_dates(m: Any, doc: dict[str, Any]) -> None:
+    """ISO dates beside model time in each variable of an ensemble document."""
+    if m.spec.time.origin is None:
+        return
+    for name, s in doc["variables"].items():
+        dates = [d.date().isoformat() for d in m.dates(s["time"])]
+        doc["variables"][name] = {"time": s["time"], "dates": dates, **s}
 
 
 def _ensemble_tables(
