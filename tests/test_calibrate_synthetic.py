@@ -33,9 +33,15 @@ def _problem(syn: tuple[Path, Path]) -> Problem:
     return Problem(m, tg, default_params(m), backend="numpy")
 
 
-@pytest.mark.parametrize("method", ["map", "mcmc"])
-def test_recovers_the_true_constants(syn: tuple[Path, Path], method: str, tmp_path: Path) -> None:
-    res = calibrate(_problem(syn), method, draws=400, seed=5, max_steps=600)
+@pytest.mark.parametrize(
+    ("method", "sampler"), [("map", "emcee"), ("mcmc", "emcee"), ("mcmc", "smc")]
+)
+def test_recovers_the_true_constants(
+    syn: tuple[Path, Path], method: str, sampler: str, tmp_path: Path
+) -> None:
+    res = calibrate(
+        _problem(syn), method, draws=400, seed=5, max_steps=600, sampler=sampler, particles=800
+    )
     doc = res.summary()
     assert set(doc) == {"method", "seed", "observations", "parameters", "diagnostics"}
     assert doc["observations"] == 8
@@ -47,7 +53,12 @@ def test_recovers_the_true_constants(syn: tuple[Path, Path], method: str, tmp_pa
     # the growth rate is well identified: its interval is far narrower than the prior's
     lo, hi = doc["parameters"]["r"]["ci90"]
     assert hi - lo < 0.05
-    if method == "mcmc":
+    if sampler == "smc":
+        d = doc["diagnostics"]
+        assert d["stages"] >= 2
+        assert d["unique_particles"] > 500
+        assert 0.1 < d["acceptance"] < 0.9
+    elif method == "mcmc":
         d = doc["diagnostics"]
         assert d["converged"]
         assert max(d["rhat"].values()) < 1.1

@@ -38,6 +38,7 @@ from scipy import stats
 from scipy.special import ndtr, ndtri
 
 from quidpro.analysis.likelihood import Targets, log_likelihood
+from quidpro.analysis.smc import smc
 from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.ensemble.sampling import frozen, uncertain
@@ -49,6 +50,7 @@ from quidpro.solve import simulate as sim
 from quidpro.solve.simulate import Compiled, simulate
 
 METHODS = ("map", "mcmc")
+SAMPLERS = ("emcee", "smc")
 Z_BOUND = 5.0  # the search box in normal scores: 5 prior sd either side
 BATCH = 4096  # members per kernel call
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -345,10 +347,18 @@ def calibrate(  # noqa: PLR0917 - the order reads as the command line does
     progress: Progress | None = None,
     max_steps: int = 5000,
     walkers: int | None = None,
+    sampler: str = "emcee",
+    particles: int | None = None,
 ) -> Result:
-    """Calibrate ``problem`` by ``method`` (map | mcmc); ``draws`` rows in the result."""
+    """Calibrate ``problem`` by ``method`` (map | mcmc); ``draws`` rows in the result.
+
+    ``sampler`` chooses the posterior sampler of ``mcmc``: ``emcee`` (the default) or
+    ``smc`` (:mod:`quidpro.analysis.smc`, ``particles`` per population).
+    """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; use map or mcmc")
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"unknown sampler {sampler!r}; use {' or '.join(SAMPLERS)}")
     if draws < 1:
         raise ConfigError(f"draws must be at least 1, got {draws}")
     started = perf_counter()
@@ -358,6 +368,22 @@ def calibrate(  # noqa: PLR0917 - the order reads as the command line does
     if method == "map":
         z = rng.multivariate_normal(z_map, cov, size=draws, method="eigh")
         diag: dict[str, Any] = {"approximation": "laplace", **info}
+    elif sampler == "smc":
+        n = particles or max(1000, draws)
+        problem.plan_backend(150, n)
+        z_all, diag = smc(
+            lambda z: problem.log_likelihood(problem.x_of_z(z)),
+            problem.k,
+            n,
+            seed,
+            progress=progress,
+        )
+        z = (
+            z_all[np.linspace(0, n - 1, draws).round().astype(int)]
+            if draws <= n
+            else (z_all[rng.integers(0, n, draws)])
+        )
+        diag = {**info, **diag}
     else:
         z, diag = _mcmc(problem, z_map, cov, draws, seed, rng, progress, max_steps, walkers)
         diag = {**info, **diag}

@@ -124,6 +124,12 @@ def calibrate_cmd(
     walkers: Annotated[
         int | None, typer.Option(help="MCMC walkers (default: max(32, 2k + 2)).")
     ] = None,
+    sampler: Annotated[
+        str, typer.Option(help="The mcmc sampler: emcee (ensemble sampler) or smc (tempered).")
+    ] = "emcee",
+    particles: Annotated[
+        int | None, typer.Option(help="SMC particles (default: max(1000, --draws)).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
@@ -156,7 +162,15 @@ def calibrate_cmd(
     problem = Problem(m, tg, names, scenario=scenario, sets=sets, backend=backend)
     with stage_progress(quiet) as progress:
         result = calibrate(
-            problem, method.value, draws, seed, progress, max_steps=max_steps, walkers=walkers
+            problem,
+            method.value,
+            draws,
+            seed,
+            progress,
+            max_steps=max_steps,
+            walkers=walkers,
+            sampler=sampler,
+            particles=particles,
         )
     doc = result.summary()
     meta = {"model": m.name, "evidence": ledger.file, "until": until}
@@ -199,7 +213,13 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
         f"{d['evaluations']:,} model runs in {d['seconds']:.1f} s "
         f"({d['evaluations_per_second']:,.0f} runs/s in the kernel, {d['backend']})"
     )
-    if "acceptance" in d:
+    if "stages" in d:
+        line += (
+            f"; SMC: {d['particles']:,} particles, {d['stages']} stages, {d['moves']} moves, "
+            f"acceptance {d['acceptance']:.2f}, {d['unique_particles']:,} unique at the end, "
+            f"log evidence {d['log_evidence']:.2f}"
+        )
+    elif "acceptance" in d:
         line += (
             f"; {d['walkers']} walkers x {d['steps']} steps, acceptance {d['acceptance']:.2f}, "
             f"max R-hat {max(rhat.values()):.3f}, min ESS {min(d['ess'].values()):,.0f}"
