@@ -56,6 +56,7 @@ def test_recovers_the_true_constants(
     if sampler == "smc":
         d = doc["diagnostics"]
         assert d["stages"] >= 2
+        assert max(d["rhat"].values()) < 1.1
         assert d["unique_particles"] > 500
         assert 0.1 < d["acceptance"] < 0.9
     elif method == "mcmc":

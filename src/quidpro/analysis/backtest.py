@@ -112,6 +112,8 @@ def backtest(
     max_steps: int = 5000,
     backend: str = "auto",
     progress: Progress | None = None,
+    sampler: str = "smc",
+    particles: int | None = None,
 ) -> dict[str, Any]:
     """The ``backtest --json`` document for ``cutoffs``.
 
@@ -127,6 +129,8 @@ def backtest(
         max_steps: At most this many MCMC steps per cutoff.
         backend: The kernel: auto, numpy or jit.
         progress: Called with (stage, done, total).
+        sampler: The ``mcmc`` sampler, ``smc`` or ``emcee``.
+        particles: SMC particles (default: max(1000, draws)).
 
     Returns:
         ``{"cutoffs": [{"cutoff", "observations", "coverage90", "crpss_trend",
@@ -155,7 +159,16 @@ def backtest(
         fit = None
         if train.items:  # nothing known yet: the forecast is the prior's
             problem = Problem(compiled, train, names, backend=backend)
-            fit = calibrate(problem, method, draws, seed, stage, max_steps=max_steps)
+            fit = calibrate(
+                problem,
+                method,
+                draws,
+                seed,
+                stage,
+                max_steps=max_steps,
+                sampler=sampler,
+                particles=particles,
+            )
         rows: list[dict[str, Any]] = []
         if test.items:
             stage("forecast", 0, 1)

@@ -61,6 +61,8 @@ def backtest_cmd(
         str | None, typer.Option(help="Constants to calibrate, comma-separated (default: all).")
     ] = None,
     max_steps: Annotated[int, typer.Option(help="At most this many MCMC steps.")] = 5000,
+    sampler: Annotated[str, typer.Option(help="The mcmc sampler: smc or emcee.")] = "smc",
+    particles: Annotated[int | None, typer.Option(help="SMC particles per cutoff.")] = None,
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
@@ -91,6 +93,8 @@ def backtest_cmd(
             max_steps=max_steps,
             backend=backend,
             progress=progress,
+            sampler=sampler,
+            particles=particles,
         )
     if json_out is not None:
         json_out.write_text(json.dumps(doc, indent=1))

@@ -125,8 +125,11 @@ def calibrate_cmd(
         int | None, typer.Option(help="MCMC walkers (default: max(32, 2k + 2)).")
     ] = None,
     sampler: Annotated[
-        str, typer.Option(help="The mcmc sampler: emcee (ensemble sampler) or smc (tempered).")
-    ] = "emcee",
+        str,
+        typer.Option(
+            help="The mcmc sampler: smc (tempered SMC, the faster on the flagship) or emcee."
+        ),
+    ] = "smc",
     particles: Annotated[
         int | None, typer.Option(help="SMC particles (default: max(1000, --draws)).")
     ] = None,
@@ -198,15 +201,19 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
     for col in ("constant", "prior 5%", "prior 95%", "map", "median", "5%", "95%"):
         table.add_column(col, justify="left" if col == "constant" else "right")
     rhat = d.get("rhat", {})
+    ess = d.get("ess", {})
     if rhat:
         table.add_column("R-hat", justify="right")
+    if ess:
         table.add_column("ESS", justify="right")
     for name, f in zip(problem.names, problem.priors, strict=True):
         p = doc["parameters"][name]
         cells = [_fmt(f.ppf(0.05)), _fmt(f.ppf(0.95)), _fmt(p["map"]), _fmt(p["median"])]
         cells += [_fmt(p["ci90"][0]), _fmt(p["ci90"][1])]
         if rhat:
-            cells += [f"{rhat[name]:.3f}", f"{d['ess'][name]:,.0f}"]
+            cells.append(f"{rhat[name]:.3f}")
+        if ess:
+            cells.append(f"{ess[name]:,.0f}")
         table.add_row(escape(name), *cells)
     console.print(table)
     line = (
@@ -217,7 +224,8 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
         line += (
             f"; SMC: {d['particles']:,} particles, {d['stages']} stages, {d['moves']} moves, "
             f"acceptance {d['acceptance']:.2f}, {d['unique_particles']:,} unique at the end, "
-            f"log evidence {d['log_evidence']:.2f}"
+            f"log evidence {d['log_evidence']:.2f}, max R-hat across populations "
+            f"{max(rhat.values()):.3f}"
         )
     elif "acceptance" in d:
         line += (

@@ -4,11 +4,14 @@ A posterior file (Parquet) holds one row per draw and one column per calibrated
 constant; its schema metadata records how it was made (method, seed, evidence,
 cutoff). An ensemble drawn from a posterior gives member ``i`` the constants of row
 ``r_i``, the rows resampled with replacement by the seed (block ``b`` of
-:data:`~quidpro.ensemble.sampling.BLOCK` members from its own seeded stream, so any
-member range gives the same rows whatever the batch). Constants that carry a
-distribution but are not in the posterior keep their prior: they are drawn from
-their distributions exactly as a prior ensemble with the same seed would draw them
-(so a posterior and a prior ensemble share those random numbers). Levers and
+65,536 members from its own seeded stream, so any member range gives the same rows
+whatever the batch). Constants that carry a distribution but are not in the
+posterior keep their values: the calibration computed the posterior with them at
+those values, so the pair (posterior constants, other constants at their values) is
+the posterior the evidence supports, while drawing the others from their priors
+would pair calibrated constants with worlds the calibration never saw (and widen the
+bands with uncertainty the evidence was never asked about). Calibrate every uncertain
+constant (the default of ``quidpro calibrate``) to carry all of them. Levers and
 constants fixed by a scenario or ``--set`` are never sampled.
 """
 

@@ -200,13 +200,15 @@ def draw(
     The sample is drawn over *all* uncertain constants before any are dropped, so two
     scenarios run with one seed share their random numbers (common random numbers).
     With ``posterior``, its constants come from resampled posterior rows and the others
-    from their priors (:mod:`quidpro.ensemble.posterior`).
+    keep their values, as in the calibration (:mod:`quidpro.ensemble.posterior`).
     """
     skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
     if posterior is None:
         return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
-    in_post = set(posterior.names)
-    prior = MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip | in_post])
+    # The posterior was computed with every other constant at its value, so they stay
+    # there: drawing them from their priors would pair the calibrated constants with
+    # worlds the calibration never saw (quidpro.ensemble.posterior explains).
+    prior = MemberSample(dists, n, seed, sampler, [])
     keep = [k for k in posterior.names if k not in skip]
     return PosteriorSample(posterior, prior, n, seed, keep)
