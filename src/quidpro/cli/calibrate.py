@@ -151,12 +151,15 @@ def calibrate_cmd(
     from quidpro.analysis.calibrate import Problem, calibrate, check_params, default_params
     from quidpro.analysis.likelihood import targets
     from quidpro.ensemble.posterior import write_posterior
+    from quidpro.evidence.ledger import builtin_ledger
 
     if out is not None and out.suffix.lower() != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {out.name!r}")
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise ConfigError(f"--json must end in .json, got {json_out.name!r}")
     m = quidpro.load(model)
+    if evidence is None and builtin_ledger(m.spec.file) is None:
+        raise ConfigError(f"--evidence FILE.csv is needed: {m.name} ships no evidence ledger")
     ledger = load_evidence(m, evidence)
     if until is not None:
         ledger = ledger.before(parse_cutoff(until, ledger.dated))
