@@ -72,14 +72,17 @@ class Emitter:
     AS_CONDITION = "np.not_equal({code}, 0.0)"
 
     def num(self, e: Expr) -> str:
+        """Code for ``e`` as a number (a condition becomes 1.0 or 0.0)."""
         code, is_bool = self.emit(e)
         return self.AS_NUMBER.format(code=code) if is_bool else code
 
     def cond(self, e: Expr) -> str:
+        """Code for ``e`` as a condition (a number is true when nonzero)."""
         code, is_bool = self.emit(e)
         return code if is_bool else self.AS_CONDITION.format(code=code)
 
-    def emit(self, e: Expr) -> tuple[str, bool]:
+    def emit(self, e: Expr) -> tuple[str, bool]:  # noqa: PLR0911  # one return per node kind
+        """Code for ``e`` and whether it is a condition."""
         if isinstance(e, Num):
             v = e.value
             return ("np.inf" if v == np.inf else repr(float(v))), False
@@ -107,7 +110,9 @@ class Emitter:
         return self.call(e)
 
     def chain(self, e: Binary) -> str:
-        """A left-nested run of ``+ -`` (or ``* /``) as one flat Python expression, so that
+        """Emit a left-nested chain of ``+ -`` (or ``* /``) flat.
+
+        A left-nested run of ``+ -`` (or ``* /``) as one flat Python expression, so that
         a sum of many terms recurses neither here nor in Python's compiler.
         """
         level = _CHAIN[e.op]
@@ -138,7 +143,8 @@ class Emitter:
     }
     RANDOM: str | None = "_noise({kind!r}, tk, _t0, dt, _members, {args})"
 
-    def call(self, e: Call) -> tuple[str, bool]:
+    def call(self, e: Call) -> tuple[str, bool]:  # noqa: PLR0911  # one return per call family
+        """Code for a builtin or lookup call and whether it is a condition."""
         f, args = e.func, [self.num(a) for a in e.args]
         if f in self.lookups:
             return f"{self.lookups[f]}({args[0]})", False
@@ -175,7 +181,7 @@ class Kernel:
     source: str
     constants: tuple[str, ...]
 
-    def run(
+    def run(  # noqa: PLR0917  # the kernel interface every backend shares
         self,
         consts: list[Any],
         t0: float,
@@ -183,6 +189,7 @@ class Kernel:
         n_steps: int,
         stride: int,
         out: np.ndarray,
+        *,
         member_offset: int = 0,
     ) -> RunStatus:
         """Integrate every member; the status of each (see :class:`RunStatus`)."""
@@ -225,7 +232,9 @@ def initial_values(
     emitter: type[Emitter],
     wrap: str = "{}",
 ) -> tuple[dict[str, str], list[str]]:
-    """Statements computing every state, memory and equation at t0, in dependency order,
+    """Emit the t0 statements and return the identifiers of the t0 values.
+
+    Statements computing every state, memory and equation at t0, in dependency order,
     then the states' starting values; and the identifiers of those t0 values.
     """
     init_ident = {**ident}
@@ -264,7 +273,9 @@ def step_update(method: ButcherTableau, states: list[str]) -> list[str]:
 
 
 def finite_check(values: list[str], chunk: int = 64) -> list[str]:
-    """Statements setting ``_acc`` to a sum of ``values``: non-finite where any of them is
+    """Emit statements setting ``_acc`` to the sum of ``values``.
+
+    Statements setting ``_acc`` to a sum of ``values``: non-finite where any of them is
     (or on overflow, which the scan then finds clean). Chunked: Python's compiler
     recurses on long sums.
     """
@@ -278,7 +289,9 @@ def finite_check(values: list[str], chunk: int = 64) -> list[str]:
 
 
 def _balanced_sum(items: list[str]) -> str:
-    """``(a + b) + (c + d)``: a tree of additions, not a chain, so that the check adds
+    """Sum ``items`` as a balanced tree of additions.
+
+    ``(a + b) + (c + d)``: a tree of additions, not a chain, so that the check adds
     a few cycles of latency a step rather than one addition's per variable.
     """
     if len(items) == 1:
@@ -349,7 +362,7 @@ def _numpy_source(
         w(f"    _buf{i} = _deque(maxlen=_lag{i})")
         w(f"    _init{i} = {init_ident[mem.name]}")
     value_pos = _numpy_rhs(system, record, ident, em, L)
-    _numpy_loop(system, method, record, ident, value_pos, L)
+    _numpy_loop(system, method, record, ident, value_pos=value_pos, L=L)
     return L
 
 
@@ -360,7 +373,9 @@ def _tuple_of(items: list[str]) -> str:
 def _numpy_rhs(
     system: System, record: tuple[str, ...], ident: dict[str, str], em: Emitter, L: list[str]
 ) -> dict[str, int]:
-    """``rhs``: every equation, the derivatives, and the values the loop records or
+    """Emit ``rhs`` and return where each value is.
+
+    ``rhs``: every equation, the derivatives, and the values the loop records or
     remembers; at stage 0 (``_k >= 0``) the finite check. Returns where each value is.
     """
     S = [ident[s.name] for s in system.states]
@@ -386,6 +401,7 @@ def _numpy_loop(
     method: ButcherTableau,
     record: tuple[str, ...],
     ident: dict[str, str],
+    *,
     value_pos: dict[str, int],
     L: list[str],
 ) -> None:

@@ -43,6 +43,7 @@ class ScalarEmitter(Emitter):
     """Expression → scalar Python that numba compiles (``a if c else b``, ``min``...)."""
 
     def emit(self, e: Expr) -> tuple[str, bool]:
+        """Code for ``e`` and whether it is a condition (scalar forms first)."""
         if isinstance(e, Unary) and e.op == "not":
             return f"(not {self.cond(e.operand)})", True
         if isinstance(e, Binary) and e.op in _COMPARE:
@@ -80,7 +81,7 @@ def generate_source(system: System, method: ButcherTableau, record: tuple[str, .
     ]
     _lookup_functions(system, lookups, L)
     value_pos = _scalar_rhs(system, record, ident, em, L)
-    _scalar_run_one(system, method, record, ident, lookups, value_pos, L)
+    _scalar_run_one(system, method, record, ident, lookups, value_pos=value_pos, L=L)
     L.append("@njit(cache=True, error_model='numpy', parallel=True)")
     L.append("def run_many(CC, t0, dt, n_steps, stride, out, status, values):")
     L.append("    for r in prange(CC.shape[0]):")
@@ -109,7 +110,9 @@ def _args(system: System, ident: dict[str, str], states: list[str]) -> list[str]
 def _scalar_rhs(
     system: System, record: tuple[str, ...], ident: dict[str, str], em: Emitter, L: list[str]
 ) -> dict[str, int]:
-    """``rhs``: equations, derivatives, recorded and remembered values, and at stage 0
+    """Emit the numba ``rhs`` and ``scan`` functions.
+
+    ``rhs``: equations, derivatives, recorded and remembered values, and at stage 0
     (``_k >= 0``) a sum of every state and equation, non-finite if any of them is; and
     ``scan``, the same step again (run only then) giving the first non-finite one.
     """
@@ -138,12 +141,13 @@ def _scalar_rhs(
     return {v: j for j, v in enumerate(value_names)}
 
 
-def _scalar_run_one(
+def _scalar_run_one(  # noqa: PLR0915  # the numba loop, emitted line by line in order
     system: System,
     method: ButcherTableau,
     record: tuple[str, ...],
     ident: dict[str, str],
     lookups: dict[str, str],
+    *,
     value_pos: dict[str, int],
     L: list[str],
 ) -> None:
@@ -231,6 +235,7 @@ class JitKernel:
         self._module: Any = None
 
     def module(self) -> Any:
+        """The kernel's module, written to numba's cache folder and imported once."""
         if self._module is None:
             path = _cache_dir() / f"{self.module_name}.py"
             if not path.exists() or path.read_text() != self.source:
@@ -252,7 +257,7 @@ class JitKernel:
         func = "run_many" if many else "run_one"
         return folder.exists() and any(folder.glob(f"{self.module_name}.{func}-*.nbi"))
 
-    def run(
+    def run(  # noqa: PLR0917  # the kernel interface every backend shares
         self,
         consts: list[Any],
         t0: float,
@@ -260,7 +265,8 @@ class JitKernel:
         n_steps: int,
         stride: int,
         out: np.ndarray,
-        member_offset: int = 0,  # unused: models with random draws run on NumPy
+        *,
+        member_offset: int = 0,  # noqa: ARG002  # unused: models with random draws run on NumPy
     ) -> RunStatus:
         """Fill ``out[time, var, run]``; the status of every member.
 

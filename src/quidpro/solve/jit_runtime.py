@@ -8,16 +8,19 @@ from numba import njit
 
 @njit(cache=True, error_model="numpy")
 def j_step(t: float, height: float, t0: float) -> float:
+    """``step(height, t0)`` at time ``t``."""
     return height if t >= t0 else 0.0
 
 
 @njit(cache=True, error_model="numpy")
 def j_ramp(t: float, slope: float, t0: float, t1: float = np.inf) -> float:
+    """``ramp(slope, t0, t1)`` at time ``t``."""
     return slope * (min(t, t1) - min(t, t0))
 
 
 @njit(cache=True, error_model="numpy")
 def j_pulse(tk: float, dt: float, magnitude: float, t0: float, interval: float = 0.0) -> float:
+    """``pulse(magnitude, t0, interval)`` at step time ``tk``, as a rate over ``dt``."""
     eps = dt * 1e-6
     since = tk - t0
     if since <= -eps:
@@ -27,7 +30,10 @@ def j_pulse(tk: float, dt: float, magnitude: float, t0: float, interval: float =
 
 
 @njit(cache=True, error_model="numpy")
-def j_interp(x: float, xs: np.ndarray, ys: np.ndarray, linear: bool, discrete: bool) -> float:
+def j_interp(  # noqa: PLR0911  # one return per region of the table
+    x: float, xs: np.ndarray, ys: np.ndarray, linear: bool, discrete: bool
+) -> float:
+    """A lookup table's value at ``x``: clamped, linear beyond the ends, or discrete."""
     n = xs.shape[0]
     if discrete:
         i = np.searchsorted(xs, x, side="right") - 1
@@ -43,7 +49,7 @@ def j_interp(x: float, xs: np.ndarray, ys: np.ndarray, linear: bool, discrete: b
         return float(ys[0])
     if x >= xs[n - 1]:
         return float(ys[n - 1])
-    if x != x:  # NaN in, NaN out
+    if x != x:  # noqa: PLR0124  # NaN in, NaN out (numba's NaN test)
         return x
     lo, hi = 0, n - 1
     while hi - lo > 1:  # bisection: no allocation, unlike np.interp on a scalar

@@ -25,6 +25,8 @@ _PER_STEP = {"step", "ramp", "pulse", *(n for n, b in BUILTINS.items() if b.kind
 
 @dataclass(frozen=True)
 class Equation:
+    """A variable computed every step (or once, if static) from ``expr``."""
+
     name: str
     expr: Expr
     owner: str  # the user variable it belongs to (errors name this one)
@@ -33,6 +35,8 @@ class Equation:
 
 @dataclass(frozen=True)
 class State:
+    """A stock (user or hidden): its initial value and its derivative."""
+
     name: str
     initial: Expr
     derivative: Expr
@@ -54,6 +58,8 @@ class Memory:
 
 @dataclass
 class System:
+    """A lowered model: constants, states, memories and ordered equations."""
+
     model: Model
     constants: list[str]
     states: list[State] = field(default_factory=list)
@@ -64,6 +70,7 @@ class System:
 
     @property
     def visible(self) -> list[str]:
+        """The user variables a run reports, in model order."""
         m = self.model
         shown = [*m.stocks, *m.flows, *m.auxiliaries]
         return [*shown, *m.constants] if m.report_constants else shown
@@ -105,7 +112,8 @@ class _Lowerer:
             return expr
         return self.aux(self.hidden(owner, tag), expr, owner, loc)
 
-    def expr(self, e: Expr, owner: str) -> Expr:
+    def expr(self, e: Expr, owner: str) -> Expr:  # noqa: PLR0911  # one return per node kind
+        """Lower ``e``: stateful calls become hidden states or memories."""
         if isinstance(e, Unary):
             return Unary(e.op, self.expr(e.operand, owner), e.loc)
         if isinstance(e, Binary):  # along the left spine without recursion (long sums)
@@ -134,7 +142,7 @@ class _Lowerer:
         return e
 
     def stage_chain(
-        self, x: Expr, tau: Expr, n: int, init: Expr | None, owner: str, loc: Loc, material: bool
+        self, x: Expr, tau: Expr, n: int, init: Expr | None, *, owner: str, loc: Loc, material: bool
     ) -> Expr:
         """N first-order stages: smoothing (information) or delay (material) chains."""
         x = self.as_name(x, owner, "in", loc)
@@ -159,20 +167,20 @@ class _Lowerer:
             out = prev
         return out
 
-    def stateful(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+    def stateful(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:  # noqa: PLR0911, PLR0912
         init = None
         if func in ("smooth", "smooth3", "delay1", "delay3", "trend"):
             init = args[2] if len(args) > 2 else None
         if func in ("smoothn", "delayn", "forcst"):
             init = args[3] if len(args) > 3 else None
         if func == "smooth":
-            return self.stage_chain(args[0], args[1], 1, init, owner, loc, material=False)
+            return self.stage_chain(args[0], args[1], 1, init, owner=owner, loc=loc, material=False)
         if func == "smooth3":
-            return self.stage_chain(args[0], args[1], 3, init, owner, loc, material=False)
+            return self.stage_chain(args[0], args[1], 3, init, owner=owner, loc=loc, material=False)
         if func == "delay1":
-            return self.stage_chain(args[0], args[1], 1, init, owner, loc, material=True)
+            return self.stage_chain(args[0], args[1], 1, init, owner=owner, loc=loc, material=True)
         if func == "delay3":
-            return self.stage_chain(args[0], args[1], 3, init, owner, loc, material=True)
+            return self.stage_chain(args[0], args[1], 3, init, owner=owner, loc=loc, material=True)
         if func in ("smoothn", "delayn"):
             order = args[2]
             if not isinstance(order, Num) or order.value < 1 or order.value != int(order.value):
@@ -180,7 +188,13 @@ class _Lowerer:
                     f"{func}() needs a whole number of stages as a literal, like 3", loc
                 )
             return self.stage_chain(
-                args[0], args[1], int(order.value), init, owner, loc, material=func == "delayn"
+                args[0],
+                args[1],
+                int(order.value),
+                init,
+                owner=owner,
+                loc=loc,
+                material=func == "delayn",
             )
         if func == "trend":
             # XMILE TREND: fractional growth rate of x against its exponential average.
@@ -268,7 +282,7 @@ class _Lowerer:
                 taken.append(Name(f))
 
 
-def _order(eqs: dict[str, Equation], known: set[str], model: Model, phase: str) -> list[str]:
+def _order(eqs: dict[str, Equation], known: set[str], phase: str) -> list[str]:
     g = nx.DiGraph()
     position = {n: i for i, n in enumerate(eqs)}
     for name, eq in eqs.items():
@@ -336,16 +350,16 @@ def lower(model: Model) -> System:
                 changed = True
     step_eqs = {n: e for n, e in lw.eqs.items() if n not in static}
     static_eqs = {n: e for n, e in lw.eqs.items() if n in static}
-    sys.static = [static_eqs[n] for n in _order(static_eqs, base, model, "step")]
+    sys.static = [static_eqs[n] for n in _order(static_eqs, base, "step")]
     known = base | state_names | memory_names | static
-    sys.equations = [step_eqs[n] for n in _order(step_eqs, known, model, "step")]
+    sys.equations = [step_eqs[n] for n in _order(step_eqs, known, "step")]
     # Initial phase: states from their initial expressions, equations at t0.
     init_nodes: dict[str, Equation] = {
         **{s.name: Equation(s.name, s.initial, s.owner, s.loc) for s in sys.states},
         **{m.name: Equation(m.name, m.init, m.owner, m.loc) for m in sys.memories},
         **step_eqs,
     }
-    sys.init_order = _order(init_nodes, base | static, model, "init")
+    sys.init_order = _order(init_nodes, base | static, "init")
     return sys
 
 

@@ -1,4 +1,6 @@
-"""Random draws for the random builtins (``normal``, ``uniform``, ``lognormal``,
+"""Random draws for the random builtins, vectorised over the ensemble.
+
+Random draws for the random builtins (``normal``, ``uniform``, ``lognormal``,
 ``poisson``, ``exprnd``; XMILE's NORMAL, RANDOM, ...), vectorised over the ensemble.
 
 A draw is a pure function of (seed, call site, time step, ensemble member), computed
@@ -39,7 +41,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def uniform01(seed: Any, site: int, step: int, draw: int, members: np.ndarray) -> np.ndarray:
-    """Uniform numbers in (0, 1): one per member (its index in the whole ensemble, so a
+    """Uniform numbers in (0, 1), one per member.
+
+    Uniform numbers in (0, 1): one per member (its index in the whole ensemble, so a
     member draws the same numbers in any batch), for this site, step and draw.
     """
     seeds = np.asarray(seed, dtype=float)
@@ -65,7 +69,9 @@ def _normal(seed: Any, site: int, k: int, members: np.ndarray) -> np.ndarray:
 
 
 def draw(kind: str, tk: float, t0: float, dt: float, members: np.ndarray, *args: Any) -> Any:
-    """One step's draw of ``kind`` for ``members`` (ensemble indices), with its
+    """One step's draw of ``kind`` for ``members``.
+
+    One step's draw of ``kind`` for ``members`` (ensemble indices), with its
     parameters, then (seed, site).
     """
     n = len(members)

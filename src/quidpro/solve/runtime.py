@@ -38,7 +38,9 @@ def sd_pulse(tk: float, dt: float, magnitude: Array, t0: Array, interval: Array 
 
 
 def delayed(buf: Sequence[Array], lags: np.ndarray, init: Array) -> np.ndarray:
-    """Per member ``r``: the value ``lags[r]`` steps ago from ``buf`` (oldest first), or
+    """Per member, the value ``lags[r]`` steps ago, or ``init``.
+
+    Per member ``r``: the value ``lags[r]`` steps ago from ``buf`` (oldest first), or
     ``init`` while fewer steps have passed. For delays that differ between members.
     """
     n = len(buf)
@@ -65,6 +67,7 @@ class LookupFn:
         self.discrete = discrete
 
     def __call__(self, x: Array) -> Array:
+        """The table's value at each ``x``."""
         xs, ys = self.xs, self.ys
         if self.discrete:
             i = np.clip(np.searchsorted(xs, x, side="right") - 1, 0, len(xs) - 1)

@@ -81,7 +81,9 @@ class Compiled:
         self.visible: tuple[str, ...] = tuple(self.system.visible)
 
     def kernel(self, method: str, record: tuple[str, ...], backend: str = "numpy") -> Any:
-        """The kernel of a backend (NumPy :class:`Kernel`, ``JitKernel`` or ``VmKernel``):
+        """Return the (cached) kernel of a backend.
+
+        The kernel of a backend (NumPy :class:`Kernel`, ``JitKernel`` or ``VmKernel``):
         ``run(consts, t0, dt, n_steps, stride, out, member_offset) -> RunStatus``.
         """
         key = (method, record, backend)
@@ -111,7 +113,9 @@ class Compiled:
         record: tuple[str, ...] | None = None,
         n_steps: int | None = None,
     ) -> str:
-        """Resolve "auto" by tiered compilation: NumPy (no compile time) until the time it
+        """Resolve the "auto" backend by tiered compilation.
+
+        Resolve "auto" by tiered compilation: NumPy (no compile time) until the time it
         has spent on this model, plus this call's, would pay for the cheapest fast path:
         numba's kernel of this model (at once when its disk cache holds it) or the
         interpreter (a load of numba; linear in the model, so any size).
@@ -229,6 +233,7 @@ def simulate(
     compiled: Compiled,
     overrides: Mapping[str, Any] | None = None,
     n_runs: int = 1,
+    *,
     method: str | None = None,
     dt: float | None = None,
     record: Sequence[str] | None = None,
@@ -267,7 +272,9 @@ def simulate(
         out = np.empty((n_save, len(rec), n_runs))
     with np.errstate(all="ignore"):
         started = perf_counter()
-        status = kernel.run(consts, time.start, time.dt, n_steps, stride, out, member_offset)
+        status = kernel.run(
+            consts, time.start, time.dt, n_steps, stride, out, member_offset=member_offset
+        )
         if backend == "numpy":
             compiled.numpy_seconds += perf_counter() - started
     _raise_short_lag(compiled, status, time)
@@ -318,14 +325,18 @@ def _raise_short_lag(compiled: Compiled, status: RunStatus, time: TimeSpec) -> N
 
 
 def evaluation_order(system: System) -> list[Equation | State]:
-    """What a step computes, in order: statics, states, then the equations (the index
+    """Return what a step computes, in order.
+
+    What a step computes, in order: statics, states, then the equations (the index
     a :class:`RunStatus` gives).
     """
     return [*system.static, *system.states, *system.equations]
 
 
 def _failures(system: System, status: RunStatus, time: TimeSpec) -> dict[int, tuple[str, float]]:
-    """Each failed run's root cause: the user variable (hidden ones map to their owner)
+    """Return each failed run's root cause.
+
+    Each failed run's root cause: the user variable (hidden ones map to their owner)
     whose value was first non-finite, and the time.
     """
     order = evaluation_order(system)

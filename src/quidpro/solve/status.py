@@ -18,7 +18,9 @@ OK, NON_FINITE, SHORT_LAG = 0, 1, 2
 
 @dataclass
 class RunStatus:
-    """Per member: ``code`` (OK, NON_FINITE or SHORT_LAG); for NON_FINITE, ``where`` is
+    """Outcome of every ensemble member's run.
+
+    Per member: ``code`` (OK, NON_FINITE or SHORT_LAG); for NON_FINITE, ``where`` is
     the variable's index in evaluation order (statics, states, equations), ``step``
     the step and ``value`` the value; for SHORT_LAG, ``where`` is the memory's index.
     """
@@ -44,7 +46,9 @@ class RunStatus:
 
     @classmethod
     def from_codes(cls, status: np.ndarray, offset: int, values: np.ndarray) -> RunStatus:
-        """From a kernel's ``status[member] = (code, register, step)``, registers of
+        """Build from a kernel's status array.
+
+        From a kernel's ``status[member] = (code, register, step)``, registers of
         variables numbered from ``offset``.
         """
         code = status[:, 0].copy()
@@ -62,7 +66,9 @@ class RunStatus:
 
 
 class Scanner:
-    """The NumPy kernel's side of the check: called with a step's values (floats or
+    """Mark each member's first non-finite value (the NumPy kernel's check).
+
+    The NumPy kernel's side of the check: called with a step's values (floats or
     arrays over members) when their sum is not finite, it marks each member's first
     non-finite value that is not marked yet.
     """

@@ -1,4 +1,6 @@
-"""The interpreter backend: a lowered system as an instruction array, run by one
+"""The interpreter backend: a lowered system as an instruction array.
+
+The interpreter backend: a lowered system as an instruction array, run by one
 numba function compiled once (:mod:`quidpro.solve.vm_runtime`).
 
 numba's front end costs 10-20 ms a statement, so a generated kernel of 8,000
@@ -82,7 +84,7 @@ class _Assembler:
             self.emit(COPY, dst, got)
         self.next_temp = self.first_temp
 
-    def expr(self, e: Expr, dst: int | None = None) -> int:
+    def expr(self, e: Expr, dst: int | None = None) -> int:  # noqa: PLR0911  # one return per node kind
         """Code for ``e``; its register (``dst`` when the result is computed)."""
         if isinstance(e, Num):
             return self.literal(e.value)
@@ -106,7 +108,9 @@ class _Assembler:
         return self.call(e, dst)
 
     def chain(self, e: Binary, dst: int | None) -> int:
-        """A left-nested run of ``+ -`` (or ``* /``) without recursion, as the NumPy
+        """Emit a left-nested chain of ``+ -`` (or ``* /``) without recursion.
+
+        A left-nested run of ``+ -`` (or ``* /``) without recursion, as the NumPy
         emitter writes it (same order of operations).
         """
         level = _CHAIN[e.op]
@@ -123,7 +127,7 @@ class _Assembler:
             acc = self.emit(_BINARY[link.op], out, acc, right)
         return acc
 
-    def call(self, e: Call, dst: int | None) -> int:
+    def call(self, e: Call, dst: int | None) -> int:  # noqa: PLR0911  # one return per call family
         f = e.func
         if f in self.lookups:
             return self.emit(LOOKUP, dst, self.expr(e.args[0]), self.lookups[f])
@@ -290,7 +294,7 @@ class VmKernel:
         folder = Path(spec.origin).parent / "__pycache__"
         return folder.exists() and any(folder.glob("vm_runtime.run_program-*.nbi"))
 
-    def run(
+    def run(  # noqa: PLR0917  # the kernel interface every backend shares
         self,
         consts: list[Any],
         t0: float,
@@ -298,7 +302,8 @@ class VmKernel:
         n_steps: int,
         stride: int,
         out: np.ndarray,
-        member_offset: int = 0,  # unused: models with random draws run on NumPy
+        *,
+        member_offset: int = 0,  # noqa: ARG002  # unused: models with random draws run on NumPy
     ) -> RunStatus:
         """Fill ``out[time, var, run]``; the status of every member."""
         from quidpro.solve import vm_runtime

@@ -1,4 +1,6 @@
-"""The interpreter of :mod:`quidpro.solve.vm`: one numba function, compiled once per
+"""The interpreter of :mod:`quidpro.solve.vm`, one numba function.
+
+The interpreter of :mod:`quidpro.solve.vm`: one numba function, compiled once per
 installation (numba's disk cache), that runs any model's instruction array.
 
 Written by hand because it is quidpro's own: no library interprets a system-dynamics
@@ -68,7 +70,9 @@ def _mod(a: float, b: float) -> float:
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _power(x: float, y: float) -> float:
-    """``x ** y`` as NumPy computes it for an array and a scalar exponent (its fast
+    """Compute ``x ** y`` as NumPy does for an array and a scalar exponent.
+
+    ``x ** y`` as NumPy computes it for an array and a scalar exponent (its fast
     paths for 2, 0.5 and -1, pow otherwise).
     """
     if y == 2.0:
@@ -82,7 +86,9 @@ def _power(x: float, y: float) -> float:
 
 @njit(cache=True, error_model="numpy")
 def _lookup(x: float, xs_all: _Array, ys_all: _Array, first: int, end: int, mode: int) -> float:
-    """``LookupFn`` on ``xs_all[first:end]``: np.interp's formula, clamped (mode 0),
+    """Evaluate a lookup on ``xs_all[first:end]``.
+
+    ``LookupFn`` on ``xs_all[first:end]``: np.interp's formula, clamped (mode 0),
     linear beyond (1), or discrete (2).
     """
     n = end - first
@@ -139,7 +145,9 @@ def _pulse(tk: float, dt: float, magnitude: float, t0: float, interval: float) -
 def execute(
     code: _Array, R: _Array, time_reg: int, lk_x: _Array, lk_y: _Array, lk_meta: _Array
 ) -> None:
-    """Run ``code`` over the register rows ``R[register, lane]``; ``time_reg`` is the
+    """Run ``code`` over the register rows ``R[register, lane]``.
+
+    Run ``code`` over the register rows ``R[register, lane]``; ``time_reg`` is the
     register the time builtins read (``T``, or ``TK`` when inputs hold over a step).
     """
     for i in range(code.shape[0]):
@@ -373,7 +381,9 @@ def _run_block(
 
 @njit(cache=True, error_model="numpy")
 def _combine(R: _Array, state_reg: _Array, Y: _Array, K: _Array, w: _Array, dt: float) -> None:
-    """``state = y + dt * (w0 K0 + w1 K1 + ...)`` over the nonzero weights, summed in
+    """Advance the states by the weighted stages.
+
+    ``state = y + dt * (w0 K0 + w1 K1 + ...)`` over the nonzero weights, summed in
     the order the generated kernels write it (so all backends round alike).
     """
     acc = np.empty(LANES)
