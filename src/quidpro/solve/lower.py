@@ -9,6 +9,7 @@ limited value is what every reader of the flow sees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -167,73 +168,81 @@ class _Lowerer:
             out = prev
         return out
 
-    def stateful(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:  # noqa: PLR0911, PLR0912
-        init = None
-        if func in ("smooth", "smooth3", "delay1", "delay3", "trend"):
-            init = args[2] if len(args) > 2 else None
-        if func in ("smoothn", "delayn", "forcst"):
-            init = args[3] if len(args) > 3 else None
-        if func == "smooth":
-            return self.stage_chain(args[0], args[1], 1, init, owner=owner, loc=loc, material=False)
-        if func == "smooth3":
-            return self.stage_chain(args[0], args[1], 3, init, owner=owner, loc=loc, material=False)
-        if func == "delay1":
-            return self.stage_chain(args[0], args[1], 1, init, owner=owner, loc=loc, material=True)
-        if func == "delay3":
-            return self.stage_chain(args[0], args[1], 3, init, owner=owner, loc=loc, material=True)
-        if func in ("smoothn", "delayn"):
-            order = args[2]
-            if not isinstance(order, Num) or order.value < 1 or order.value != int(order.value):
-                raise ModelError(
-                    f"{func}() needs a whole number of stages as a literal, like 3", loc
-                )
-            return self.stage_chain(
-                args[0],
-                args[1],
-                int(order.value),
-                init,
-                owner=owner,
-                loc=loc,
-                material=func == "delayn",
-            )
-        if func == "trend":
-            # XMILE TREND: fractional growth rate of x against its exponential average.
-            x = self.as_name(args[0], owner, "in", loc)
-            tau = self.as_name(args[1], owner, "tau", loc)
-            g0 = init if init is not None else ZERO
-            s = self.hidden(owner, "avg")
-            first = _bin("/", x, _bin("+", Num(1.0), _bin("*", g0, tau)))
-            self.sys.states.append(
-                State(s, first, _bin("/", _bin("-", x, Name(s)), tau), owner, loc)
-            )
-            return _bin("/", _bin("-", x, Name(s)), _bin("*", Name(s), tau))
-        if func == "forcst":
-            # XMILE FORCST: x * (1 + trend * horizon).
-            trend = self.stateful("trend", (args[0], args[1], *(args[3:4])), owner, loc)
-            return _bin("*", args[0], _bin("+", Num(1.0), _bin("*", trend, args[2])))
-        if func == "init":
-            x = self.as_name(args[0], owner, "in", loc)
-            s = self.hidden(owner, "init")
-            self.sys.states.append(State(s, x, ZERO, owner, loc))
-            return Name(s)
-        if func == "previous":
-            src = self.as_name(args[0], owner, "in", loc)
-            if not isinstance(src, Name):  # a literal: previous(3) is 3
-                return src
-            out = self.hidden(owner, "prev")
-            self.sys.memories.append(
-                Memory(out, src.id, Num(1.0), args[1] if len(args) > 1 else src, owner, loc)
-            )
-            return Name(out, loc)
-        if func == "delay_fixed":
-            src = self.as_name(args[0], owner, "in", loc)
-            if not isinstance(src, Name):
-                return src
-            out = self.hidden(owner, "fixed")
-            lag = _bin("/", args[1], Name("dt"))
-            self.sys.memories.append(Memory(out, src.id, lag, args[2], owner, loc))
-            return Name(out, loc)
-        raise ModelError(f"{func}() is not implemented", loc)  # pragma: no cover
+    def stateful(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """Lower a call of a stateful builtin to hidden states or memories."""
+        family = _STATEFUL_FAMILIES.get(func)
+        if family is None:  # pragma: no cover
+            raise ModelError(f"{func}() is not implemented", loc)
+        return family(self, func, args, owner, loc)
+
+    def fixed_chain(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """``smooth``, ``smooth3``, ``delay1``, ``delay3``: chains of 1 or 3 stages."""
+        init = args[2] if len(args) > 2 else None
+        stages = 3 if func in ("smooth3", "delay3") else 1
+        material = func in ("delay1", "delay3")
+        return self.stage_chain(
+            args[0], args[1], stages, init, owner=owner, loc=loc, material=material
+        )
+
+    def order_n_chain(self, func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """``smoothn``, ``delayn``: chains of a literal whole number of stages."""
+        init = args[3] if len(args) > 3 else None
+        order = args[2]
+        if not isinstance(order, Num) or order.value < 1 or order.value != int(order.value):
+            raise ModelError(f"{func}() needs a whole number of stages as a literal, like 3", loc)
+        return self.stage_chain(
+            args[0],
+            args[1],
+            int(order.value),
+            init,
+            owner=owner,
+            loc=loc,
+            material=func == "delayn",
+        )
+
+    def trend(self, _func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """XMILE TREND: fractional growth rate of x against its exponential average."""
+        init = args[2] if len(args) > 2 else None
+        x = self.as_name(args[0], owner, "in", loc)
+        tau = self.as_name(args[1], owner, "tau", loc)
+        g0 = init if init is not None else ZERO
+        s = self.hidden(owner, "avg")
+        first = _bin("/", x, _bin("+", Num(1.0), _bin("*", g0, tau)))
+        self.sys.states.append(State(s, first, _bin("/", _bin("-", x, Name(s)), tau), owner, loc))
+        return _bin("/", _bin("-", x, Name(s)), _bin("*", Name(s), tau))
+
+    def forcst(self, _func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """XMILE FORCST: ``x * (1 + trend * horizon)``."""
+        trend = self.trend("trend", (args[0], args[1], *(args[3:4])), owner, loc)
+        return _bin("*", args[0], _bin("+", Num(1.0), _bin("*", trend, args[2])))
+
+    def initial(self, _func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """``init(x)``: a hidden stock that keeps x's value at t0."""
+        x = self.as_name(args[0], owner, "in", loc)
+        s = self.hidden(owner, "init")
+        self.sys.states.append(State(s, x, ZERO, owner, loc))
+        return Name(s)
+
+    def previous(self, _func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """``previous(x[, init])``: x one step ago (a literal stays itself)."""
+        src = self.as_name(args[0], owner, "in", loc)
+        if not isinstance(src, Name):  # a literal: previous(3) is 3
+            return src
+        out = self.hidden(owner, "prev")
+        self.sys.memories.append(
+            Memory(out, src.id, Num(1.0), args[1] if len(args) > 1 else src, owner, loc)
+        )
+        return Name(out, loc)
+
+    def delay_fixed(self, _func: str, args: tuple[Expr, ...], owner: str, loc: Loc) -> Expr:
+        """``delay_fixed(x, tau, init)``: x ``tau / dt`` steps ago (a literal stays itself)."""
+        src = self.as_name(args[0], owner, "in", loc)
+        if not isinstance(src, Name):
+            return src
+        out = self.hidden(owner, "fixed")
+        lag = _bin("/", args[1], Name("dt"))
+        self.sys.memories.append(Memory(out, src.id, lag, args[2], owner, loc))
+        return Name(out, loc)
 
     def depends_on(self, name: str, targets: set[str]) -> bool:
         """Whether equation ``name`` uses any of ``targets``, directly or through others."""
@@ -280,6 +289,22 @@ class _Lowerer:
                 )
                 self.eqs[f] = Equation(f, expr, f, old.loc)
                 taken.append(Name(f))
+
+
+# Each stateful builtin's family: the _Lowerer method that lowers its calls.
+_STATEFUL_FAMILIES: dict[str, Callable[[_Lowerer, str, tuple[Expr, ...], str, Loc], Expr]] = {
+    "smooth": _Lowerer.fixed_chain,
+    "smooth3": _Lowerer.fixed_chain,
+    "delay1": _Lowerer.fixed_chain,
+    "delay3": _Lowerer.fixed_chain,
+    "smoothn": _Lowerer.order_n_chain,
+    "delayn": _Lowerer.order_n_chain,
+    "trend": _Lowerer.trend,
+    "forcst": _Lowerer.forcst,
+    "init": _Lowerer.initial,
+    "previous": _Lowerer.previous,
+    "delay_fixed": _Lowerer.delay_fixed,
+}
 
 
 def _order(eqs: dict[str, Equation], known: set[str], phase: str) -> list[str]:
