@@ -91,6 +91,30 @@ def test_vm_follows_numpy_semantics_on_edge_values(write_model) -> None:
     assert set(b.failures.values()) == {("m1", 0.0)}
 
 
+HYPERBOLIC = """\
+quidpro: 1
+name: hyperbolic
+time: {start: 0, stop: 2, dt: 0.25}
+constants: {x: 1}
+auxiliaries:
+  hyper: sinh(x * time) + cosh(x) + tanh(x * time)
+  inverse: arcsinh(x * time) + arccosh(1 + x * x * time) + arctanh(x / (1 + abs(x)))
+  truncated: trunc(x * time - 1.3) + trunc(-x * time)
+"""
+
+
+def test_vm_hyperbolic_and_trunc_equal_numpy(write_model) -> None:
+    m = quidpro.load(write_model(HYPERBOLIC))
+    xs = np.array([-2.5, -0.7, -0.0, 0.3, 1.0, 2.25])
+    a = m.simulate(n_runs=len(xs), set={"x": xs}, backend="numpy")
+    b = m.simulate(n_runs=len(xs), set={"x": xs}, backend="vm")
+    assert not a.failures
+    assert not b.failures
+    np.testing.assert_allclose(b.values, a.values, rtol=1e-12, atol=1e-12)
+    # trunc rounds toward zero, unlike floor: trunc(-1.3) is -1 (x = 0.3 at t = 0).
+    assert b.series("truncated")[0, 3] == -1.0
+
+
 HIDDEN = """\
 quidpro: 1
 name: hidden

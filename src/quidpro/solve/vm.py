@@ -32,6 +32,7 @@ from quidpro.solve.tableau import ButcherTableau
 (ADD, SUB, MUL, DIV, COPY, NEG, POW, MIN, MAX, IF, LOOKUP) = range(11)
 (LT, LE, GT, GE, EQ, NE, AND, OR, NOT, STEP, RAMP, PULSE, MOD) = range(11, 24)
 _UNARY_NAMES = "abs exp ln log10 sqrt sin cos tan arcsin arccos arctan floor ceil"
+_UNARY_NAMES += " sinh cosh tanh arcsinh arccosh arctanh trunc"
 _UNARY = {name: 24 + i for i, name in enumerate(_UNARY_NAMES.split())}
 _UNARY["int"] = _UNARY["floor"]
 _BINARY = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "^": POW, "<": LT, "<=": LE, ">": GT}

@@ -26,6 +26,7 @@ MIN, MAX, IF, LOOKUP, LT, LE, GT, GE, EQ, NE = 7, 8, 9, 10, 11, 12, 13, 14, 15, 
 AND, OR, NOT, STEP, RAMP, PULSE, MOD = 17, 18, 19, 20, 21, 22, 23
 ABS, EXP, LN, LOG10, SQRT, SIN, COS, TAN = 24, 25, 26, 27, 28, 29, 30, 31
 ARCSIN, ARCCOS, ARCTAN, FLOOR, CEIL = 32, 33, 34, 35, 36
+SINH, COSH, TANH, ARCSINH, ARCCOSH, ARCTANH, TRUNC = 37, 38, 39, 40, 41, 42, 43
 
 # Fixed registers.
 T, TK, DT, T0, T1 = 0, 1, 2, 3, 4
@@ -265,6 +266,27 @@ def execute(
         elif op == CEIL:
             for j in range(LANES):
                 R[d, j] = np.ceil(R[a, j])
+        elif op == SINH:
+            for j in range(LANES):
+                R[d, j] = np.sinh(R[a, j])
+        elif op == COSH:
+            for j in range(LANES):
+                R[d, j] = np.cosh(R[a, j])
+        elif op == TANH:
+            for j in range(LANES):
+                R[d, j] = np.tanh(R[a, j])
+        elif op == ARCSINH:
+            for j in range(LANES):
+                R[d, j] = np.arcsinh(R[a, j])
+        elif op == ARCCOSH:
+            for j in range(LANES):
+                R[d, j] = np.arccosh(R[a, j])
+        elif op == ARCTANH:
+            for j in range(LANES):
+                R[d, j] = np.arctanh(R[a, j])
+        elif op == TRUNC:
+            for j in range(LANES):
+                R[d, j] = np.trunc(R[a, j])
 
 
 @njit(cache=True, error_model="numpy")
