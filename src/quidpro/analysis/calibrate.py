@@ -52,7 +52,6 @@ from quidpro.errors import ConfigError
 from quidpro.lang.ast import names
 from quidpro.model.check import expressions
 from quidpro.model.overrides import constant_overrides
-from quidpro.solve import simulate as sim
 from quidpro.solve.simulate import Compiled, simulate
 
 METHODS = ("map", "mcmc")
@@ -137,24 +136,14 @@ class Problem:
     def plan_backend(self, calls: int, members: int) -> None:
         """Pick the kernel for about ``calls`` calls of ``members`` each.
 
-        The cost model is simulate's: NumPy pays per call, numba a compile once.
+        The cost model is simulate's own: the work of all the calls weighed against a
+        fast backend's compile or load, paid once.
         """
         c = self.compiled
-        req = self.backend_request
-        if req != "auto":
-            self.backend = c.choose_backend(req, members, None, self.record)
-            return
-        self.backend = c.choose_backend("auto", members, None, self.record)
-        if self.backend == "jit" or not sim._jit_ok(c, c.model.time.method, self.record):
-            return
-        n_eq = len(c.system.equations) + len(c.system.states)
-        work = c.model.time.n_steps * n_eq
-        numpy_cost = calls * work * (sim.NUMPY_CALL + sim.NUMPY_PER_MEMBER * members)
-        compile_cost = sim.JIT_COMPILE_FIXED + sim.JIT_COMPILE_PER_EQUATION * n_eq * (
-            1 + n_eq / sim.JIT_COMPILE_GROWTH
+        total_steps = c.model.time.n_steps * max(calls, 1)
+        self.backend = c.choose_backend(
+            self.backend_request, members, None, self.record, n_steps=total_steps
         )
-        if numpy_cost > compile_cost:
-            self.backend = "jit"
 
     def x_of_z(self, z: np.ndarray) -> np.ndarray:
         """Constants from normal scores, row by row: shape (n, k)."""

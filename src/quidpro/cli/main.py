@@ -20,8 +20,10 @@ from quidpro.cli import (
     compare,
     convert,
     describe,
+    discover,
     ensemble,
     evidence,
+    loops,
     run,
     runs,
     sensitivity,
@@ -58,6 +60,8 @@ COMMANDS = (
     backtest,  # backtest
     runs,  # runs list | show | export
     convert,  # convert
+    loops,  # loops
+    discover,  # discover
 )
 for module in COMMANDS:
     module.register(app)

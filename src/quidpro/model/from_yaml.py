@@ -18,6 +18,7 @@ from quidpro.lang.located import Node, describe
 from quidpro.lang.suggest import did_you_mean
 from quidpro.model.arrays import expand_document, split_arrays
 from quidpro.model.limits import finite
+from quidpro.model.loops_spec import parse_loops
 from quidpro.model.observations import build_calibration, build_observations
 from quidpro.model.spec import (
     DISTRIBUTIONS,
@@ -47,6 +48,7 @@ TOP_KEYS = (
     "scenarios",
     "sources",
     "claims",
+    "loops",
     "observations",
     "calibration",
 )
@@ -489,6 +491,7 @@ def build_model(root: Node, file: str = "<string>") -> Model:
         scenarios=_section(root, "scenarios", _scenario, {}),
         sources=_sources(root.get("sources")),
         claims=_section(root, "claims", _claim, {}),
+        loops=parse_loops(root.get("loops")),
         observations=build_observations(root.get("observations")),
         calibration=build_calibration(root.get("calibration")),
         title=_text(root.get("title")),
