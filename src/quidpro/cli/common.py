@@ -106,25 +106,3 @@ def executor(m: LoadedModel, dask: str | None) -> Iterator[Executor | None]:
 
     with DaskExecutor(dask, model_text(m), m.spec.file) as ex:
         yield ex
-
-
-@contextmanager
-def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar whose label follows the stage of a long computation."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    ) as bar:
-        task = bar.add_task("starting", total=1)
-
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        yield update

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from quidpro.cli.common import console, err_console
@@ -83,3 +89,23 @@ def progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], No
 def date_axis(m: LoadedModel) -> Callable[[Any], Any] | None:
     """Model times to calendar dates for plots, when the model has a calendar origin."""
     return m.dates if m.spec.time.origin is not None else None
+
+
+@contextmanager
+def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar whose label follows the stage of a long computation."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update

@@ -191,7 +191,6 @@ def resolve_seed(seed: int | None) -> int:
     return new_seed() if seed is None else seed
 
 
-# Evidence and calibration (calibrate, backtest).
 EvidenceOpt = Annotated[
     Path | None,
     typer.Option(
