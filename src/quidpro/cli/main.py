@@ -14,12 +14,15 @@ from __future__ import annotations
 import typer
 
 from quidpro.cli import (
+    backtest,
+    calibrate,
     check,
     compare,
     convert,
     describe,
     discover,
     ensemble,
+    evidence,
     loops,
     run,
     runs,
@@ -52,6 +55,9 @@ COMMANDS = (
     ensemble,  # ensemble
     compare,  # compare
     sensitivity,  # sensitivity
+    evidence,  # evidence
+    calibrate,  # calibrate
+    backtest,  # backtest
     runs,  # runs list | show | export
     convert,  # convert
     loops,  # loops
