@@ -6,6 +6,7 @@ module (one run ~0.2 s), so the whole file stays well under 20 seconds.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,8 @@ import quidpro
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = ROOT / "src" / "quidpro" / "models" / "nk_russia.yaml"
-ARTICLE = ROOT.parent / "shared" / "seed" / "nk-russia-partnership-article.txt"
+# Hashes of the article's 8-word runs (the article itself is not ours to ship).
+ARTICLE_SHINGLES = Path(__file__).resolve().parent / "data" / "article_shingles.txt"
 
 REQUIRED_VARIABLES = [
     "war_intensity",
@@ -221,27 +223,56 @@ def test_sources_cite_the_article_and_the_evidence_rows() -> None:
     assert spec.constants["shells_per_container"].source.startswith("OBS")
 
 
-@pytest.mark.skipif(not ARTICLE.exists(), reason="seed article not available")
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("\u2019", "'"))
+
+
+def _hash(run: str) -> str:
+    return hashlib.sha256(run.encode()).hexdigest()[:16]
+
+
+def _article_hashes() -> set[str]:
+    lines = ARTICLE_SHINGLES.read_text(encoding="utf-8").splitlines()
+    return {h for h in lines if h and not h.startswith("#")}
+
+
+def _copied_runs(text: str, article: set[str] | None = None, n: int = 8) -> list[str]:
+    """Runs of ``n`` consecutive words of ``text`` whose hash is among ``article``'s."""
+    article = _article_hashes() if article is None else article
+    w = _words(text)
+    runs = {" ".join(w[i : i + n]) for i in range(len(w) - n + 1)}
+    return sorted(r for r in runs if _hash(r) in article)
+
+
 def test_no_sentence_of_the_article_is_copied() -> None:
-    """No run of 8 consecutive words of the article appears in the model file.
+    """No run of 8 consecutive words of the article appears in the model file or its docs.
 
     Eight words is long enough to exclude shared short phrases ('the war in Ukraine')
-    and short enough to catch a copied clause. The article's title, cited as a
-    source, is exempt.
+    and short enough to catch a copied clause. The article's title, cited as a source, is
+    exempt. The article is compared through hashes of its 8-word runs
+    (tests/data/article_shingles.txt), so the check runs from a clone.
     """
+    assert len(_article_hashes()) > 500
+    for path in (MODEL_FILE, ROOT / "docs" / "nk_russia.md"):
+        copied = _copied_runs(path.read_text(encoding="utf-8"))
+        assert not copied, (path.name, copied[:5])
 
-    def words(text: str) -> list[str]:
-        return re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
 
-    article = ARTICLE.read_text(encoding="utf-8")
-    title = {" ".join(words("Why North Korea's Military Partnership With Russia Is Here to Stay"))}
-    n = 8
-    aw = words(article)
-    shingles = {" ".join(aw[i : i + n]) for i in range(len(aw) - n + 1)}
-    shingles = {s for s in shingles if not any(s in t for t in title)}
-    mw = words(MODEL_FILE.read_text(encoding="utf-8"))
-    copied = {" ".join(mw[i : i + n]) for i in range(len(mw) - n + 1)} & shingles
-    assert not copied, sorted(copied)[:5]
+def test_the_copy_check_can_fail() -> None:
+    """The check flags a copied clause: a text that repeats a source's 8-word run is caught,
+    also inside other words and with different case and punctuation."""
+    source = "The quick brown fox jumps over the lazy dog near the river bank"
+    w = _words(source)
+    hashes = {_hash(" ".join(w[i : i + 8])) for i in range(len(w) - 7)}
+    copied = _copied_runs(
+        "As they say: the QUICK brown fox jumps over the lazy dog, really.", hashes
+    )
+    assert copied == [
+        "quick brown fox jumps over the lazy dog",
+        "the quick brown fox jumps over the lazy",
+    ]
+    assert _copied_runs("the quick brown fox jumped over the lazy dog", hashes) == []
+    assert all(len(h) == 16 for h in _article_hashes())
 
 
 # ------------------------------------------------------------------ history (2019-mid 2024)
@@ -348,30 +379,52 @@ def test_h3_the_veto_keeps_sanctions_unlikely_and_brinkmanship_high() -> None:
         window(base, "nk_missile_launches_per_year", 84).mean()
         > window(restored, "nk_missile_launches_per_year", 84).mean()
     )
-    # The veto is what changed in 2022: the likelihood falls with the invasion.
+    # A plausible pre-war baseline: no sanctions resolution passed between 2018 and 2021,
+    # so the likelihood is low (at most 0.15) in mid-2021 with few launches, and the veto
+    # still takes it lower after the invasion (at most 0.02 at the start of 2023).
     assert (
-        at(base, "unsc_sanctions_likelihood", 30) > 0.2 > at(base, "unsc_sanctions_likelihood", 48)
+        0.15
+        >= at(base, "unsc_sanctions_likelihood", 30)
+        > at(base, "unsc_sanctions_likelihood", 48)
     )
+    assert at(base, "unsc_sanctions_likelihood", 48) <= 0.02
+    # A world without the war is no sanctions-prone world either: at most 0.25 in 2035.
+    assert window(run(invasion_time=9999.0), "unsc_sanctions_likelihood", 180).max() <= 0.25
 
 
 def test_h4_south_korean_pressure_rises_with_alliance_depth() -> None:
-    """H4 (C23): the deeper the alliance, the higher the pressure on Seoul to arm Ukraine.
+    """H4 (C23): in the nominal world, a deeper alliance raises the pressure on Seoul.
 
-    Thresholds: while the war is on (2022-2035 in the baseline) pressure and alliance depth
-    move together (correlation >= 0.95; ranks are not used because both series are flat,
-    up to numerical wiggles, after 2025); a deeper alliance through missile-
-    technology transfer raises mean pressure over 2026-2035 by at least 0.05; a shallower
-    alliance (no treaty) lowers it by at least 0.05.
+    Seoul's stance is its own mechanism (threat against restraint, sk_* constants), so
+    this is a finding of the nominal values, not an identity. Thresholds: a deeper
+    alliance (missile-technology transfer) raises mean pressure over 2026-2035 by at
+    least 0.02 and a shallower one (the treaty never signed) lowers it by at least 0.02
+    (a fiftieth of the scale, above the solver's numerical noise by orders of magnitude).
     """
     base = run()
-    w = base.loc[base.index >= 40]
-    assert w["alliance_depth"].corr(w["sk_arms_ukraine_pressure"]) >= 0.95
     deeper = run("missile_tech_transfer")
     shallower = run(treaty_threshold=1.0)  # the treaty is never signed
     assert window(deeper, "alliance_depth", 84).mean() > window(base, "alliance_depth", 84).mean()
     mean = lambda df: window(df, "sk_arms_ukraine_pressure", 84).mean()  # noqa: E731
-    assert mean(deeper) >= mean(base) + 0.05
-    assert mean(shallower) <= mean(base) - 0.05
+    assert mean(deeper) >= mean(base) + 0.02
+    assert mean(shallower) <= mean(base) - 0.02
+
+
+def test_h4_is_not_built_in() -> None:
+    """Seoul's pressure is not a function of alliance depth alone: with no threat from the
+    alliance and a strong Russian leverage, a deeper alliance lowers the pressure."""
+    sets = {
+        "sk_threat_alliance_weight": 0.0,
+        "sk_threat_exchange_weight": 0.4,
+        "sk_threat_hostility_weight": 0.4,
+        "sk_restraint_base": 0.15,
+        "sk_russia_leverage_weight": 0.6,
+    }
+    base = run(**sets)
+    shallower = run(treaty_threshold=1.0, **sets)
+    mean = lambda df: window(df, "sk_arms_ukraine_pressure", 84).mean()  # noqa: E731
+    assert mean(base) > 0.05  # the pressure is not pinned at zero
+    assert mean(shallower) > mean(base)
 
 
 def test_scenarios_move_their_levers() -> None:
