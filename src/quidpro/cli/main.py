@@ -240,6 +240,10 @@ from quidpro.cli import convert as _convert  # noqa: E402
 
 _convert.register(app)
 
+from quidpro.cli import claims as _claims  # noqa: E402
+
+_claims.register(app)
+
 
 def main() -> None:
     app()

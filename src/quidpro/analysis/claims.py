@@ -1,0 +1,353 @@
+"""A model's claims as probabilities over an ensemble of its plausible worlds.
+
+A *claim test* turns a claim of the source analysis into a yes/no question about one
+member: does H1 hold in this world? Each test names the runs it needs (*variants*: the
+baseline, a scenario, a constant switched), and every member runs every variant with the
+same sampled constants (common random numbers), so a comparison between variants is a
+comparison within one world. The claim's probability is the share of members in which it
+holds, with a Wilson interval for the sampling error of that share.
+
+Members come from the model's posterior when it has one (one row per draw, one column
+per constant) and from the constants' distributions otherwise; the report says which.
+
+"Evidence that would move it most": for each claim, the quantity a future observation
+would report (an indicator at a date) whose value across members correlates most with
+the claim's outcome. Learning that quantity would shift the probability most, from
+``p_if_high`` (members above the indicator's median) to ``p_if_low`` (below it).
+
+The flagship's claim tests are in :mod:`quidpro.analysis.flagship_claims`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from quidpro.ensemble.query import wilson
+from quidpro.ensemble.sampling import draw
+from quidpro.errors import ConfigError
+from quidpro.model.calendar import to_time
+
+if TYPE_CHECKING:
+    from quidpro.api import LoadedModel
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One run every member needs: a scenario and constant settings on top of it."""
+
+    scenario: str | None = None
+    sets: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A quantity an observation would report: ``variable`` at ``date`` (``period``
+    "point") or its mean over the calendar year of ``date`` ("year"), in the baseline."""
+
+    name: str
+    variable: str
+    date: str
+    period: str = "point"
+
+
+class Runs:
+    """Every variant's trajectories for the same members: ``series[variant][name]`` has
+    shape (time, member); times are model time, dates are read through the model."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        times: np.ndarray,
+        series: Mapping[str, Mapping[str, np.ndarray]],
+    ) -> None:
+        self.model = model
+        self.times = times
+        self.series = series
+
+    def t(self, when: str | float) -> float:
+        """Model time of an ISO date (or a model time, passed through)."""
+        if isinstance(when, int | float):
+            return float(when)
+        spec = self.model.spec.time
+        if spec.origin is None:
+            raise ConfigError(f"model {self.model.name!r} has no time.origin for date {when!r}")
+        return to_time(when, spec.origin, spec.units, spec.start)
+
+    def of(self, variant: str, name: str) -> np.ndarray:
+        try:
+            return np.asarray(self.series[variant][name])
+        except KeyError:
+            raise ConfigError(
+                f"claim test reads {name!r} in run {variant!r}, not recorded"
+            ) from None
+
+    def at(self, variant: str, name: str, when: str | float) -> np.ndarray:
+        """Each member's value at a time (linear interpolation between saved times)."""
+        y = self.of(variant, name)
+        t = self.t(when)
+        i = int(np.clip(np.searchsorted(self.times, t), 1, len(self.times) - 1))
+        t0, t1 = self.times[i - 1], self.times[i]
+        w = 0.0 if t1 == t0 else float(np.clip((t - t0) / (t1 - t0), 0.0, 1.0))
+        out: np.ndarray = (1 - w) * y[i - 1] + w * y[i]
+        return out
+
+    def _window(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        t0, t1 = self.t(start), self.t(end)
+        mask = (self.times >= t0) & (self.times <= t1)
+        if not mask.any():
+            raise ConfigError(f"no saved time between {start} and {end}")
+        out: np.ndarray = self.of(variant, name)[mask]
+        return out
+
+    def mean(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        """Each member's mean over saved times in ``[start, end]``."""
+        out: np.ndarray = self._window(variant, name, start, end).mean(axis=0)
+        return out
+
+    def min(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        out: np.ndarray = self._window(variant, name, start, end).min(axis=0)
+        return out
+
+    def max(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        out: np.ndarray = self._window(variant, name, start, end).max(axis=0)
+        return out
+
+    def indicator(self, ind: Indicator) -> np.ndarray:
+        if ind.period == "year":
+            year = int(ind.date[:4])
+            return self.mean("baseline", ind.variable, f"{year}-01-01", f"{year}-12-31")
+        return self.at("baseline", ind.variable, ind.date)
+
+
+@dataclass(frozen=True)
+class ClaimTest:
+    """A claim as a yes/no question about each member.
+
+    ``definition`` states the question in words, thresholds included (it is printed and
+    written to the JSON); ``holds`` answers it for every member at once.
+    """
+
+    id: str
+    text: str
+    definition: str
+    variants: tuple[str, ...]
+    variables: tuple[str, ...]
+    holds: Callable[[Runs], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ClaimSet:
+    """A model's claim tests, the runs they need, and the indicators to rank as evidence."""
+
+    variants: Mapping[str, Variant]
+    tests: tuple[ClaimTest, ...]
+    indicators: tuple[Indicator, ...] = ()
+
+
+@dataclass
+class ClaimResult:
+    test: ClaimTest
+    holds: np.ndarray  # (member,) bool, over the members that ran
+    evidence: list[dict[str, Any]]
+
+    @property
+    def probability(self) -> float:
+        return float(self.holds.mean()) if self.holds.size else float("nan")
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return wilson(int(self.holds.sum()), int(self.holds.size))
+
+
+@dataclass
+class ClaimsReport:
+    model: str
+    runs: int
+    seed: int
+    source: str  # "posterior" | "prior"
+    posterior: str | None
+    members_ok: int
+    results: list[ClaimResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``claims --json`` document (keys documented in docs/nk_russia.md)."""
+        return {
+            "model": self.model,
+            "runs": self.runs,
+            "seed": self.seed,
+            "source": self.source,
+            "posterior": self.posterior,
+            "members_ok": self.members_ok,
+            "claims": [
+                {
+                    "id": r.test.id,
+                    "text": r.test.text,
+                    "definition": r.test.definition,
+                    "probability": _num(r.probability),
+                    "ci": [_num(x) for x in r.ci],
+                    "evidence": r.evidence,
+                }
+                for r in self.results
+            ],
+        }
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+def posterior_file(model: LoadedModel) -> Path | None:
+    """The posterior a model names (``calibration: {posterior: FILE}``), if any."""
+    spec: Any = model.spec
+    calibration = getattr(spec, "calibration", None)
+    name = getattr(calibration, "posterior", None)
+    if name is None and isinstance(calibration, Mapping):
+        name = calibration.get("posterior")
+    if not name:
+        return None
+    return (Path(spec.file).parent / str(name)).resolve()
+
+
+def posterior_members(path: Path, model: LoadedModel, n: int, seed: int) -> dict[str, np.ndarray]:
+    """``n`` draws of a posterior file (rows resampled with replacement, by ``seed``)."""
+    import pandas as pd
+
+    if not path.exists():
+        raise ConfigError(f"posterior file {path} does not exist")
+    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    unknown = [c for c in table.columns if c not in model.spec.constants]
+    if unknown:
+        raise ConfigError(f"{path}: columns {unknown} are not constants of {model.name}")
+    if table.empty:
+        raise ConfigError(f"{path}: the posterior has no draws")
+    rows = np.random.default_rng(seed).integers(0, len(table), n)
+    return {c: table[c].to_numpy(dtype=float)[rows] for c in table.columns}
+
+
+def members(
+    model: LoadedModel, n: int, seed: int, posterior: Path | None = None, prior: bool = False
+) -> tuple[dict[str, np.ndarray], str, Path | None]:
+    """Each member's constants, where they came from ("posterior" | "prior") and the file."""
+    path = None if prior else (posterior or posterior_file(model))
+    if path is not None:
+        return posterior_members(path, model, n, seed), "posterior", path
+    sample = draw(model.spec, n, seed, "random")
+    return sample.rows(0, n), "prior", None
+
+
+def run_variants(
+    model: LoadedModel,
+    claims: ClaimSet,
+    values: Mapping[str, np.ndarray],
+    n: int,
+    save_every: float = 1.0,
+    progress: Callable[[int], None] | None = None,
+    batch: int = 500,
+    backend: str = "auto",
+) -> tuple[Runs, np.ndarray]:
+    """Run every variant for every member; returns the runs and which members ran cleanly.
+
+    ``progress`` is called with the number of member-runs just finished (the total is
+    ``n`` times the number of variants the tests need, :func:`runs_needed`).
+    """
+    record = sorted(
+        {v for t in claims.tests for v in t.variables} | {i.variable for i in claims.indicators}
+    )
+    needed = {v for t in claims.tests for v in t.variants} | {"baseline"}
+    unknown = needed - set(claims.variants)
+    if unknown:
+        raise ConfigError(f"claim tests name unknown runs: {sorted(unknown)}")
+    series: dict[str, dict[str, np.ndarray]] = {}
+    ok = np.ones(n, dtype=bool)
+    times = np.empty(0)
+    for name, var in claims.variants.items():
+        if name not in needed:
+            continue
+        fixed = set(var.sets)
+        if var.scenario is not None:
+            fixed |= set(model.spec.scenarios[var.scenario].set)
+        parts: dict[str, list[np.ndarray]] = {r: [] for r in record}
+        for lo in range(0, n, batch):
+            hi = min(n, lo + batch)
+            sets = {k: np.asarray(v[lo:hi]) for k, v in values.items() if k not in fixed}
+            sets.update({k: np.full(hi - lo, float(v)) for k, v in var.sets.items()})
+            traj = model.simulate(
+                var.scenario, sets, hi - lo, record=record, save_every=save_every, backend=backend
+            )
+            times = traj.times
+            for r in record:
+                parts[r].append(traj.series(r))
+            ok[[lo + i for i in traj.failures]] = False
+            if progress is not None:
+                progress(hi - lo)
+        series[name] = {r: np.concatenate(v, axis=1) for r, v in parts.items()}
+    return Runs(model, times, series), ok
+
+
+def runs_needed(claims: ClaimSet, n: int) -> int:
+    """Member-runs :func:`run_variants` makes: one per member per variant needed."""
+    return n * len({v for t in claims.tests for v in t.variants} | {"baseline"})
+
+
+def rank_evidence(
+    runs: Runs, holds: np.ndarray, ok: np.ndarray, indicators: Sequence[Indicator], top: int = 3
+) -> list[dict[str, Any]]:
+    """Indicators ordered by how strongly their value predicts the claim across members."""
+    out: list[dict[str, Any]] = []
+    y = holds.astype(float)
+    for ind in indicators:
+        x = runs.indicator(ind)[ok]
+        r = 0.0 if x.std() == 0 or y.std() == 0 else float(np.corrcoef(x, y)[0, 1])
+        high = x > np.median(x)
+        out.append(
+            {
+                "indicator": ind.name,
+                "variable": ind.variable,
+                "date": ind.date,
+                "period": ind.period,
+                "correlation": round(r, 4),
+                "median": float(np.median(x)),
+                "p_if_high": _num(float(y[high].mean())) if high.any() else None,
+                "p_if_low": _num(float(y[~high].mean())) if (~high).any() else None,
+            }
+        )
+    out.sort(key=lambda e: -abs(float(e["correlation"])))
+    return out[:top]
+
+
+def evaluate(
+    model: LoadedModel,
+    claims: ClaimSet,
+    n: int = 1000,
+    seed: int = 0,
+    posterior: Path | None = None,
+    prior: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ClaimsReport:
+    """Every claim test over ``n`` members (see the module docstring)."""
+    if n < 2:
+        raise ConfigError(f"n (runs) must be at least 2, got {n}")
+    values, source, path = members(model, n, seed, posterior, prior)
+    runs, ok = run_variants(model, claims, values, n, progress=progress)
+    results = []
+    for test in claims.tests:
+        holds = np.asarray(test.holds(runs), dtype=bool)[ok]
+        results.append(ClaimResult(test, holds, rank_evidence(runs, holds, ok, claims.indicators)))
+    return ClaimsReport(
+        model.name, n, seed, source, None if path is None else str(path), int(ok.sum()), results
+    )
+
+
+def claim_set(model: LoadedModel) -> ClaimSet:
+    """The claim tests defined for a model (today: the flagship)."""
+    from quidpro.analysis.flagship_claims import FLAGSHIP
+
+    if model.name == "nk_russia":
+        return FLAGSHIP
+    raise ConfigError(f"no claim tests are defined for model {model.name!r} (only nk_russia)")
