@@ -6,6 +6,6 @@ from quidpro.errors import ConfigError as ConfigError
 from quidpro.errors import ModelError as ModelError
 from quidpro.errors import QuidproError as QuidproError
 from quidpro.errors import SimulationError as SimulationError
+from quidpro.version import __version__ as __version__
 
 __all__ = ["ConfigError", "LoadedModel", "ModelError", "QuidproError", "SimulationError", "load"]
-__version__ = "0.1.0"

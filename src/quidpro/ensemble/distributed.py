@@ -18,22 +18,19 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.runner import Batch, Plan, Task, run_batch
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.parse import parse_model
+from quidpro.solve.simulate import Compiled
 
 
 @lru_cache(maxsize=8)
-def _model(text: str, file: str, digest: str) -> LoadedModel:
-    from quidpro.api import LoadedModel
-    from quidpro.io.load import parse_model
-
-    return LoadedModel(parse_model(text, file))
+def _model(text: str, file: str, digest: str) -> Compiled:
+    """The compiled model of ``text``, once per worker (``digest`` keys the cache)."""
+    return Compiled(parse_model(text, file))
 
 
 def remote_batch(

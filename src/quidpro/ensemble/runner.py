@@ -18,15 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from quidpro.ensemble.query import Probe, read_probe
 from quidpro.errors import ConfigError
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.overrides import constant_overrides
+from quidpro.solve.simulate import Compiled, simulate
 
 BATCH_BYTES = 128 * 2**20
 MAX_BYTES = 2**30
@@ -119,6 +118,24 @@ class Executor(Protocol):
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]: ...
 
 
+class HasCompiled(Protocol):
+    """Anything that holds a compiled model, such as :class:`quidpro.LoadedModel`."""
+
+    @property
+    def compiled(self) -> Compiled:
+        """The model lowered once, with its kernels."""
+        ...
+
+
+CompiledLike = Compiled | HasCompiled
+"""What the ensemble functions accept: a :class:`Compiled` model or a holder of one."""
+
+
+def compiled_of(model: CompiledLike) -> Compiled:
+    """The compiled model itself, given it or an object that holds it."""
+    return model if isinstance(model, Compiled) else model.compiled
+
+
 class Rows(Protocol):
     """Sampled constants by member range (:class:`~quidpro.ensemble.sampling.MemberSample`)."""
 
@@ -126,7 +143,7 @@ class Rows(Protocol):
 
 
 def make_plan(
-    model: LoadedModel,
+    model: CompiledLike,
     n_runs: int,
     seed: int,
     *,
@@ -142,11 +159,12 @@ def make_plan(
     max_bytes: int = MAX_BYTES,
 ) -> Plan:
     """Check the request, choose the batch size and the kept steps, resolve the backend."""
-    spec = model.spec
+    compiled = compiled_of(model)
+    spec = compiled.model
     if n_runs < 1:
-        raise ConfigError(f"--runs must be at least 1, got {n_runs}")
-    model.overrides(scenario, sets)  # validates the scenario and --set names
-    visible = model.compiled.system.visible
+        raise ConfigError(f"n_runs must be at least 1, got {n_runs}")
+    constant_overrides(spec, scenario, sets)  # validates the scenario and the set names
+    visible = compiled.system.visible
     names = tuple(visible) if variables is None else tuple(variables)
     unknown = [v for v in names if v not in visible]
     if unknown:
@@ -165,11 +183,9 @@ def make_plan(
     if batch_size is None:
         batch_size = min(MAX_BATCH, max(256, BATCH_BYTES // max(1, n_save * n_rec * 8)))
     if batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     record = names + tuple(dict.fromkeys(v for p in probes for v in p.variables if v not in names))
-    resolved = model.compiled.choose_backend(
-        backend, n_runs, method or time.method, record, time.n_steps
-    )
+    resolved = compiled.choose_backend(backend, n_runs, method or time.method, record, time.n_steps)
     return Plan(
         n_runs=n_runs,
         seed=seed,
@@ -193,7 +209,7 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
     if fit < 1:
         raise ConfigError(
             f"the quantiles of {bytes_per_step // 8:,} values per time step do not fit in "
-            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables with --vars or fewer runs"
+            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables or fewer runs"
         )
     if fit >= n_save:
         return np.arange(n_save)
@@ -204,12 +220,13 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
     return idx if idx[-1] == n_save - 1 else np.append(idx, n_save - 1)
 
 
-def run_batch(model: LoadedModel, plan: Plan, lo: int, samples: Mapping[str, np.ndarray]) -> Batch:
+def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np.ndarray]) -> Batch:
     """Simulate members ``lo .. lo + b`` (``samples[name]`` has shape (b,))."""
+    compiled = compiled_of(model)
     b = len(next(iter(samples.values()))) if samples else _batch_len(plan, lo)
-    traj = model.simulate(
-        plan.scenario,
-        {**samples, **plan.sets},
+    traj = simulate(
+        compiled,
+        overrides=constant_overrides(compiled.model, plan.scenario, {**samples, **plan.sets}),
         n_runs=b,
         method=plan.method,
         dt=plan.dt,
@@ -224,7 +241,7 @@ def run_batch(model: LoadedModel, plan: Plan, lo: int, samples: Mapping[str, np.
     series = {name: traj.values[:, j, :] for j, name in enumerate(traj.names)}
     probes = np.empty((len(plan.probes), b))
     for i, p in enumerate(plan.probes):
-        probes[i] = read_probe(p, traj.times, series, model.spec, b)
+        probes[i] = read_probe(p, traj.times, series, compiled.model, b)
     failed = np.zeros(b, dtype=bool)
     failed[list(traj.failures)] = True
     return Batch(lo, values, probes, failed)
@@ -237,8 +254,8 @@ def _batch_len(plan: Plan, lo: int) -> int:
 class LocalExecutor:
     """Runs batches one after another in this process."""
 
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
+    def __init__(self, model: CompiledLike) -> None:
+        self.model = compiled_of(model)
 
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
         for lo, samples in tasks:
@@ -246,7 +263,7 @@ class LocalExecutor:
 
 
 def run_ensemble(
-    model: LoadedModel,
+    model: CompiledLike,
     plan: Plan,
     samples: Mapping[str, np.ndarray] | Rows,
     executor: Executor | None = None,

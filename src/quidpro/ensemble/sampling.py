@@ -28,6 +28,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from quidpro.errors import ConfigError
+from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
 
 SAMPLERS = ("random", "lhs", "sobol")
@@ -78,7 +79,7 @@ class MemberSample:
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
         if n < 1:
-            raise ConfigError(f"--runs must be at least 1, got {n}")
+            raise ConfigError(f"n must be at least 1, got {n}")
         self.dists = dict(dists)
         self.n = n
         self.seed = seed
@@ -174,8 +175,6 @@ def draw(
     The sample is drawn over *all* uncertain constants before any are dropped, so two
     scenarios run with one seed share their random numbers (common random numbers).
     """
-    skip = set(fixed)
-    if scenario not in (None, "", "baseline") and scenario in model.scenarios:
-        skip |= set(model.scenarios[scenario].set)
+    skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
     return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])

@@ -17,8 +17,8 @@ import yaml
 
 from quidpro.errors import UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.builtins import BUILTINS, RESERVED
 from quidpro.lang.format import format_expr
-from quidpro.model.builtins import BUILTINS, RESERVED
 from quidpro.model.spec import Constant, Lookup, Model, Stock, Variable
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

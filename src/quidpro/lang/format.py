@@ -11,7 +11,7 @@ import math
 import re
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 
 # Binding strength, loosest first, as in expr.lark and xmile.lark.
 _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _POW, _ATOM = range(1, 10)

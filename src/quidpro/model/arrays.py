@@ -17,7 +17,6 @@ Results keep the element names as columns: ``stock[ru]``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from typing import Any
 from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError, UndefinedNameError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, walk
 from quidpro.lang.located import Node
+from quidpro.lang.suggest import did_you_mean
 
 REDUCTIONS = ("sum", "mean", "prod", "size", "min", "max", "stddev")
 
@@ -272,10 +272,8 @@ def _arrayed_entry(space: ArraySpace, section: str, name: str, node: Node) -> No
     dims = tuple(str(d.value) for d in (dn.seq() if isinstance(dn.value, list) else [dn]))
     for d, where in zip(dims, dn.seq() if isinstance(dn.value, list) else [dn], strict=True):
         if d not in space.dimensions:
-            hint = difflib.get_close_matches(d, list(space.dimensions), n=1)
             raise UndefinedNameError(
-                f"{name!r} uses undefined dimension {d!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                f"{name!r} uses undefined dimension {d!r}{did_you_mean(d, space.dimensions)}",
                 where.loc,
             )
     space.shapes[name] = dims

@@ -1,6 +1,6 @@
 """The parts of an XMILE file read on their own: sim_specs, behavior, graphical functions.
 
-Used by :mod:`quidpro.lang.xmile_reader`; each returns quidpro's spec records.
+Used by :mod:`quidpro.model.from_xmile`; each returns quidpro's spec records.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Covered: the base simulator level — sim_specs (start, stop, dt with
 ``reciprocal``, Euler or RK4, time units), stocks, flows, auxiliaries,
 graphical functions, non-negative stocks and flows (also through the behavior
-section), every deterministic builtin of XMILE 1.0 §3.5 (:mod:`xmile_builtins`), the
+section), every deterministic builtin of XMILE 1.0 §3.5 (:mod:`quidpro.lang.xmile_builtins`), the
 random ones with a seed (:mod:`quidpro.solve.noise`), ``SELF``, one- and
 more-dimensional arrays (expanded to scalars, see :mod:`quidpro.model.arrays`) and
 modules (flattened: the variable ``x`` of module ``m`` becomes ``m.x``).
@@ -17,16 +17,19 @@ Auxiliaries whose equation is a plain number become constants (settable with
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from quidpro.errors import Loc, ModelError, ParseError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.xmile_builtins import map_call
 from quidpro.lang.xmile_expr import is_number_list, parse_xmile_expression, unquote
-from quidpro.lang.xmile_parts import (
+from quidpro.lang.xml_tree import XNode, parse_xml
+from quidpro.model.arrays import ArraySpace, element_name
+from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
+from quidpro.model.xmile_parts import (
     behavior,
     flag,
     graphical_function,
@@ -34,9 +37,6 @@ from quidpro.lang.xmile_parts import (
     plain_number,
     time_spec,
 )
-from quidpro.lang.xml_tree import XNode, parse_xml
-from quidpro.model.arrays import ArraySpace, element_name
-from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 
 SPECIAL_NAMES = {
     "time": "time",
@@ -225,8 +225,7 @@ class _Reader:
 
     def undefined(self, raw: str, scope: str, owner: str, loc: Loc) -> UndefinedNameError:
         options = [d.name for k, d in self.defs.items() if k.startswith(scope)]
-        close = difflib.get_close_matches(display(raw), options, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(display(raw), options)
         return UndefinedNameError(f"undefined name {raw!r} in {owner!r}{hint}", loc)
 
     def subscript(self, s: str) -> str:
