@@ -24,17 +24,19 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable, model_posterior, read_posterior
 from quidpro.ensemble.query import wilson
+from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.ensemble.sampling import draw
 from quidpro.errors import ConfigError
 from quidpro.model.calendar import to_time
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.overrides import constant_overrides
+from quidpro.model.spec import Model
+from quidpro.solve.simulate import simulate
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Runs:
 
     def __init__(
         self,
-        model: LoadedModel,
+        model: Model,
         times: np.ndarray,
         series: Mapping[str, Mapping[str, np.ndarray]],
     ) -> None:
@@ -74,7 +76,7 @@ class Runs:
         """Model time of an ISO date (or a model time, passed through)."""
         if isinstance(when, int | float):
             return float(when)
-        spec = self.model.spec.time
+        spec = self.model.time
         if spec.origin is None:
             raise ConfigError(f"model {self.model.name!r} has no time.origin for date {when!r}")
         return to_time(when, spec.origin, spec.units, spec.start)
@@ -202,47 +204,30 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
 
 
-def posterior_file(model: LoadedModel) -> Path | None:
-    """The posterior a model names (``calibration: {posterior: FILE}``), if any."""
-    spec: Any = model.spec
-    calibration = getattr(spec, "calibration", None)
-    name = getattr(calibration, "posterior", None)
-    if name is None and isinstance(calibration, Mapping):
-        name = calibration.get("posterior")
-    if not name:
-        return None
-    return (Path(spec.file).parent / str(name)).resolve()
-
-
-def posterior_members(path: Path, model: LoadedModel, n: int, seed: int) -> dict[str, np.ndarray]:
-    """``n`` draws of a posterior file (rows resampled with replacement, by ``seed``)."""
-    import pandas as pd
-
-    if not path.exists():
-        raise ConfigError(f"posterior file {path} does not exist")
-    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    unknown = [c for c in table.columns if c not in model.spec.constants]
-    if unknown:
-        raise ConfigError(f"{path}: columns {unknown} are not constants of {model.name}")
-    if table.empty:
-        raise ConfigError(f"{path}: the posterior has no draws")
-    rows = np.random.default_rng(seed).integers(0, len(table), n)
-    return {c: table[c].to_numpy(dtype=float)[rows] for c in table.columns}
-
-
 def members(
-    model: LoadedModel, n: int, seed: int, posterior: Path | None = None, prior: bool = False
-) -> tuple[dict[str, np.ndarray], str, Path | None]:
-    """Each member's constants, where they came from ("posterior" | "prior") and the file."""
-    path = None if prior else (posterior or posterior_file(model))
-    if path is not None:
-        return posterior_members(path, model, n, seed), "posterior", path
-    sample = draw(model.spec, n, seed, "random")
-    return sample.rows(0, n), "prior", None
+    model: Model, n: int, seed: int, posterior: Path | None = None, prior: bool = False
+) -> tuple[dict[str, np.ndarray], str, str | None]:
+    """Each member's constants, where they came from ("posterior" | "prior") and the file.
+
+    The posterior is ``posterior`` if given, else the one the model names
+    (``calibration: {posterior: FILE}``), unless ``prior``; constants it does not hold
+    keep their prior distributions (:func:`quidpro.ensemble.sampling.draw`).
+    """
+    table: PosteriorTable | None = None
+    where: str | None = None
+    if not prior:
+        if posterior is not None:
+            table, where = read_posterior(posterior, model), str(posterior)
+        else:
+            table = model_posterior(model)
+            if table is not None and model.calibration is not None:
+                where = str(model.calibration.posterior_path(model.file))
+    sample = draw(model, n, seed, "random", posterior=table)
+    return sample.rows(0, n), ("prior" if table is None else "posterior"), where
 
 
 def run_variants(
-    model: LoadedModel,
+    model: CompiledLike,
     claims: ClaimSet,
     values: Mapping[str, np.ndarray],
     n: int,
@@ -256,6 +241,8 @@ def run_variants(
     ``progress`` is called with the number of member-runs just finished (the total is
     ``n`` times the number of variants the tests need, :func:`runs_needed`).
     """
+    compiled = compiled_of(model)
+    spec = compiled.model
     record = sorted(
         {v for t in claims.tests for v in t.variables} | {i.variable for i in claims.indicators}
     )
@@ -271,14 +258,20 @@ def run_variants(
             continue
         fixed = set(var.sets)
         if var.scenario is not None:
-            fixed |= set(model.spec.scenarios[var.scenario].set)
+            fixed |= set(spec.scenarios[var.scenario].set)
         parts: dict[str, list[np.ndarray]] = {r: [] for r in record}
         for lo in range(0, n, batch):
             hi = min(n, lo + batch)
             sets = {k: np.asarray(v[lo:hi]) for k, v in values.items() if k not in fixed}
             sets.update({k: np.full(hi - lo, float(v)) for k, v in var.sets.items()})
-            traj = model.simulate(
-                var.scenario, sets, hi - lo, record=record, save_every=save_every, backend=backend
+            traj = simulate(
+                compiled,
+                constant_overrides(spec, var.scenario, sets),
+                hi - lo,
+                record=record,
+                save_every=save_every,
+                backend=backend,
+                member_offset=lo,
             )
             times = traj.times
             for r in record:
@@ -287,7 +280,7 @@ def run_variants(
             if progress is not None:
                 progress(hi - lo)
         series[name] = {r: np.concatenate(v, axis=1) for r, v in parts.items()}
-    return Runs(model, times, series), ok
+    return Runs(spec, times, series), ok
 
 
 def runs_needed(claims: ClaimSet, n: int) -> int:
@@ -322,7 +315,7 @@ def rank_evidence(
 
 
 def evaluate(
-    model: LoadedModel,
+    model: CompiledLike,
     claims: ClaimSet,
     n: int = 1000,
     seed: int = 0,
@@ -333,21 +326,21 @@ def evaluate(
     """Every claim test over ``n`` members (see the module docstring)."""
     if n < 2:
         raise ConfigError(f"n (runs) must be at least 2, got {n}")
-    values, source, path = members(model, n, seed, posterior, prior)
+    spec = compiled_of(model).model
+    values, source, path = members(spec, n, seed, posterior, prior)
     runs, ok = run_variants(model, claims, values, n, progress=progress)
     results = []
     for test in claims.tests:
         holds = np.asarray(test.holds(runs), dtype=bool)[ok]
         results.append(ClaimResult(test, holds, rank_evidence(runs, holds, ok, claims.indicators)))
-    return ClaimsReport(
-        model.name, n, seed, source, None if path is None else str(path), int(ok.sum()), results
-    )
+    return ClaimsReport(spec.name, n, seed, source, path, int(ok.sum()), results)
 
 
-def claim_set(model: LoadedModel) -> ClaimSet:
+def claim_set(model: CompiledLike) -> ClaimSet:
     """The claim tests defined for a model (today: the flagship)."""
     from quidpro.analysis.flagship_claims import FLAGSHIP
 
-    if model.name == "nk_russia":
+    name = compiled_of(model).model.name
+    if name == "nk_russia":
         return FLAGSHIP
-    raise ConfigError(f"no claim tests are defined for model {model.name!r} (only nk_russia)")
+    raise ConfigError(f"no claim tests are defined for model {name!r} (only nk_russia)")

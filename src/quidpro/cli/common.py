@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 
 from quidpro.errors import ConfigError, QuidproError
+from quidpro.model.spec import Model
 
 # Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -37,18 +39,53 @@ def handled() -> Iterator[None]:
         fail("quidpro: interrupted", 130)
 
 
-def parse_sets(items: list[str] | None) -> dict[str, float]:
-    """``NAME=VALUE`` pairs from --set."""
+def parse_sets(items: list[str] | None, model: Model | None = None) -> dict[str, float]:
+    """``NAME=VALUE`` pairs from --set. With ``model`` (one with ``time.origin``), a
+    time constant may be set by date: ``--set ceasefire_time=2025-07-01``."""
     out: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
         try:
-            out[name.strip()] = float(value)
+            out[name] = float(value)
+            continue
         except ValueError:
-            raise ConfigError(f"--set {name.strip()}: {value!r} is not a number") from None
+            pass
+        if not _DATE.match(value.strip()):
+            raise ConfigError(f"--set {name}: {value!r} is not a number") from None
+        out[name] = _time_of_date(name, value.strip(), model)
     return out
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _time_of_date(name: str, value: str, model: Model | None) -> float:
+    """The model time of ``--set NAME=YYYY-MM-DD``, for a time constant of a model with
+    an origin."""
+    from quidpro.model.calendar import to_time
+
+    if model is None or model.time.origin is None:
+        what = f"model {model.name!r} has no time.origin" if model else "this command"
+        raise ConfigError(
+            f"--set {name}={value}: {what} cannot set a constant by date; give a number"
+        )
+    c = model.constants.get(name)
+    t = model.time
+    assert t.origin is not None
+    if (
+        c is not None
+        and c.units
+        and t.units
+        and c.units.strip().rstrip("s") != t.units.strip().rstrip("s")
+    ):
+        raise ConfigError(
+            f"--set {name}={value}: {name!r} is in {c.units}, not in the model's time "
+            f"units ({t.units}); only a time constant can be set by date"
+        )
+    return to_time(value, t.origin, t.units, t.start)
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:

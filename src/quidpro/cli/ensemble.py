@@ -291,7 +291,7 @@ def ensemble_cmd(
     _check_suffix(plot, ".png", "--plot")
     qs = _quantiles(quantiles)
     m = _load(model)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     seed = _seed(seed)
     with (
         _executor(m, dask) as executor,

@@ -89,7 +89,7 @@ def run(
     m = quidpro.load(model)
     df = m.run(
         scenario=scenario,
-        set=parse_sets(set_),
+        set=parse_sets(set_, m.spec),
         method=method.value if method else None,
         dt=dt,
         save_every=save_every,
@@ -110,7 +110,12 @@ def run(
     if not no_store:
         from quidpro.cli.ensemble import record_run
 
-        settings = {"sets": parse_sets(set_), "method": method, "dt": dt, "save_every": save_every}
+        settings = {
+            "sets": parse_sets(set_, m.spec),
+            "method": method,
+            "dt": dt,
+            "save_every": save_every,
+        }
         record_run(store, m, scenario, settings, df)
 
 
@@ -240,8 +245,10 @@ from quidpro.cli import convert as _convert  # noqa: E402
 
 _convert.register(app)
 
+from quidpro.cli import calibrate as _calibrate  # noqa: E402
 from quidpro.cli import claims as _claims  # noqa: E402
 
+_calibrate.register(app)
 _claims.register(app)
 
 

@@ -66,7 +66,7 @@ def sensitivity_cmd(
     _check_suffix(json_out, ".json", "--json")
     _check_suffix(plot, ".png", "--plot")
     m = _load(model)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     seed = _seed(seed)
     fixed = set(sets)
     if scenario not in (None, "", "baseline") and scenario in m.spec.scenarios:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from quidpro.errors import NOWHERE, Loc
 from quidpro.lang.ast import Expr
+from quidpro.model.observations import Calibration, Observation
 
 METHODS = ("euler", "rk4")
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -67,6 +68,9 @@ class Constant:
     source: str | None = None
     assumption: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    # A scenario lever (a date or a switch): never sampled by ensembles, sensitivity
+    # analysis or calibration, whatever its range or distribution.
+    lever: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,10 @@ class Model:
     # and the flows report the reduced value (format v1); "clamp" floors the stock
     # and the flows report their own equation (XMILE, as Stella and PySD do).
     non_negative_mode: str = "limit"
+    # How the model sees the indicators of evidence files, and the posterior its
+    # ensembles draw from (model/observations.py).
+    observations: Mapping[str, Observation] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
     @property
     def variables(self) -> dict[str, Variable]:
