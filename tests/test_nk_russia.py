@@ -516,3 +516,18 @@ def test_expression_text_round_trips(text: str) -> None:
 
     tree = parse_expression(text)
     assert parse_expression(expression_text(tree)) == tree
+
+
+def test_scenario_switches_are_levers_and_never_sampled() -> None:
+    """Scenario dates and structural switches are marked ``lever: true``: no distribution,
+    so ensembles, sensitivity and calibration leave them alone."""
+    from quidpro.ensemble.sampling import uncertain, varied
+
+    spec = model().spec
+    levers = {n for n, c in spec.constants.items() if c.lever}
+    switches = {c for sc in REQUIRED_SCENARIOS.values() for c in sc}
+    assert switches | {"loop_c9_strength", "hanoi_sanctions_relief"} <= levers
+    for name in levers:
+        assert spec.constants[name].distribution is None, name
+    assert not levers & set(uncertain(spec))
+    assert not levers & set(varied(spec))

@@ -161,3 +161,9 @@ def _sensitivity_table(doc: dict[str, Any]) -> None:
     console.print(table)
     if len(ranked) > 25:
         console.print(f"... and {len(ranked) - 25} less influential constants (see --json)")
+    # Negative Sobol estimates (issue 8): explained where they are shown.
+    from quidpro.analysis.sensitivity import negative_note
+
+    note = negative_note(doc)
+    if note is not None:
+        console.print(note)
