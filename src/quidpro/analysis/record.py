@@ -92,11 +92,14 @@ def check_record(
     values: Mapping[str, np.ndarray],
     n: int,
     backend: str = "auto",
+    level: float = 0.9,
 ) -> list[RecordCheck]:
-    """Every scorable row of ``ledger`` against the 90% band of the members ``values``."""
+    """Every scorable row of ``ledger`` against the central ``level`` band of the members
+    ``values`` (``q05`` and ``q95`` hold that band's edges; 90% by default)."""
     tg = targets(compiled_of(model).model, ledger)
     pred = ensemble_predictions(model, tg, values, n, backend=backend)
-    q = np.quantile(pred, [0.05, 0.5, 0.95], axis=1)
+    tail = (1.0 - level) / 2.0
+    q = np.quantile(pred, [tail, 0.5, 1.0 - tail], axis=1)
     return [
         RecordCheck(
             t.row.id,
