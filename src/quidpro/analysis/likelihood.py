@@ -64,6 +64,7 @@ class Target:
 
     @property
     def value(self) -> float:
+        """The observed value (or bound)."""
         assert self.row.value is not None
         return self.row.value
 
@@ -96,7 +97,10 @@ class Targets:
 
 
 def row_time(model: Model, row: Row, when: dt.date | None = None) -> float:
-    """Model time of a row (of ``when`` if given, a day of the row's span)."""
+    """Model time of a row: its day, or the middle of its month or year.
+
+    With ``when`` (a day of the row's span), the model time of that day.
+    """
     if row.time is not None:
         return row.time
     t = model.time
@@ -106,7 +110,13 @@ def row_time(model: Model, row: Row, when: dt.date | None = None) -> float:
             "model an origin or the evidence a time column"
         )
     assert row.date is not None
-    return to_time(when or row.date.middle, t.origin, t.units, t.start)
+    if when is not None:
+        return to_time(when, t.origin, t.units, t.start)
+    start = to_time(row.date.start, t.origin, t.units, t.start)
+    if row.date.precision == "day":
+        return start
+    # A month or a year: the middle of its span in model time (mid-month, mid-year).
+    return 0.5 * (start + to_time(row.date.end, t.origin, t.units, t.start))
 
 
 def targets(model: Model, ledger: Ledger | Iterable[Row]) -> Targets:
@@ -189,8 +199,11 @@ def log_terms(tg: Targets, pred: np.ndarray) -> np.ndarray:
 
 
 def term(error: str, kind: str, y: float, sd: float, pred: np.ndarray) -> np.ndarray:
-    """One observation's log-likelihood: a log-density (``kind`` "value") or a censored
-    log-probability ("lower": Y > y, "upper": Y < y) around the predictions ``pred``."""
+    """One observation's log-likelihood for each prediction in ``pred``.
+
+    ``kind`` "value" gives a log-density; "lower" the censored log-probability
+    log P(Y > y) and "upper" log P(Y < y), Y distributed by ``error`` around ``pred``.
+    """
     p = np.asarray(pred, dtype=float)
     if error == "lognormal":
         mu = np.log(np.maximum(p, FLOOR * abs(y)))

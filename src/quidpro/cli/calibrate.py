@@ -124,6 +124,15 @@ def calibrate_cmd(
     walkers: Annotated[
         int | None, typer.Option(help="MCMC walkers (default: max(32, 2k + 2)).")
     ] = None,
+    sampler: Annotated[
+        str,
+        typer.Option(
+            help="The mcmc sampler: smc (tempered SMC, the faster on the flagship) or emcee."
+        ),
+    ] = "smc",
+    particles: Annotated[
+        int | None, typer.Option(help="SMC particles (default: max(1000, --draws)).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
@@ -156,7 +165,15 @@ def calibrate_cmd(
     problem = Problem(m, tg, names, scenario=scenario, sets=sets, backend=backend)
     with stage_progress(quiet) as progress:
         result = calibrate(
-            problem, method.value, draws, seed, progress, max_steps=max_steps, walkers=walkers
+            problem,
+            method.value,
+            draws,
+            seed,
+            progress,
+            max_steps=max_steps,
+            walkers=walkers,
+            sampler=sampler,
+            particles=particles,
         )
     doc = result.summary()
     meta = {"model": m.name, "evidence": ledger.file, "until": until}
@@ -184,22 +201,33 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
     for col in ("constant", "prior 5%", "prior 95%", "map", "median", "5%", "95%"):
         table.add_column(col, justify="left" if col == "constant" else "right")
     rhat = d.get("rhat", {})
+    ess = d.get("ess", {})
     if rhat:
         table.add_column("R-hat", justify="right")
+    if ess:
         table.add_column("ESS", justify="right")
     for name, f in zip(problem.names, problem.priors, strict=True):
         p = doc["parameters"][name]
         cells = [_fmt(f.ppf(0.05)), _fmt(f.ppf(0.95)), _fmt(p["map"]), _fmt(p["median"])]
         cells += [_fmt(p["ci90"][0]), _fmt(p["ci90"][1])]
         if rhat:
-            cells += [f"{rhat[name]:.3f}", f"{d['ess'][name]:,.0f}"]
+            cells.append(f"{rhat[name]:.3f}")
+        if ess:
+            cells.append(f"{ess[name]:,.0f}")
         table.add_row(escape(name), *cells)
     console.print(table)
     line = (
         f"{d['evaluations']:,} model runs in {d['seconds']:.1f} s "
         f"({d['evaluations_per_second']:,.0f} runs/s in the kernel, {d['backend']})"
     )
-    if "acceptance" in d:
+    if "stages" in d:
+        line += (
+            f"; SMC: {d['particles']:,} particles, {d['stages']} stages, {d['moves']} moves, "
+            f"acceptance {d['acceptance']:.2f}, {d['unique_particles']:,} unique at the end, "
+            f"log evidence {d['log_evidence']:.2f}, max R-hat across populations "
+            f"{max(rhat.values()):.3f}"
+        )
+    elif "acceptance" in d:
         line += (
             f"; {d['walkers']} walkers x {d['steps']} steps, acceptance {d['acceptance']:.2f}, "
             f"max R-hat {max(rhat.values()):.3f}, min ESS {min(d['ess'].values()):,.0f}"

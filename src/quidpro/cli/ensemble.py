@@ -64,6 +64,35 @@ StoreOpt = Annotated[
 ]
 NoStoreOpt = Annotated[bool, typer.Option("--no-store", help="Do not record in the run store.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress bar.")]
+PosteriorOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Draw the calibrated constants from this posterior file (default: the one the "
+        "model names in calibration:)."
+    ),
+]
+PriorOpt = Annotated[
+    bool, typer.Option("--prior", help="Draw every constant from its distribution (no posterior).")
+]
+
+
+def resolve_posterior(m: Any, posterior: Path | None, prior: bool) -> Any:
+    """The posterior to draw from: --posterior FILE, none with --prior, else the model's."""
+    from quidpro.ensemble.posterior import model_posterior, read_posterior
+
+    if posterior is not None and prior:
+        raise ConfigError("--posterior and --prior exclude each other")
+    if prior:
+        return None
+    if posterior is not None:
+        return read_posterior(posterior, m.spec)
+    return model_posterior(m.spec)
+
+
+def _drawn_from(table: Any) -> str:
+    if table is None:
+        return "prior"
+    return f"posterior ({len(table):,} draws of {len(table.names)} constants)"
 
 
 def register(app: typer.Typer) -> None:
@@ -278,9 +307,12 @@ def ensemble_cmd(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
-    """Run an ensemble of MODEL, sampling every constant that has a distribution;
-    report quantiles over time and the probability of each query.
+    """Run an ensemble of MODEL, sampling every constant that has a distribution (from
+    the model's posterior when it names one, see --prior and --posterior); report
+    quantiles over time and the probability of each query. Levers are never sampled.
 
     Same --seed, same numbers, whatever the batch size or where batches run.
     """
@@ -293,6 +325,7 @@ def ensemble_cmd(
     m = _load(model)
     sets = parse_sets(set_, m.spec)
     seed = _seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     with (
         _executor(m, dask) as executor,
         _progress(runs, f"{m.name}: {runs:,} runs", quiet) as advance,
@@ -311,8 +344,10 @@ def ensemble_cmd(
             executor=executor,
             progress=advance,
             max_bytes=max_memory * 2**20,
+            posterior=table,
         )
     doc = summary(result, qs)
+    _add_dates(m, doc)
     n_failed = int(result.failed.sum())
     _report_failed(n_failed, runs)
     if len(result.times) < len(result.plan.times):
@@ -332,6 +367,7 @@ def ensemble_cmd(
     if not quiet:
         sampled = [n for n in uncertain(m.spec) if n not in sets]
         _ensemble_tables(m, doc, qs, scenario, sampled)
+        console.print(f"drawn from the {_drawn_from(table)}", markup=False)
         for path in (json_out, plot):
             if path is not None:
                 console.print(f"wrote {path}")
@@ -344,6 +380,7 @@ def ensemble_cmd(
         "backend": result.plan.backend,
         "batch_size": result.plan.batch_size,
         "dask": dask,
+        "posterior": None if table is None else str(posterior or m.spec.calibration.posterior),
     }
     _record(
         store,
@@ -357,6 +394,15 @@ def ensemble_cmd(
         summary={"queries": doc["queries"], "failed": n_failed},
         results=_long_table(doc["variables"], scenario),
     )
+
+
+def _add_dates(m: Any, doc: dict[str, Any]) -> None:
+    """ISO dates beside model time in each variable of an ensemble document."""
+    if m.spec.time.origin is None:
+        return
+    for name, s in doc["variables"].items():
+        dates = [d.date().isoformat() for d in m.dates(s["time"])]
+        doc["variables"][name] = {"time": s["time"], "dates": dates, **s}
 
 
 def _ensemble_tables(
@@ -421,6 +467,8 @@ def compare_cmd(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Compare scenarios of MODEL side by side: a table at chosen times (median and
     5–95% range across the ensemble), the probability of each query per scenario, and a
@@ -438,6 +486,7 @@ def compare_cmd(
     variables = _names(vars_) or list(m.spec.stocks) or list(m.compiled.system.visible)
     times = _names(at) or default_times(m.spec)
     seed = _seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     with (
         _executor(m, dask) as executor,
         _progress(runs * len(names), f"{m.name}: {len(names)} scenarios", quiet) as advance,
@@ -454,6 +503,7 @@ def compare_cmd(
             backend=backend.value,
             executor=executor,
             progress=advance,
+            posterior=table,
         )
     doc: dict[str, Any] = {"runs": runs, "seed": seed, "at": times, "scenarios": {}}
     series: dict[str, Any] = {}

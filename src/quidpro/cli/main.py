@@ -251,6 +251,14 @@ from quidpro.cli import claims as _claims  # noqa: E402
 _calibrate.register(app)
 _claims.register(app)
 
+from quidpro.cli import backtest as _backtest  # noqa: E402
+
+_backtest.register(app)
+
+from quidpro.cli import evidence as _evidence  # noqa: E402
+
+_evidence.register(app)
+
 
 def main() -> None:
     app()

@@ -17,6 +17,8 @@ from quidpro.cli.ensemble import (
     DaskOpt,
     ModelArg,
     NoStoreOpt,
+    PosteriorOpt,
+    PriorOpt,
     QuietOpt,
     ScenarioOpt,
     SeedOpt,
@@ -28,6 +30,7 @@ from quidpro.cli.ensemble import (
     _progress,
     _record,
     _seed,
+    resolve_posterior,
 )
 
 
@@ -58,6 +61,8 @@ def sensitivity_cmd(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Global sensitivity of OUTPUT at a time to every constant with a distribution or
     range (bounds: the range, else the distribution's 1%–99% quantiles), with SALib."""
@@ -71,7 +76,8 @@ def sensitivity_cmd(
     fixed = set(sets)
     if scenario not in (None, "", "baseline") and scenario in m.spec.scenarios:
         fixed |= set(m.spec.scenarios[scenario].set)
-    n_total = len(design(problem(m.spec, fixed), method.value, samples, seed))
+    table = resolve_posterior(m, posterior, prior)
+    n_total = len(design(problem(m.spec, fixed, table), method.value, samples, seed))
     with (
         _executor(m, dask) as executor,
         _progress(n_total, f"{m.name}: {method.value}", quiet) as advance,
@@ -88,6 +94,7 @@ def sensitivity_cmd(
             backend=backend.value,
             executor=executor,
             progress=advance,
+            posterior=table,
         )
     if json_out is not None:
         json_out.write_text(json.dumps(contract_json(doc), indent=1))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from quidpro.ensemble import quantile_key
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import (
     CompiledLike,
@@ -24,7 +25,7 @@ from quidpro.ensemble.runner import (
     Rows,
     compiled_of,
     make_plan,
-    run_ensemble,
+    run_plan,
 )
 from quidpro.ensemble.sampling import draw
 from quidpro.model.calendar import to_dates
@@ -35,8 +36,10 @@ TABLE_QUANTILES = (0.05, 0.5, 0.95)
 
 
 def default_times(model: Model, n: int = 4) -> list[str]:
-    """``n`` evenly spaced times after the start, as text (ISO dates where there is an
-    origin), the last being the end of the run."""
+    """``n`` evenly spaced times after the start, the last being the end of the run.
+
+    As text: ISO dates where the model has a time origin, numbers otherwise.
+    """
     t = model.time
     times = t.start + (t.stop - t.start) * np.arange(1, n + 1) / n
     times = t.start + np.floor((times - t.start) / t.dt + 1e-9) * t.dt
@@ -58,9 +61,28 @@ def compare(
     backend: str = "auto",
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> dict[str, tuple[Result, dict[str, Any]]]:
-    """Per scenario: the ensemble result and its table
-    ``{variable: {time text: {"0.05": v, "0.5": v, "0.95": v}}}``."""
+    """Run one ensemble per scenario with common random numbers, and tabulate them.
+
+    Args:
+        model: The compiled model (or a holder of one, such as ``LoadedModel``).
+        scenarios: Scenario names; ``"baseline"`` is the model as written.
+        n_runs: Members per scenario (1: each scenario's default run, nothing sampled).
+        seed: The seed of the sample, shared by every scenario.
+        variables: The variables to tabulate.
+        at: The times to read them at (numbers, or ISO dates with a time origin).
+        queries: ``"EXPR at TIME"`` comparisons whose probabilities are wanted.
+        sampler: ``"random"``, ``"lhs"`` or ``"sobol"``.
+        backend: ``"numpy"``, ``"jit"`` or ``"auto"``.
+        executor: Where batches run (this process by default).
+        progress: Called with the number of members just finished.
+        posterior: Draw the calibrated constants from these posterior draws.
+
+    Returns:
+        Per scenario: the ensemble result and its table
+        ``{variable: {time text: {"0.05": v, "0.5": v, "0.95": v}}}``.
+    """
     compiled = compiled_of(model)
     spec = compiled.model
     points = [(v, t, parse_probe(spec, v, at=t)) for v in variables for t in at]
@@ -79,9 +101,11 @@ def compare(
             backend=backend,
         )
         members: Rows | dict[str, np.ndarray] = (
-            draw(spec, n_runs, seed, sampler, scen) if n_runs > 1 else {}
+            draw(spec, n_runs, seed, sampler, scenario=scen, posterior=posterior)
+            if n_runs > 1
+            else {}
         )
-        res = run_ensemble(compiled, plan, members, executor, progress)
+        res = run_plan(compiled, plan, members, executor, progress)
         values = res.probes[len(qprobes) :]
         ok = res.ok
         table: dict[str, Any] = {v: {} for v in variables}

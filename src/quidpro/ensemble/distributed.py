@@ -14,7 +14,6 @@ same versions everywhere), then pass ``--dask tcp://SCHEDULER:8786``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from functools import lru_cache
@@ -28,8 +27,8 @@ from quidpro.solve.simulate import Compiled
 
 
 @lru_cache(maxsize=8)
-def _model(text: str, file: str, digest: str) -> Compiled:
-    """The compiled model of ``text``, once per worker (``digest`` keys the cache)."""
+def _model(text: str, file: str) -> Compiled:
+    """The compiled model of ``text``, once per worker process and text."""
     return Compiled(parse_model(text, file))
 
 
@@ -37,8 +36,7 @@ def remote_batch(
     text: str, file: str, plan: Plan, lo: int, samples: dict[str, np.ndarray]
 ) -> Batch:
     """Run one batch on a worker (the model is compiled once per worker and text)."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return run_batch(_model(text, file, digest), plan, lo, samples)
+    return run_batch(_model(text, file), plan, lo, samples)
 
 
 class DaskExecutor:
@@ -81,6 +79,7 @@ class DaskExecutor:
         self._client = None
 
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Submit the batches (a bounded number in flight) and yield them as they finish."""
         if self._client is None:
             with self:
                 yield from self._map(plan, tasks)

@@ -4,11 +4,14 @@ A posterior file (Parquet) holds one row per draw and one column per calibrated
 constant; its schema metadata records how it was made (method, seed, evidence,
 cutoff). An ensemble drawn from a posterior gives member ``i`` the constants of row
 ``r_i``, the rows resampled with replacement by the seed (block ``b`` of
-:data:`~quidpro.ensemble.sampling.BLOCK` members from its own seeded stream, so any
-member range gives the same rows whatever the batch). Constants that carry a
-distribution but are not in the posterior keep their prior: they are drawn from
-their distributions exactly as a prior ensemble with the same seed would draw them
-(so a posterior and a prior ensemble share those random numbers). Levers and
+65,536 members from its own seeded stream, so any member range gives the same rows
+whatever the batch). Constants that carry a distribution but are not in the
+posterior keep their values: the calibration computed the posterior with them at
+those values, so the pair (posterior constants, other constants at their values) is
+the posterior the evidence supports, while drawing the others from their priors
+would pair calibrated constants with worlds the calibration never saw (and widen the
+bands with uncertainty the evidence was never asked about). Calibrate every uncertain
+constant (the default of ``quidpro calibrate``) to carry all of them. Levers and
 constants fixed by a scenario or ``--set`` are never sampled.
 """
 
@@ -26,6 +29,9 @@ from quidpro.errors import ConfigError, Loc, ModelError
 from quidpro.model.spec import Model
 
 _META_KEY = b"quidpro.posterior"
+# Members per seeded stream of row indices: any fixed size makes a member's row
+# independent of the batch it runs in.
+_BLOCK = 65536
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class PosteriorTable:
         return int(self.values.shape[0])
 
     def column(self, name: str) -> np.ndarray:
+        """Every draw of constant ``name``."""
         return np.asarray(self.values[:, self.names.index(name)])
 
 
@@ -119,8 +126,11 @@ def model_posterior(model: Model) -> PosteriorTable | None:
 
 
 class PosteriorSample:
-    """Members drawn from a posterior table, the other uncertain constants from their
-    priors (:mod:`quidpro.ensemble.sampling`); gives rows of any member range."""
+    """Members drawn from a posterior table, the other uncertain constants from priors.
+
+    The priors' draws are a :class:`~quidpro.ensemble.sampling.MemberSample`; like it,
+    this gives the rows of any member range on demand.
+    """
 
     def __init__(
         self, table: PosteriorTable, prior: Any, n: int, seed: int, keep: Iterable[str]
@@ -136,18 +146,17 @@ class PosteriorSample:
 
     @property
     def names(self) -> list[str]:
+        """The constants sampled: the posterior's, then the priors'."""
         return [*self.keep_posterior, *self.prior.names]
 
     def indices(self, lo: int, hi: int) -> np.ndarray:
         """The posterior row of each member ``lo .. hi - 1``."""
-        from quidpro.ensemble.sampling import BLOCK
-
         parts = []
-        for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
-            start = b * BLOCK
+        for b in range(lo // _BLOCK, (hi - 1) // _BLOCK + 1):
+            start = b * _BLOCK
             ss = np.random.SeedSequence(self.seed, spawn_key=(1 << 29, b))
             rows = np.random.default_rng(ss).integers(
-                0, len(self.table), min(hi, start + BLOCK) - start
+                0, len(self.table), min(hi, start + _BLOCK) - start
             )
             parts.append(rows[max(lo - start, 0) :])
         return np.concatenate(parts) if len(parts) > 1 else parts[0]

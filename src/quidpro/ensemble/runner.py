@@ -67,8 +67,11 @@ class Plan:
 
 @dataclass
 class Batch:
-    """One batch's share: ``values`` (kept step, variable, member), ``probes`` (probe,
-    member), ``failed`` (member,) — members whose recorded values went non-finite."""
+    """One batch's share of an ensemble, from member ``lo`` on.
+
+    ``values`` (kept step, variable, member), ``probes`` (probe, member), ``failed``
+    (member,): members whose recorded values went non-finite.
+    """
 
     lo: int
     values: np.ndarray
@@ -78,8 +81,11 @@ class Batch:
 
 @dataclass
 class Result:
-    """A gathered ensemble: ``values[kept step, variable, member]``, ``probes[probe,
-    member]``, ``failed[member]``; ``times`` are the kept times."""
+    """A gathered ensemble, every member's values at the kept times.
+
+    ``values[kept step, variable, member]``, ``probes[probe, member]``,
+    ``failed[member]``; ``times`` are the kept times.
+    """
 
     plan: Plan
     times: np.ndarray
@@ -90,6 +96,7 @@ class Result:
 
     @property
     def ok(self) -> np.ndarray:
+        """Members whose values stayed finite (shape (n_runs,), bool)."""
         return ~self.failed
 
     def quantiles(self, qs: Iterable[float]) -> dict[str, dict[float, np.ndarray]]:
@@ -115,7 +122,9 @@ Task = tuple[int, dict[str, np.ndarray]]  # (first member, sampled values of the
 class Executor(Protocol):
     """Runs batches somewhere and yields them as they finish (in any order)."""
 
-    def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]: ...
+    def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Run each (first member, samples) task of ``plan``; yield batches as they end."""
+        ...
 
 
 class HasCompiled(Protocol):
@@ -139,7 +148,9 @@ def compiled_of(model: CompiledLike) -> Compiled:
 class Rows(Protocol):
     """Sampled constants by member range (:class:`~quidpro.ensemble.sampling.MemberSample`)."""
 
-    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]: ...
+    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        """The sampled values of members ``lo .. hi - 1``: name → array of shape (hi - lo,)."""
+        ...
 
 
 def make_plan(
@@ -258,21 +269,30 @@ class LocalExecutor:
         self.model = compiled_of(model)
 
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Run the batches in order, here."""
         for lo, samples in tasks:
             yield run_batch(self.model, plan, lo, samples)
 
 
-def run_ensemble(
+def run_plan(
     model: CompiledLike,
     plan: Plan,
     samples: Mapping[str, np.ndarray] | Rows,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Run every member of ``plan``; ``samples[name]`` has shape (n_runs,), or ``samples``
-    gives the values of a member range on demand (so a batch's are made when it starts).
+    """Run every member of ``plan`` and gather the results by member index.
 
-    ``progress`` is called with the number of members just finished.
+    Args:
+        model: The compiled model (or a holder of one).
+        plan: From :func:`make_plan`.
+        samples: ``samples[name]`` of shape (n_runs,), or :class:`Rows` giving the values
+            of a member range on demand (so a batch's are made when it starts).
+        executor: Where batches run (this process by default).
+        progress: Called with the number of members just finished.
+
+    Returns:
+        The gathered ensemble.
     """
     executor = executor or LocalExecutor(model)
     n = plan.n_runs

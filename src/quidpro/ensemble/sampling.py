@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
 from quidpro.errors import ConfigError
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 SAMPLERS = ("random", "lhs", "sobol")
 # Unit-cube points are kept this far from 0 and 1 so that unbounded inverse CDFs stay finite.
@@ -39,6 +41,10 @@ _EPS = 1e-12
 
 def frozen(dist: Distribution) -> stats.rv_continuous:
     """The ``scipy.stats`` frozen distribution of a model's ``distribution:`` entry."""
+    # imported here: scipy.stats takes longer to import than the rest of quidpro, and
+    # only ensembles need it (not `import quidpro` or a single run)
+    from scipy import stats
+
     p = dist.params
     if dist.kind == "uniform":
         return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
@@ -95,6 +101,7 @@ class MemberSample:
 
     @property
     def names(self) -> list[str]:
+        """The sampled constants, in the model's order."""
         return list(self.keep)
 
     def unit(self, lo: int, hi: int) -> np.ndarray:
@@ -103,6 +110,8 @@ class MemberSample:
         if k == 0 or hi <= lo:
             return np.empty((max(hi - lo, 0), k))
         if self.sampler == "sobol":
+            from scipy.stats import qmc  # see frozen(): imported when needed
+
             with warnings.catch_warnings():  # balance needs a power of 2; any n is valid
                 warnings.simplefilter("ignore", UserWarning)
                 engine = qmc.Sobol(d=k, scramble=True, rng=np.random.default_rng(self.seed))
@@ -151,8 +160,10 @@ def sample(
 
 
 def bounds(model: Model, name: str) -> tuple[float, float]:
-    """Bounds for sensitivity analysis: the constant's ``range`` if it has one, otherwise
-    its distribution's 1% and 99% quantiles."""
+    """Bounds for sensitivity analysis of one constant.
+
+    Its ``range`` if it has one, otherwise its distribution's 1% and 99% quantiles.
+    """
     c = model.constants[name]
     if c.range is not None:
         return (float(c.range[0]), float(c.range[1]))
@@ -163,8 +174,10 @@ def bounds(model: Model, name: str) -> tuple[float, float]:
 
 
 def varied(model: Model) -> list[str]:
-    """Constants a sensitivity analysis varies: those with a distribution or a range that
-    are not levers (scenario dates and switches are choices, not uncertainties)."""
+    """Constants a sensitivity analysis varies: those with a distribution or a range.
+
+    Levers are left out: scenario dates and switches are choices, not uncertainties.
+    """
     return [
         n
         for n, c in model.constants.items()
@@ -177,6 +190,7 @@ def draw(
     n: int,
     seed: int,
     sampler: str = "random",
+    *,
     scenario: str | None = None,
     fixed: Iterable[str] = (),
     posterior: PosteriorTable | None = None,
@@ -186,13 +200,15 @@ def draw(
     The sample is drawn over *all* uncertain constants before any are dropped, so two
     scenarios run with one seed share their random numbers (common random numbers).
     With ``posterior``, its constants come from resampled posterior rows and the others
-    from their priors (:mod:`quidpro.ensemble.posterior`).
+    keep their values, as in the calibration (:mod:`quidpro.ensemble.posterior`).
     """
     skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
     if posterior is None:
         return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
-    in_post = set(posterior.names)
-    prior = MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip | in_post])
+    # The posterior was computed with every other constant at its value, so they stay
+    # there: drawing them from their priors would pair the calibrated constants with
+    # worlds the calibration never saw (quidpro.ensemble.posterior explains).
+    prior = MemberSample(dists, n, seed, sampler, [])
     keep = [k for k in posterior.names if k not in skip]
     return PosteriorSample(posterior, prior, n, seed, keep)

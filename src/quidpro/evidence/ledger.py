@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -134,8 +134,11 @@ class Ledger:
         return any(r.date is not None for r in self.rows)
 
     def before(self, cutoff: dt.date | float) -> Ledger:
-        """Rows known before ``cutoff``: a date whose whole span ends by it (an annual
-        total of 2023 counts from 2024-01-01 on), or a time below it."""
+        """Rows known before ``cutoff`` (a date, or a model time).
+
+        A dated row counts once its whole span has passed (an annual total of 2023
+        from 2024-01-01 on); a timed row when its time is below the cutoff.
+        """
         return Ledger(self.file, tuple(r for r in self.rows if known_before(r, cutoff)))
 
     def after(self, cutoff: dt.date | float) -> Ledger:
@@ -143,6 +146,7 @@ class Ledger:
         return Ledger(self.file, tuple(r for r in self.rows if not known_before(r, cutoff)))
 
     def indicators(self) -> list[str]:
+        """The indicators of the rows, in order of first appearance."""
         return list(dict.fromkeys(r.indicator for r in self.rows))
 
 
@@ -178,10 +182,9 @@ def parse_ledger(lines: Iterable[str], file: str) -> Ledger:
     except csv.Error as exc:
         raise EvidenceError(f"not a CSV file: {exc}", file, 1) from None
     cols = [h.strip() for h in header]
-    missing = [c for c in REQUIRED if c not in cols]
     has_date, has_time = "date" in cols, "time" in cols
-    if not has_date and not has_time:
-        missing.insert(1, "date (or time)")
+    wanted = ["id", "date (or time)", *REQUIRED[1:]]
+    missing = [c for c in wanted if c not in cols and not (c[:4] == "date" and has_date | has_time)]
     if missing:
         raise EvidenceError(
             f"missing column(s) {', '.join(missing)}; an evidence file has id, date "
@@ -212,7 +215,9 @@ def parse_ledger(lines: Iterable[str], file: str) -> Ledger:
     return Ledger(file, tuple(rows))
 
 
-def _row(rec: dict[str, str], file: str, line: int, dated: bool, seen: dict[str, int]) -> Row:
+def _row(  # noqa: PLR0912 - one check per column, each with its own message
+    rec: dict[str, str], file: str, line: int, dated: bool, seen: dict[str, int]
+) -> Row:
     def bad(message: str) -> EvidenceError:
         return EvidenceError(message, file, line)
 
@@ -290,7 +295,3 @@ def default_ledger(model_file: str, evidence: str | Path | None) -> Ledger:
             "ships none)"
         )
     return read_ledger(found)
-
-
-def ids(rows: Sequence[Row]) -> list[str]:
-    return [r.id for r in rows]

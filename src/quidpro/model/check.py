@@ -197,6 +197,7 @@ def _is_link(model: Model, cause: str, effect: str) -> bool:
 
 
 def known_names(model: Model) -> set[str]:
+    """Every constant, stock, flow and auxiliary of the model."""
     return {*model.constants, *model.stocks, *model.flows, *model.auxiliaries}
 
 
@@ -228,4 +229,8 @@ def check_model(model: Model) -> None:
                     sc.loc,
                 )
     _check_provenance(model)
-    check_observations(model)
+    check_observations(
+        model.observations.values(),
+        {*model.stocks, *model.flows, *model.auxiliaries},
+        model.constants,
+    )

@@ -259,7 +259,8 @@ def _constant(name: str, node: Node) -> Constant:
     )
 
 
-def _names_list(node: Node | None, what: str) -> tuple[str, ...]:
+def _names_list(node: Node | None) -> tuple[str, ...]:
+    """A name or a list of names (``inflows: births`` or ``inflows: [births]``)."""
     if node is None or node.value is None:
         return ()
     if isinstance(node.value, str):
@@ -287,8 +288,8 @@ def _stock(name: str, node: Node) -> Stock:
     return Stock(
         name,
         _expr(init, f"initial value of {name!r}"),
-        _names_list(node.get("inflows"), "inflows"),
-        _names_list(node.get("outflows"), "outflows"),
+        _names_list(node.get("inflows")),
+        _names_list(node.get("outflows")),
         bool(nn.value) if nn is not None else False,
         _text(node.get("units")),
         _text(node.get("doc")),
@@ -318,7 +319,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             _expr(eq, f"equation of {name!r}"),
             _text(node.get("units")),
             _text(node.get("doc")),
-            _names_list(node.get("claims"), "claims"),
+            _names_list(node.get("claims")),
             _text(node.get("assumption")),
             bool(nn.value) if nn is not None else False,
             loc,

@@ -17,17 +17,14 @@ so every error points at ``file:line:col``; the likelihood they define lives in
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from quidpro.errors import NOWHERE, Loc, ModelError, ParseError, UndefinedNameError
 from quidpro.lang.ast import Expr, Name, walk
 from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
-
-if TYPE_CHECKING:
-    from quidpro.model.spec import Model
 
 ERROR_KINDS = ("lognormal", "normal")
 PERIODS = ("point", "year")
@@ -168,15 +165,25 @@ def build_calibration(node: Node | None) -> Calibration | None:
     return Calibration(pn.value.strip(), pn.loc)
 
 
-def check_observations(model: Model) -> None:
-    """Each observation expression uses only the model's stocks, flows and auxiliaries."""
-    visible = {*model.stocks, *model.flows, *model.auxiliaries}
-    for obs in model.observations.values():
+def check_observations(
+    observations: Iterable[Observation], variables: Collection[str], constants: Collection[str]
+) -> None:
+    """Check that each observation reads only the model's variables and time.
+
+    Args:
+        observations: The model's observations.
+        variables: Its stocks, flows and auxiliaries.
+        constants: Its constants (named in the message when one is used).
+
+    Raises:
+        UndefinedNameError: At the name that is not a variable.
+    """
+    for obs in observations:
         for node in walk(obs.expression):
-            if isinstance(node, Name) and node.id not in visible | _TIME_NAMES:
+            if isinstance(node, Name) and node.id not in _TIME_NAMES and node.id not in variables:
                 what = (
                     "a constant (observations read variables; add an auxiliary)"
-                    if node.id in model.constants
+                    if node.id in constants
                     else "not a stock, flow or auxiliary of the model"
                 )
                 raise UndefinedNameError(
