@@ -162,23 +162,24 @@ def test_the_flagship_ships_its_posterior_without_levers() -> None:
 
 @pytest.mark.slow
 def test_the_posterior_ensemble_agrees_with_the_record() -> None:
-    """Every pre-cutoff value of the shipped ledger inside the posterior's 90% band, every
-    bound respected, and the band sharp where the record is dense (containers of 2024
-    within a factor of 2.5 either side of their median; China's trade within 30%).
+    """Every pre-cutoff value of the shipped ledger inside the posterior predictive 90%
+    band (the model's reading plus the observation's own error, as in the likelihood),
+    every bound respected, and the model's band sharp where the record is dense
+    (containers of 2024 within a factor of 2.5 either side of their median; China's
+    trade within 30%).
 
     200 members estimate a 5% quantile to within about 1.5 points of probability (one
     standard error), so coverage is checked on the 96% band (two standard errors wider
-    each side), and at most one row may sit in that margin outside the 90% band
-    (docs/calibration.md reports the 90% band from 1,000 members).
+    each side), and at most one row may sit in that margin outside the 90% band.
     """
     ledger = default_ledger(model().spec.file, None).before(CUTOFF)
     values, _ = _posterior_members()
-    wide = check_record(model(), ledger, values, 200, backend="numpy", level=0.96)
+    wide = check_record(model(), ledger, values, 200, backend="numpy", level=0.96, predictive=True)
     assert len(wide) >= 25
     assert not [(c.id, c.observed, c.q05, c.q95) for c in wide if not c.covered]
-    strict = check_record(model(), ledger, values, 200, backend="numpy")
+    strict = check_record(model(), ledger, values, 200, backend="numpy", predictive=True)
     assert sum(not c.covered for c in strict) <= 1
-    for c in strict:
+    for c in check_record(model(), ledger, values, 200, backend="numpy"):
         if c.indicator == "containers_shipped_nk_to_ru" and c.date.startswith("2024"):
             assert c.q95 <= 2.5 * c.q50, c.id
             assert c.q05 >= c.q50 / 2.5, c.id
@@ -195,15 +196,14 @@ def _posterior_report() -> ClaimsReport:
 @pytest.mark.slow
 def test_headline_claims_over_the_posterior() -> None:
     """H1-H4 as probabilities over the shipped posterior (200 members; at 1,000 members
-    docs/nk_russia.md reports H1 0.69, H2 0.96, H3 0.97, H4 0.61). Thresholds: each
-    Wilson interval must exclude the opposite verdict's region: H2 and H3 hold in most
-    worlds (lower bound above 0.8), H1 and H4 more often than not (above 0.5) but not
-    surely (upper bound below 0.9, so the failing worlds are real)."""
+    docs/nk_russia.md reports H1 0.94, H2 0.96, H3 1.00, H4 0.63). Thresholds: H1-H3
+    hold in most worlds (Wilson lower bound above 0.8); H4 more often than not (lower
+    bound above 0.5) but far from surely (upper bound below 0.8): Seoul's choice turns on
+    constants the record cannot pin down, and the worlds where it fails are real."""
     report = _posterior_report()
     assert report.source == "posterior"
     ci = {r.test.id: r.ci for r in report.results}
-    assert ci["H2"][0] > 0.8
-    assert ci["H3"][0] > 0.8
-    for claim in ("H1", "H4"):
-        assert ci[claim][0] > 0.5, claim
-        assert ci[claim][1] < 0.9, claim
+    for claim in ("H1", "H2", "H3"):
+        assert ci[claim][0] > 0.8, claim
+    assert ci["H4"][0] > 0.5
+    assert ci["H4"][1] < 0.8

@@ -6,8 +6,6 @@ module (one run ~0.2 s), so the whole file stays well under 20 seconds.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from functools import cache
 from pathlib import Path
 
@@ -15,12 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import article_shingles
 import quidpro
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = ROOT / "src" / "quidpro" / "models" / "nk_russia.yaml"
-# Hashes of the article's 8-word runs (the article itself is not ours to ship).
-ARTICLE_SHINGLES = Path(__file__).resolve().parent / "data" / "article_shingles.txt"
 
 REQUIRED_VARIABLES = [
     "war_intensity",
@@ -223,56 +220,30 @@ def test_sources_cite_the_article_and_the_evidence_rows() -> None:
     assert spec.constants["shells_per_container"].source.startswith("OBS")
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower().replace("\u2019", "'"))
-
-
-def _hash(run: str) -> str:
-    return hashlib.sha256(run.encode()).hexdigest()[:16]
-
-
-def _article_hashes() -> set[str]:
-    lines = ARTICLE_SHINGLES.read_text(encoding="utf-8").splitlines()
-    return {h for h in lines if h and not h.startswith("#")}
-
-
-def _copied_runs(text: str, article: set[str] | None = None, n: int = 8) -> list[str]:
-    """Runs of ``n`` consecutive words of ``text`` whose hash is among ``article``'s."""
-    article = _article_hashes() if article is None else article
-    w = _words(text)
-    runs = {" ".join(w[i : i + n]) for i in range(len(w) - n + 1)}
-    return sorted(r for r in runs if _hash(r) in article)
-
-
 def test_no_sentence_of_the_article_is_copied() -> None:
-    """No run of 8 consecutive words of the article appears in the model file or its docs.
-
-    Eight words is long enough to exclude shared short phrases ('the war in Ukraine')
-    and short enough to catch a copied clause. The article's title, cited as a source, is
-    exempt. The article is compared through hashes of its 8-word runs
-    (tests/data/article_shingles.txt), so the check runs from a clone.
-    """
-    assert len(_article_hashes()) > 500
-    for path in (MODEL_FILE, ROOT / "docs" / "nk_russia.md"):
-        copied = _copied_runs(path.read_text(encoding="utf-8"))
-        assert not copied, (path.name, copied[:5])
+    """No run of 8 consecutive words of the article appears in the model file or the
+    docs (the article's title, cited as a source, is exempt). The article is not in the
+    repository: the check compares salted hashes of its shingles (tests/article_shingles.py)."""
+    texts = [MODEL_FILE, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for path in texts:
+        found = article_shingles.copied(path.read_text(encoding="utf-8"))
+        assert not found, f"{path.name} copies the article: {found[:5]}"
 
 
-def test_the_copy_check_can_fail() -> None:
-    """The check flags a copied clause: a text that repeats a source's 8-word run is caught,
-    also inside other words and with different case and punctuation."""
-    source = "The quick brown fox jumps over the lazy dog near the river bank"
-    w = _words(source)
-    hashes = {_hash(" ".join(w[i : i + 8])) for i in range(len(w) - 7)}
-    copied = _copied_runs(
-        "As they say: the QUICK brown fox jumps over the lazy dog, really.", hashes
-    )
-    assert copied == [
-        "quick brown fox jumps over the lazy dog",
-        "the quick brown fox jumps over the lazy",
+def test_the_article_check_catches_a_copied_clause(tmp_path: Path) -> None:
+    """The same check, against hashes of a stand-in text, finds a clause taken from it
+    (with other case, punctuation and line breaks) and passes a paraphrase."""
+    source = "The two states signed a treaty of comprehensive strategic partnership in June."
+    hashes = tmp_path / "hashes.txt"
+    assert article_shingles.write(source, hashes) == 5  # 12 words: 5 shingles of 8
+    copy = "notes: THE TWO STATES signed a treaty of\ncomprehensive, strategic partnership!"
+    assert article_shingles.copied(copy, hashes) == [
+        "states signed a treaty of comprehensive strategic partnership",
+        "the two states signed a treaty of comprehensive",
+        "two states signed a treaty of comprehensive strategic",
     ]
-    assert _copied_runs("the quick brown fox jumped over the lazy dog", hashes) == []
-    assert all(len(h) == 16 for h in _article_hashes())
+    assert article_shingles.copied("In June a treaty of partnership was signed.", hashes) == []
+    assert article_shingles.load(hashes)[0] != article_shingles.load()[0]  # a fresh salt
 
 
 # ------------------------------------------------------------------ history (2019-mid 2024)

@@ -49,8 +49,11 @@ class Variant:
 
 @dataclass(frozen=True)
 class Indicator:
-    """A quantity an observation would report: ``variable`` at ``date`` (``period``
-    "point") or its mean over the calendar year of ``date`` ("year"), in the baseline."""
+    """A quantity an observation would report, read in the baseline run.
+
+    ``variable`` at ``date`` (``period`` "point") or its mean over the calendar year of
+    ``date`` ("year").
+    """
 
     name: str
     variable: str
@@ -59,8 +62,11 @@ class Indicator:
 
 
 class Runs:
-    """Every variant's trajectories for the same members: ``series[variant][name]`` has
-    shape (time, member); times are model time, dates are read through the model."""
+    """Every variant's trajectories for the same members.
+
+    ``series[variant][name]`` has shape (time, member); times are model time, dates are
+    read through the model's ``time.origin``.
+    """
 
     def __init__(
         self,
@@ -82,6 +88,7 @@ class Runs:
         return to_time(when, spec.origin, spec.units, spec.start)
 
     def of(self, variant: str, name: str) -> np.ndarray:
+        """One variable of one variant, shape (time, member)."""
         try:
             return np.asarray(self.series[variant][name])
         except KeyError:
@@ -113,14 +120,17 @@ class Runs:
         return out
 
     def min(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        """Each member's minimum over saved times in ``[start, end]``."""
         out: np.ndarray = self._window(variant, name, start, end).min(axis=0)
         return out
 
     def max(self, variant: str, name: str, start: str | float, end: str | float) -> np.ndarray:
+        """Each member's maximum over saved times in ``[start, end]``."""
         out: np.ndarray = self._window(variant, name, start, end).max(axis=0)
         return out
 
     def indicator(self, ind: Indicator) -> np.ndarray:
+        """Each member's value of an indicator."""
         if ind.period == "year":
             year = int(ind.date[:4])
             return self.mean("baseline", ind.variable, f"{year}-01-01", f"{year}-12-31")
@@ -154,21 +164,27 @@ class ClaimSet:
 
 @dataclass
 class ClaimResult:
+    """One claim test's verdict in every member, and the evidence that would move it."""
+
     test: ClaimTest
     holds: np.ndarray  # (member,) bool, over the members that ran
     evidence: list[dict[str, Any]]
 
     @property
     def probability(self) -> float:
+        """Share of members in which the claim holds."""
         return float(self.holds.mean()) if self.holds.size else float("nan")
 
     @property
     def ci(self) -> tuple[float, float]:
+        """95% Wilson interval of the probability."""
         return wilson(int(self.holds.sum()), int(self.holds.size))
 
 
 @dataclass
 class ClaimsReport:
+    """Every claim of a model over one ensemble."""
+
     model: str
     runs: int
     seed: int
@@ -204,14 +220,58 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
 
 
+def inert_constants(model: Model, cutoff: str | None = None) -> set[str]:
+    """Uncertain constants that cannot move any observation the model scores.
+
+    Each is set to the 1% and the 99% quantile of its prior in one batch; a constant
+    whose extremes change no prediction of the ledger's scorable rows (dated before
+    ``cutoff`` when given) by more than 0.01% is inert: the likelihood, whose smallest
+    error is 20% (lognormal sd 0.2), cannot tell its values apart, so its posterior is its
+    prior. Scenario-only mechanisms (what Russia
+    does after a ceasefire, Seoul's choice) are inert before the war ends.
+    """
+    import datetime as dt
+
+    from quidpro.analysis.likelihood import targets
+    from quidpro.analysis.record import ensemble_predictions
+    from quidpro.ensemble.sampling import frozen, uncertain
+    from quidpro.evidence.ledger import builtin_ledger, read_ledger
+    from quidpro.solve.simulate import Compiled
+
+    path = builtin_ledger(model.file)
+    if path is None:
+        return set()
+    ledger = read_ledger(path)
+    if cutoff is not None:
+        ledger = ledger.before(dt.date.fromisoformat(cutoff))
+    tg = targets(model, ledger)
+    if not tg.items:
+        return set()
+    dists = uncertain(model)
+    names = list(dists)
+    k = len(names)
+    values = {n: np.full(2 * k + 1, model.constants[n].value) for n in names}
+    for j, n in enumerate(names):
+        f = frozen(dists[n])
+        values[n][2 * j] = float(f.ppf(0.01))
+        values[n][2 * j + 1] = float(f.ppf(0.99))
+    pred = ensemble_predictions(Compiled(model), tg, values, 2 * k + 1, backend="numpy")
+    base = pred[:, -1:]
+    scale = np.maximum(np.abs(base), 1e-12)
+    moved = np.abs(pred[:, :-1] - base) / scale > 1e-4
+    return {n for j, n in enumerate(names) if not moved[:, 2 * j : 2 * j + 2].any()}
+
+
 def members(
     model: Model, n: int, seed: int, posterior: Path | None = None, prior: bool = False
 ) -> tuple[dict[str, np.ndarray], str, str | None]:
     """Each member's constants, where they came from ("posterior" | "prior") and the file.
 
     The posterior is ``posterior`` if given, else the one the model names
-    (``calibration: {posterior: FILE}``), unless ``prior``; constants it does not hold
-    keep their prior distributions (:func:`quidpro.ensemble.sampling.draw`).
+    (``calibration: {posterior: FILE}``), unless ``prior``. Constants it does not hold
+    stay at their values, as in the calibration, except the inert ones
+    (:func:`inert_constants`), whose posterior is their prior: they are drawn from it,
+    so a claim that turns on them carries their uncertainty.
     """
     table: PosteriorTable | None = None
     where: str | None = None
@@ -223,7 +283,15 @@ def members(
             if table is not None and model.calibration is not None:
                 where = str(model.calibration.posterior_path(model.file))
     sample = draw(model, n, seed, "random", posterior=table)
-    return sample.rows(0, n), ("prior" if table is None else "posterior"), where
+    values = sample.rows(0, n)
+    if table is not None:
+        from quidpro.ensemble.sampling import MemberSample, uncertain
+
+        cutoff = (table.meta or {}).get("until")
+        free = inert_constants(model, str(cutoff) if cutoff else None) - set(table.names)
+        if free:
+            values.update(MemberSample(uncertain(model), n, seed, "random", free).rows(0, n))
+    return values, ("prior" if table is None else "posterior"), where
 
 
 def run_variants(
@@ -231,6 +299,7 @@ def run_variants(
     claims: ClaimSet,
     values: Mapping[str, np.ndarray],
     n: int,
+    *,
     save_every: float = 1.0,
     progress: Callable[[int], None] | None = None,
     batch: int = 500,
@@ -317,6 +386,7 @@ def rank_evidence(
 def evaluate(
     model: CompiledLike,
     claims: ClaimSet,
+    *,
     n: int = 1000,
     seed: int = 0,
     posterior: Path | None = None,

@@ -43,6 +43,7 @@ class RecordCheck:
 
     @property
     def covered(self) -> bool:
+        """Whether the row agrees with the band (see the module docstring)."""
         if self.term == "lower":
             return self.q95 >= self.observed
         if self.term == "upper":
@@ -60,6 +61,7 @@ def ensemble_predictions(
     tg: Targets,
     values: Mapping[str, np.ndarray],
     n: int,
+    *,
     batch: int = 500,
     backend: str = "auto",
     progress: Callable[[int], None] | None = None,
@@ -91,13 +93,28 @@ def check_record(
     ledger: Ledger,
     values: Mapping[str, np.ndarray],
     n: int,
+    *,
     backend: str = "auto",
     level: float = 0.9,
+    predictive: bool = False,
+    seed: int = 0,
 ) -> list[RecordCheck]:
-    """Every scorable row of ``ledger`` against the central ``level`` band of the members
-    ``values`` (``q05`` and ``q95`` hold that band's edges; 90% by default)."""
+    """Every scorable row of ``ledger`` against the central ``level`` band of ``values``.
+
+    ``q05`` and ``q95`` of each check hold that band's edges (90% by default). With
+    ``predictive``, the band is the posterior *predictive* one: each member's reading is
+    perturbed by the observation's own error (the likelihood's, confidence factor
+    included; drawn with ``seed``), which is what an observed value is compared with.
+    """
     tg = targets(compiled_of(model).model, ledger)
     pred = ensemble_predictions(model, tg, values, n, backend=backend)
+    if predictive:
+        z = np.random.default_rng(seed).standard_normal(pred.shape)
+        for i, t in enumerate(tg.items):
+            if t.observation.error == "lognormal":
+                pred[i] = np.maximum(pred[i], 0.0) * np.exp(t.sd * z[i])
+            else:
+                pred[i] = pred[i] + t.sd * z[i]
     tail = (1.0 - level) / 2.0
     q = np.quantile(pred, [tail, 0.5, 1.0 - tail], axis=1)
     return [

@@ -64,7 +64,9 @@ def claims_cmd(
     claims = claim_set(m)
     total = runs_needed(claims, runs)
     with _progress(total, f"{m.name}: {runs:,} members", quiet) as advance:
-        report = evaluate(m, claims, runs, seed, posterior, prior, progress=advance)
+        report = evaluate(
+            m, claims, n=runs, seed=seed, posterior=posterior, prior=prior, progress=advance
+        )
     doc = report.to_json()
     if json_out is not None:
         json_out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
