@@ -7,8 +7,9 @@ one process after a warm-up (the numba kernel compiled or loaded from its cache)
 
 1. model runs per second of the batched likelihood (one kernel call for a whole
    batch of parameter sets) at the batch sizes the methods use, NumPy and numba;
-2. ``calibrate(method="mcmc")`` on the flagship's evidence with the twelve constants
-   the old one-off script fitted: wall time, runs, draws per second, diagnostics;
+2. ``calibrate(method="mcmc")`` with each sampler (SMC, emcee) on the flagship's
+   evidence with the twelve constants the old one-off script fitted: wall time, runs,
+   kernel calls, diagnostics;
 3. a 10,000-member ensemble drawn from that posterior against one from the prior
    (same seed, same variables): the ratio of their wall times.
 """
@@ -78,17 +79,18 @@ def main() -> None:
         print(f"| {n:,} | {numpy_rate[n]:,.0f} | {jit_rate[n]:,.0f} |")
     if args.skip_mcmc:
         return
-    fresh = Problem(m, tg, PARAMS, backend="auto")
-    t = time.perf_counter()
-    res = calibrate(fresh, "mcmc", draws=1000, seed=1)
-    wall = time.perf_counter() - t
-    d = res.diagnostics
-    print(f"\n`calibrate --method mcmc` ({d['backend']}): {wall:.0f} s wall, "
-          f"{d['evaluations']:,} runs ({d['evaluations'] / wall:,.0f} runs/s overall), "
-          f"{d['walkers']} walkers x {d['steps']} steps, converged {d['converged']}, "
-          f"acceptance {d['acceptance']:.2f}, max R-hat {max(d['rhat'].values()):.3f}, "
-          f"min ESS {min(d['ess'].values()):,.0f} "
-          f"({min(d['ess'].values()) / wall:.1f} effective draws/s).")  # fmt: skip
+    res = None
+    for sampler in ("smc", "emcee"):
+        fresh = Problem(m, tg, PARAMS, backend="auto")
+        t = time.perf_counter()
+        res = calibrate(fresh, "mcmc", draws=1000, seed=1, sampler=sampler, particles=2000)
+        wall = time.perf_counter() - t
+        d = res.diagnostics
+        print(f"\n`calibrate --method mcmc --sampler {sampler}` ({d['backend']}): {wall:.0f} s, "
+              f"{d['evaluations']:,} runs in {d['kernel_calls']:,} calls "
+              f"({d['evaluations'] / wall:,.0f} runs/s overall), max R-hat "
+              f"{max(d['rhat'].values()):.3f}, acceptance {d['acceptance']:.2f}.")  # fmt: skip
+    assert res is not None
     table = res.table()
     timings = {}
     for label, post in (("prior", None), ("posterior", table)):

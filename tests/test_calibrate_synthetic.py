@@ -98,3 +98,19 @@ def test_split_rhat_flags_chains_that_disagree() -> None:
     stuck = mixed + np.arange(8)[None, :, None]  # each chain around its own mean
     assert split_rhat(mixed)[0] == pytest.approx(1.0, abs=0.02)
     assert split_rhat(stuck)[0] > 2.0
+
+
+def test_posterior_members_resample_rows_and_hold_the_rest(syn: tuple[Path, Path]) -> None:
+    from quidpro.ensemble.posterior import PosteriorTable
+    from quidpro.ensemble.sampling import draw
+
+    spec = quidpro.load(syn[0]).spec
+    table = PosteriorTable(("r",), np.array([[0.1], [0.2], [0.3]]))
+    members = draw(spec, 200, 4, posterior=table)
+    rows = members.rows(0, 200)
+    assert set(rows) == {"r"}  # cap is not in the posterior: it keeps its value
+    assert set(np.unique(rows["r"])) == {0.1, 0.2, 0.3}
+    np.testing.assert_array_equal(members.rows(50, 120)["r"], rows["r"][50:120])
+    again = draw(spec, 200, 4, posterior=table).rows(0, 200)["r"]
+    np.testing.assert_array_equal(again, rows["r"])
+    assert not np.array_equal(draw(spec, 200, 5, posterior=table).rows(0, 200)["r"], rows["r"])

@@ -205,7 +205,7 @@ def test_levers_are_never_sampled() -> None:
 
 
 def test_set_a_time_constant_by_date() -> None:
-    from quidpro.cli.common import parse_sets
+    from quidpro.cli.options import parse_sets
 
     spec = parse_model(SYN, "syn.yaml")
     assert parse_sets(["switch_time=2021-01-01"], spec) == {"switch_time": 12.0}

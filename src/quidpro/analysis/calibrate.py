@@ -107,7 +107,8 @@ class Problem:
     ) -> None:
         if not tg.items:
             raise ConfigError(
-                "no evidence row the model can score: check the observations: section and --until"
+                "no evidence row the model can score: check the observations: section "
+                "and the cutoff"
             )
         compiled = compiled_of(model)
         spec = compiled.model
@@ -118,7 +119,7 @@ class Problem:
         clash = [n for n in self.names if n in self.base]
         if clash:
             raise ConfigError(
-                f"cannot calibrate {', '.join(clash)}: fixed by the scenario or --set"
+                f"cannot calibrate {', '.join(clash)}: fixed by the scenario or the settings"
             )
         self.compiled = _truncated(compiled, tg.last_time)
         self.record = tg.variables

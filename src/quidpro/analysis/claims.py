@@ -395,7 +395,7 @@ def evaluate(
 ) -> ClaimsReport:
     """Every claim test over ``n`` members (see the module docstring)."""
     if n < 2:
-        raise ConfigError(f"n (runs) must be at least 2, got {n}")
+        raise ConfigError(f"n must be at least 2, got {n}")
     spec = compiled_of(model).model
     values, source, path = members(spec, n, seed, posterior, prior)
     runs, ok = run_variants(model, claims, values, n, progress=progress)

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
 
 
 def backtest_cmd(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     cutoff: Annotated[
         list[str],
@@ -66,9 +67,12 @@ def backtest_cmd(
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
-    """Back-test MODEL on its evidence: at each cutoff, calibrate on the rows known
-    before it and forecast the rows after it (no look-ahead); score the forecasts by
-    CRPS and 90% coverage against persistence and trend baselines."""
+    """Back-test MODEL: calibrate before each cutoff, forecast and score what came after.
+
+    At each cutoff the model is calibrated on the rows known before it and forecasts
+    the rows after it (no look-ahead); the forecasts are scored by CRPS and 90%
+    coverage against persistence and trend baselines.
+    """
     import quidpro
     from quidpro.analysis.backtest import backtest
     from quidpro.analysis.calibrate import check_params

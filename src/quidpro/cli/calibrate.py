@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from quidpro.cli.common import command, console, err_console, parse_sets
+from quidpro.cli.common import command, console, err_console
+from quidpro.cli.options import parse_sets
 from quidpro.errors import ConfigError
 
 ModelArg = Annotated[
@@ -31,6 +32,8 @@ EvidenceOpt = Annotated[
 
 
 class CalMethod(StrEnum):
+    """Calibration methods."""
+
     map = "map"
     mcmc = "mcmc"
 
@@ -65,6 +68,7 @@ def parse_cutoff(text: str, dated: bool, flag: str = "--until") -> dt.date | flo
 
 
 def load_evidence(m: Any, evidence: Path | None) -> Any:
+    """The ledger given with --evidence, or the one that ships with the model."""
     from quidpro.evidence.ledger import default_ledger
 
     return default_ledger(m.spec.file, evidence)
@@ -91,6 +95,7 @@ def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 
 def calibrate_cmd(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     evidence: EvidenceOpt = None,
     until: Annotated[
@@ -136,19 +141,25 @@ def calibrate_cmd(
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
-    """Calibrate MODEL on its evidence: the priors are the constants' distributions, the
-    likelihood comes from the model's observations: section. Prints each constant's
-    mode, median and 90% credible interval and the sampler's diagnostics."""
+    """Calibrate MODEL on its evidence: a posterior for its constants.
+
+    The priors are the constants' distributions, the likelihood comes from the model's
+    observations: section. Prints each constant's mode, median and 90% credible
+    interval, and the sampler's diagnostics.
+    """
     import quidpro
     from quidpro.analysis.calibrate import Problem, calibrate, check_params, default_params
     from quidpro.analysis.likelihood import targets
     from quidpro.ensemble.posterior import write_posterior
+    from quidpro.evidence.ledger import builtin_ledger
 
     if out is not None and out.suffix.lower() != ".parquet":
         raise ConfigError(f"--out must end in .parquet, got {out.name!r}")
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise ConfigError(f"--json must end in .json, got {json_out.name!r}")
     m = quidpro.load(model)
+    if evidence is None and builtin_ledger(m.spec.file) is None:
+        raise ConfigError(f"--evidence FILE.csv is needed: {m.name} ships no evidence ledger")
     ledger = load_evidence(m, evidence)
     if until is not None:
         ledger = ledger.before(parse_cutoff(until, ledger.dated))
@@ -189,7 +200,7 @@ def calibrate_cmd(
 
 
 def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
-    from quidpro.cli.ensemble import _fmt
+    from quidpro.cli.format import fmt as _fmt
 
     d = doc["diagnostics"]
     console.print(

@@ -33,11 +33,12 @@ Examples:
 
 def register(app: typer.Typer) -> None:
     """Add ``claims`` to the ``quidpro`` command."""
-    app.command("claims", help=HELP)(command(claims_cmd))
+    app.command("claims", help=HELP)(command(claims_cmd, flags={"n": "--runs"}))
 
 
 def claims_cmd(
     model: Annotated[str, typer.Argument(help="A built-in model name or file.", metavar="MODEL")],
+    *,
     runs: Annotated[int, typer.Option(help="Members of the ensemble.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     posterior: Annotated[
@@ -51,9 +52,10 @@ def claims_cmd(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress bar.")] = False,
 ) -> None:
+    """Each claim of MODEL as a probability over its posterior (or prior) ensemble."""
     import quidpro
     from quidpro.analysis.claims import claim_set, evaluate, runs_needed
-    from quidpro.cli.ensemble import _progress
+    from quidpro.cli.format import progress
     from quidpro.errors import ConfigError
 
     if posterior is not None and prior:
@@ -63,7 +65,7 @@ def claims_cmd(
     m = quidpro.load(model)
     claims = claim_set(m)
     total = runs_needed(claims, runs)
-    with _progress(total, f"{m.name}: {runs:,} members", quiet) as advance:
+    with progress(total, f"{m.name}: {runs:,} members", quiet) as advance:
         report = evaluate(
             m, claims, n=runs, seed=seed, posterior=posterior, prior=prior, progress=advance
         )

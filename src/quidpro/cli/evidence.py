@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evidence_cmd(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     evidence: EvidenceOpt = None,
     plot: Annotated[
@@ -46,13 +47,16 @@ def evidence_cmd(
     runs: Annotated[int, typer.Option(help="Posterior members for the band.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed of the band.")] = 0,
 ) -> None:
-    """List MODEL's evidence (the ledger shipped with a built-in model, or --evidence):
-    each row with its date, kind, value and confidence, and whether calibration fits it
-    (and why not). With --plot, draw the model (the baseline run, or the posterior band
-    when the model names a posterior) against the evidence."""
+    """List MODEL's evidence and, with --plot, draw the model against it.
+
+    The ledger is the one shipped with a built-in model, or --evidence: each row with
+    its date, kind, value and confidence, and whether calibration fits it (and why
+    not). The plot shows the baseline run, or the posterior band when the model names
+    a posterior.
+    """
     import quidpro
     from quidpro.analysis.likelihood import targets
-    from quidpro.cli.ensemble import resolve_posterior
+    from quidpro.cli.options import resolve_posterior
     from quidpro.evidence.ledger import Ledger
 
     if plot is not None and plot.suffix.lower() != ".png":
@@ -89,7 +93,9 @@ def evidence_cmd(
 
         table_post = resolve_posterior(m, posterior, prior)
         try:
-            shown = plot_evidence(m.compiled, ledger, plot, table_post, runs, seed)
+            shown = plot_evidence(
+                m.compiled, ledger, plot, posterior=table_post, runs=runs, seed=seed
+            )
         except ValueError as exc:
             raise ConfigError(f"--plot: {exc}") from None
         console.print(f"wrote {plot} ({', '.join(shown)})")

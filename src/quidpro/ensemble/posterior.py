@@ -136,7 +136,7 @@ class PosteriorSample:
         self, table: PosteriorTable, prior: Any, n: int, seed: int, keep: Iterable[str]
     ) -> None:
         if n < 1:
-            raise ConfigError(f"--runs must be at least 1, got {n}")
+            raise ConfigError(f"n_runs must be at least 1, got {n}")
         keep = list(keep)
         self.table = table
         self.prior = prior  # a MemberSample of the constants not in the posterior

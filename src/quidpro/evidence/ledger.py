@@ -291,7 +291,7 @@ def default_ledger(model_file: str, evidence: str | Path | None) -> Ledger:
         from quidpro.errors import ConfigError
 
         raise ConfigError(
-            f"no evidence file: pass --evidence FILE.csv (the model {Path(model_file).name} "
-            "ships none)"
+            f"no evidence file given, and the model {Path(model_file).name} ships none "
+            "(an evidence file: id, date, indicator, value, kind)"
         )
     return read_ledger(found)

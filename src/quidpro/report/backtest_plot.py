@@ -1,5 +1,8 @@
-"""Back-test figure: each indicator's forecasts (90% interval and median, one colour
-per cutoff) against what was observed after the cutoff (Agg backend)."""
+"""Back-test figure: forecasts against what was observed after each cutoff.
+
+Each indicator's forecasts (90% interval and median, one colour per cutoff) against
+the observations (Agg backend).
+"""
 
 from __future__ import annotations
 

@@ -41,8 +41,10 @@ def model_bands(
     runs: int,
     seed: int,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Saved times and, per indicator, an array (3, time) of 5%, 50%, 95% (all three the
-    baseline run when there is no posterior)."""
+    """Saved times and, per indicator, an array (3, time) of its 5%, 50%, 95%.
+
+    All three are the baseline run when there is no posterior.
+    """
     spec = compiled.model
     obs = [spec.observations[i] for i in indicators]
     record = tuple(dict.fromkeys(n for o in obs for n in _names(o, spec)))
@@ -76,6 +78,7 @@ def plot_evidence(
     compiled: Compiled,
     ledger: Ledger,
     path: Path,
+    *,
     posterior: PosteriorTable | None = None,
     runs: int = 200,
     seed: int = 0,

@@ -1,5 +1,7 @@
-"""The flagship's figures: every scenario against the baseline, loop C9 switched off, and
-the posterior ensemble against the prior and the record (docs/nk_russia.md).
+"""The flagship's figures (docs/nk_russia.md).
+
+Every scenario against the baseline, loop C9 switched off, and the posterior ensemble
+against the prior and the record.
 
 :func:`write_figures` draws them all; ``scripts/nk_russia_figures.py`` and the docs call
 it. Runs go through the kernel directly (``report`` sits below the public API).
@@ -125,6 +127,7 @@ def run_all(model: CompiledLike) -> dict[str, pd.DataFrame]:
 
 
 def dates_of(spec: Model, times: Any) -> pd.DatetimeIndex:
+    """Calendar dates of model times."""
     t = spec.time
     assert t.origin is not None, "the flagship has a time origin"
     return to_dates(np.asarray(times), t.origin, t.units, t.start)
@@ -135,6 +138,7 @@ def _dates(spec: Model, df: pd.DataFrame) -> pd.DatetimeIndex:
 
 
 def overview(spec: Model, runs: dict[str, pd.DataFrame], path: Path) -> None:
+    """Key variables under every scenario, on one set of axes each."""
     fig, axes = plt.subplots(4, 3, figsize=(16, 15), sharex=True)
     for ax, (var, title) in zip(axes.flat, KEY_VARIABLES, strict=True):
         for i, (name, df) in enumerate(runs.items()):
@@ -156,6 +160,7 @@ def overview(spec: Model, runs: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 def scenario_figure(spec: Model, runs: dict[str, pd.DataFrame], name: str, path: Path) -> None:
+    """One scenario beside the baseline, on the variables it is about."""
     vars_ = SCENARIO_FOCUS.get(name, [v for v, _ in KEY_VARIABLES[:6]])
     fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), sharex=True)
     base, alt = runs["baseline"], runs[name]
