@@ -404,13 +404,3 @@ def evaluate(
         holds = np.asarray(test.holds(runs), dtype=bool)[ok]
         results.append(ClaimResult(test, holds, rank_evidence(runs, holds, ok, claims.indicators)))
     return ClaimsReport(spec.name, n, seed, source, path, int(ok.sum()), results)
-
-
-def claim_set(model: CompiledLike) -> ClaimSet:
-    """The claim tests defined for a model (today: the flagship)."""
-    from quidpro.analysis.flagship_claims import FLAGSHIP
-
-    name = compiled_of(model).model.name
-    if name == "nk_russia":
-        return FLAGSHIP
-    raise ConfigError(f"no claim tests are defined for model {name!r} (only nk_russia)")

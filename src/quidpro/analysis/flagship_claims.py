@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from quidpro.analysis.claims import ClaimSet, ClaimTest, Indicator, Runs, Variant
+from quidpro.ensemble.runner import CompiledLike, compiled_of
+from quidpro.errors import ConfigError
 
 VARIANTS = {
     "baseline": Variant(),
@@ -187,3 +189,11 @@ INDICATORS = (
 )
 
 FLAGSHIP = ClaimSet(VARIANTS, TESTS, INDICATORS)
+
+
+def claim_set(model: CompiledLike) -> ClaimSet:
+    """The claim tests defined for a model (today: the flagship)."""
+    name = compiled_of(model).model.name
+    if name == "nk_russia":
+        return FLAGSHIP
+    raise ConfigError(f"no claim tests are defined for model {name!r} (only nk_russia)")

@@ -42,7 +42,8 @@ def claims_cmd(
     runs: Annotated[int, typer.Option(help="Members of the ensemble.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     posterior: Annotated[
-        Path | None, typer.Option(help="Draw members from this posterior file (.parquet, .csv).")
+        Path | None,
+        typer.Option(help="Draw members from this posterior file (.parquet, one row per draw)."),
     ] = None,
     prior: Annotated[
         bool, typer.Option("--prior", help="Draw from the distributions, not the posterior.")
@@ -54,7 +55,8 @@ def claims_cmd(
 ) -> None:
     """Each claim of MODEL as a probability over its posterior (or prior) ensemble."""
     import quidpro
-    from quidpro.analysis.claims import claim_set, evaluate, runs_needed
+    from quidpro.analysis.claims import evaluate, runs_needed
+    from quidpro.analysis.flagship_claims import claim_set
     from quidpro.cli.format import progress
     from quidpro.errors import ConfigError
 
