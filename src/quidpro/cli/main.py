@@ -17,6 +17,7 @@ from quidpro.cli import (
     backtest,
     calibrate,
     check,
+    claims,
     compare,
     convert,
     describe,
@@ -58,6 +59,7 @@ COMMANDS = (
     evidence,  # evidence
     calibrate,  # calibrate
     backtest,  # backtest
+    claims,  # claims
     runs,  # runs list | show | export
     convert,  # convert
     loops,  # loops
