@@ -15,8 +15,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.common import command, console, parse_sets
-from quidpro.errors import ConfigError, SimulationError
+from quidpro.cli.common import command, console, err_console, parse_sets
+from quidpro.errors import ConfigError, SimulationError, UnitError
+from quidpro.model.check import unit_errors
 
 app = typer.Typer(
     name="quidpro",
@@ -87,6 +88,7 @@ def run(
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot must end in .png, got {plot.name!r}")
     m = quidpro.load(model)
+    _warn_units(m.spec)
     df = m.run(
         scenario=scenario,
         set=parse_sets(set_),
@@ -156,6 +158,16 @@ def _summary(m: object, df: object, scenario: str | None) -> None:
         console.print(f"... and {len(shown) - 30} more variables (use --out to see all)")
 
 
+def _warn_units(spec: object) -> None:
+    """Unit errors do not stop a run: print each as a warning at its line."""
+    from quidpro.model.spec import Model
+
+    assert isinstance(spec, Model)
+    for problem in unit_errors(spec):
+        warning = UnitError(f"warning: {problem.message}", problem.loc)
+        err_console.print(str(warning), markup=False)
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
 
@@ -163,11 +175,17 @@ def _fmt(x: float) -> str:
 @app.command()
 @command
 def check(model: ModelArg) -> None:
-    """Check MODEL without writing anything: syntax, names, loops, units of time, and a
-    trial run of every scenario (a non-finite value is an error)."""
+    """Check MODEL without writing anything: syntax, names, loops, units (a flow in its
+    stock's units per time unit, sums of like units, function arguments), and a trial
+    run of every scenario (a non-finite value is an error)."""
     import quidpro
 
     m = quidpro.load(model)
+    problems = unit_errors(m.spec)
+    for problem in problems:
+        err_console.print(str(problem), markup=False)
+    if problems:
+        raise typer.Exit(1)
     for scenario in [None, *m.scenarios]:
         try:
             m.run(scenario=scenario)

@@ -37,6 +37,7 @@ class TimeSpec:
     # Runge-Kutta step, as Vensim does; set for XMILE files from Vensim.
     hold_inputs: bool = False
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
     @property
     def n_steps(self) -> int:
@@ -74,6 +75,7 @@ class Constant:
     source: str | None = None
     assumption: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)  # where ``units`` is written
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Stock:
     units: str | None = None
     doc: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Variable:
     assumption: str | None = None
     non_negative: bool = False  # a flow that never goes below zero (XMILE)
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,11 @@ class Lookup:
     ys: tuple[float, ...]
     extrapolate: str = "clamp"  # "clamp" | "linear"
     discrete: bool = False
-    units: str | None = None
+    units: str | None = None  # of the output (y)
     doc: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
+    input_units: str | None = None  # of the argument (x)
 
 
 @dataclass(frozen=True)
