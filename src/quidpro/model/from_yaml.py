@@ -17,6 +17,7 @@ from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
 from quidpro.lang.suggest import did_you_mean
 from quidpro.model.arrays import expand_document, split_arrays
+from quidpro.model.limits import finite
 from quidpro.model.spec import (
     DISTRIBUTIONS,
     METHODS,
@@ -75,7 +76,7 @@ def _number(node: Node, what: str) -> float:
         return float(v)
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ParseError(f"{what} must be a number, got {describe(node)}", node.loc)
-    return float(v)
+    return finite(float(v), what, node.loc)
 
 
 def _units_loc(node: Node, key: str = "units") -> Loc | None:
@@ -96,6 +97,8 @@ def _expr(node: Node, what: str) -> Expr:
         raise ParseError(
             f"{what} must be a number or an expression, got {describe(node)}", node.loc
         )
+    if isinstance(v, float):  # YAML's .nan and .inf: no expression can mean them
+        finite(v, what, node.loc)
     if node.source is not None:  # written over several lines: parse it as written
         return parse_expression(*node.source)
     return parse_expression(v, node.loc)
@@ -468,7 +471,7 @@ def build_model(root: Node, file: str = "<string>") -> Model:
             "missing 'quidpro: 1' (the format version) at the top of the file",
             Loc(file, 1, 1, root.loc.source_line),
         )
-    if version.value != 1:
+    if isinstance(version.value, bool) or version.value != 1:  # True == 1 in Python
         raise ParseError(
             f"unsupported format version {version.value!r}; this quidpro reads version 1",
             version.loc,

@@ -12,6 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+# Panels per row by number of panels (one panel alone): up to 4 → 2, up to 12 → 3, else 4.
+COLUMNS = ((4, 2), (12, 3), (math.inf, 4))
+
 
 def plot_run(
     df: pd.DataFrame,
@@ -22,7 +25,7 @@ def plot_run(
 ) -> None:
     """One small panel per variable, sharing the time axis; dates when the model has them."""
     n = len(variables)
-    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 12 else 4
+    cols = 1 if n == 1 else next(c for limit, c in COLUMNS if n <= limit)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(
         rows,
