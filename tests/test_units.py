@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from quidpro.cli.main import app
 from quidpro.errors import UnitError
-from quidpro.io.load import parse_model
+from quidpro.io.load import builtin_models, parse_model, read_model
 from quidpro.model.check import unit_errors
 
 HEAD = "quidpro: 1\nname: m\ntime: {start: 0, stop: 10, dt: 1, units: year}\n"
@@ -232,6 +232,11 @@ def test_unreadable_units_are_named() -> None:
     where, message = found[0]
     assert where == "model.yaml:5:24"
     assert message.startswith("unit error: cannot read the units 'people//year'")
+
+
+@pytest.mark.parametrize("name", sorted(builtin_models()))
+def test_shipped_models_are_unit_clean(name: str) -> None:
+    assert [str(p) for p in unit_errors(read_model(name))] == []
 
 
 def test_check_fails_and_run_warns(tmp_path: Path) -> None:
