@@ -250,3 +250,14 @@ def test_check_fails_and_run_warns(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(path), "--no-store", "-q"])
     assert result.exit_code == 0, result.output
     assert f"{path}:10:28: warning: unit error: 'income' adds USD/shell" in result.output
+
+
+def test_known_units_may_be_capitalised_as_stella_and_vensim_write_them() -> None:
+    text = (
+        "quidpro: 1\nname: m\ntime: {start: 0, stop: 5, dt: 1, units: Months}\n"
+        "stocks:\n  s: {initial: 1, inflows: [f], units: widgets}\n"
+        "flows:\n  f: {equation: s / lag, units: widgets/Month}\n"
+        "constants:\n  lag: {value: 2, units: month}\n"
+        "auxiliaries:\n  a: {equation: time + lag, units: MONTH}\n"
+    )
+    assert problems(text) == []

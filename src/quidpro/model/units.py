@@ -91,17 +91,23 @@ class _Vocabulary:
 
     ureg: Registry = field(default_factory=_registry)
     misspelt: dict[str, str] = field(default_factory=dict)  # word -> the unit it misses
+    aliases: dict[str, str] = field(default_factory=dict)  # "Months" -> "months"
 
     def add_words(self, texts: list[str]) -> None:
         counts = Counter(w for t in texts for w in _WORD.findall(_prepare(t)))
         known = _known_names(self.ureg)
-        own = sorted(w for w in counts if not self._parses(w))
+        for w in counts:  # Stella and Vensim capitalise: "Months" is months
+            if w != w.lower() and not self._parses(w) and self._parses(w.lower()):
+                self.aliases[w] = w.lower()
+        own = sorted(w for w in counts if w not in self.aliases and not self._parses(w))
         for word in own:
             peers = {w for w in own if counts[w] > counts[word] and not _plural_of(word, w)} | known
             near = closest(word, peers, cutoff=_NEAR_MISS)
             if near is not None and not _plural_of(word, near):
                 self.misspelt[word] = near
-            elif not (word.endswith("s") and word[:-1] in own):  # "shells" is "shell"
+            elif word.endswith("s") and word[:-1] in own and word[:-1] not in self.misspelt:
+                continue  # "shells" is "shell" when both are written (pint reads plurals)
+            else:
                 self.ureg.define(f"{word} = [{word}]")
 
     def _parses(self, word: str) -> bool:
@@ -121,6 +127,7 @@ class _Vocabulary:
                 near = self.misspelt[word]
                 fixed = re.sub(rf"\b{re.escape(word)}\b", near, text)
                 raise ValueError(f"unknown unit {word!r} in {text!r} (did you mean {fixed!r}?)")
+        prepared = _WORD.sub(lambda m: self.aliases.get(m.group(0), m.group(0)), prepared)
         try:
             q = self.ureg.parse_expression(prepared.replace("^", "**") or "1")
         except Exception as exc:
