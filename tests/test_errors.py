@@ -407,7 +407,7 @@ def test_initial_value_from_constant_expressions_is_fine() -> None:
             "constants:\n  c: {value: 1, rnage: [0, 2]}\n",
             "5:17",
             "unknown key 'rnage' in constant 'c' (did you mean 'range'?); allowed: value, units, "
-            "doc, range, distribution, source, assumption",
+            "doc, range, distribution, source, assumption, lever",
         ),
         (
             "constants:\n  c: {value: 1, distribution: {kind: normal, mean: 1, sigma: 2}}\n",
@@ -624,7 +624,7 @@ def test_missing_model_file() -> None:
             "'growth_rate'?)",
         ),
         ({"method": "rk5"}, "unknown method 'rk5'; use one of euler, rk4"),
-        ({"dt": 0}, "--dt must be positive, got 0"),
+        ({"dt": 0}, "dt must be positive, got 0"),
     ],
 )
 def test_config_errors(kw: dict, message: str) -> None:

@@ -18,6 +18,8 @@ from quidpro.cli.options import (
     DaskOpt,
     ModelArg,
     NoStoreOpt,
+    PosteriorOpt,
+    PriorOpt,
     QueryOpt,
     QuietOpt,
     Sampler,
@@ -26,6 +28,7 @@ from quidpro.cli.options import (
     StoreOpt,
     check_suffix,
     parse_names,
+    resolve_posterior,
     resolve_seed,
 )
 from quidpro.cli.record import record
@@ -65,6 +68,8 @@ def compare(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Compare scenarios of MODEL side by side, each an ensemble of the same members.
 
@@ -90,6 +95,7 @@ def compare(
     variables = parse_names(vars_) or list(m.spec.stocks) or list(m.compiled.system.visible)
     times = parse_names(at) or default_times(m.spec)
     seed = resolve_seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     with (
         executor(m, dask) as ex,
         progress(runs * len(names), f"{m.name}: {len(names)} scenarios", quiet) as advance,
@@ -106,6 +112,7 @@ def compare(
             backend=backend.value,
             executor=ex,
             progress=advance,
+            posterior=table,
         )
     doc, bands = document(results, runs, seed, times)
     for name, (res, _) in results.items():

@@ -13,7 +13,21 @@ from __future__ import annotations
 
 import typer
 
-from quidpro.cli import check, compare, convert, describe, ensemble, run, runs, sensitivity
+from quidpro.cli import (
+    backtest,
+    calibrate,
+    check,
+    compare,
+    convert,
+    describe,
+    discover,
+    ensemble,
+    evidence,
+    loops,
+    run,
+    runs,
+    sensitivity,
+)
 
 app = typer.Typer(
     name="quidpro",
@@ -41,8 +55,13 @@ COMMANDS = (
     ensemble,  # ensemble
     compare,  # compare
     sensitivity,  # sensitivity
+    evidence,  # evidence
+    calibrate,  # calibrate
+    backtest,  # backtest
     runs,  # runs list | show | export
     convert,  # convert
+    loops,  # loops
+    discover,  # discover
 )
 for module in COMMANDS:
     module.register(app)

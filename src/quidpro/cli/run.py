@@ -71,7 +71,7 @@ def run(
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
     warn_units(m)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     df = m.run(
         scenario=scenario,
         set=sets,
