@@ -10,11 +10,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.common import command, console, load_model
+from quidpro.cli.common import command, console, err_console, load_model
 from quidpro.cli.format import fmt
 from quidpro.cli.options import Method, ModelArg, NoStoreOpt, StoreOpt, check_suffix, parse_sets
 from quidpro.cli.record import record
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, UnitError
+from quidpro.model.check import unit_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +70,7 @@ def run(
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
+    warn_units(m)
     sets = parse_sets(set_, m.spec)
     df = m.run(
         scenario=scenario,
@@ -103,6 +105,13 @@ def run(
         results=df.reset_index(),
         announce=False,
     )
+
+
+def warn_units(m: LoadedModel) -> None:
+    """Unit errors do not stop a run (units never change the numbers): warn at each line."""
+    for problem in unit_errors(m.spec):
+        warning = UnitError(f"warning: {problem.message}", problem.loc)
+        err_console.print(str(warning), markup=False)
 
 
 def _plot(m: LoadedModel, df: pd.DataFrame, scenario: str | None, plot: Path) -> None:
