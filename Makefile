@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/quidpro run $(RUN_MODEL) --plot out/$(RUN_MODEL).png --out out/$(RUN_MODEL).csv
 
 test: $(STAMP)
+	bash scripts/install-system-deps.sh
 	bash scripts/check
 	$(BIN)/python -m pytest -q
 

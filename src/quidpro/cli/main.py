@@ -240,6 +240,12 @@ from quidpro.cli import convert as _convert  # noqa: E402
 
 _convert.register(app)
 
+from quidpro.cli import brief as _brief  # noqa: E402
+from quidpro.cli import serve as _serve  # noqa: E402
+
+_brief.register(app)
+_serve.register(app)
+
 
 def main() -> None:
     app()
