@@ -88,16 +88,15 @@ def slider(model: Model, name: str, score: float | None = None) -> dict[str, Any
 
 
 def _step(lo: float, hi: float) -> float:
-    """A round step giving about 100–200 positions between the bounds."""
+    """A step near a round number that divides the range exactly (about 100–200
+    positions), so that the slider's ends are the range's ends."""
     width = hi - lo
     if width <= 0:
         return 1.0
     raw = width / 150.0
     p = 10.0 ** math.floor(math.log10(raw))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if raw <= m * p:
-            return float(m * p)
-    return float(10 * p)  # pragma: no cover - the loop always returns
+    nice = next(m * p for m in (1.0, 2.0, 5.0, 10.0) if raw <= m * p)
+    return float(width / max(1, round(width / nice)))
 
 
 def rank_sliders(

@@ -361,6 +361,8 @@ def _default_cache() -> Path:
 def _single_run_backend(backend: str) -> str:
     """numba for the page's re-runs when it is installed (microseconds a run once
     compiled); NumPy otherwise."""
+    if backend == "auto":
+        backend = os.environ.get("QUIDPRO_BACKEND", "auto")
     if backend != "auto":
         return backend
     try:

@@ -46,21 +46,34 @@
 
   // ---------------------------------------------------------------- charts
   function eventsPlugin(events) {
+    // Dated events as dashed vertical lines; labels in staggered rows so that close
+    // events stay readable (the full label is in the chart's legend-free tooltip row).
     return {
       hooks: {
         draw: (u) => {
-          const ctx = u.ctx;
+          const ctx = u.ctx, px = devicePixelRatio;
           ctx.save();
-          ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-          for (const e of events) {
-            const x = u.valToPos(e.x, "x", true);
-            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          ctx.font = `${10 * px}px sans-serif`;
+          ctx.textAlign = "left";
+          ctx.textBaseline = "alphabetic";
+          const shown = events
+            .map((e) => ({ ...e, pos: u.valToPos(e.x, "x", true) }))
+            .filter((e) => e.pos >= u.bbox.left && e.pos <= u.bbox.left + u.bbox.width)
+            .sort((a, b) => a.pos - b.pos);
+          const rowEnd = [];
+          for (const e of shown) {
             ctx.strokeStyle = e.colour || "#b0413e";
-            ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-            ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+            ctx.setLineDash([4 * px, 3 * px]);
+            ctx.beginPath(); ctx.moveTo(e.pos, u.bbox.top); ctx.lineTo(e.pos, u.bbox.top + u.bbox.height); ctx.stroke();
+            const w = ctx.measureText(e.label).width;
+            let row = rowEnd.findIndex((end) => end < e.pos);
+            if (row < 0) { row = rowEnd.length; rowEnd.push(0); }
+            rowEnd[row] = e.pos + w + 6 * px;
+            const y = u.bbox.top + (11 + 12 * row) * px;
+            ctx.fillStyle = "rgba(255,255,255,0.85)";
+            ctx.fillRect(e.pos + 2 * px, y - 9 * px, w + 2 * px, 11 * px);
             ctx.fillStyle = e.colour || "#b0413e";
-            ctx.save(); ctx.translate(x + 3 * devicePixelRatio, u.bbox.top + 4 * devicePixelRatio);
-            ctx.rotate(Math.PI / 2); ctx.fillText(e.label, 0, 0); ctx.restore();
+            ctx.fillText(e.label, e.pos + 3 * px, y);
           }
           ctx.restore();
         },
@@ -92,12 +105,19 @@
     return toSeconds(b.dates[i < 0 ? b.dates.length - 1 : i]);
   }
   function axisValues(_, ticks) { return ticks.map((v) => QNum.fmt(v, 3)); }
+  function legendValue(u, v) { return v === null || v === undefined ? "" : QNum.fmt(v); }
+  function chartWidth(target) {
+    // Two charts a row in the area the charts share (a chart's own box has no width yet).
+    const area = target.parentElement ? target.parentElement.clientWidth : 1100;
+    return Math.max(340, Math.min(640, Math.floor((area - 40) / 2)));
+  }
   function makeChart(target, title, units, data, series, extra = {}) {
-    const width = Math.max(320, Math.min(620, target.clientWidth || 560));
+    const width = chartWidth(target);
+    target.style.width = `${width + 10}px`;
     const opts = {
-      title, width, height: 230,
+      title, width, height: 240,
       scales: { x: { time: !!state.page.time.origin } },
-      axes: [{}, { label: units || "", values: axisValues, size: 70 }],
+      axes: [{}, { label: units || "", values: axisValues, size: 78, labelSize: 20 }],
       series: [{ label: state.page.time.origin ? "date" : state.page.time.units }, ...series],
       plugins: [eventsPlugin(chartEvents())],
       legend: { live: true },
@@ -214,8 +234,8 @@
       box.append(holder);
       const data = [x, base.variables[name], run.variables[name]];
       const series = [
-        { label: "baseline", stroke: "#999", dash: [5, 4], width: 1.5, value: (u, v) => QNum.fmt(v) },
-        { label: state.scenario === "baseline" && !Object.keys(state.sets).length ? "this run (= baseline)" : "this run", stroke: "#1f5f8b", width: 2, value: (u, v) => QNum.fmt(v) },
+        { label: "baseline", stroke: "#999", dash: [5, 4], width: 1.5, value: legendValue },
+        { label: state.scenario === "baseline" && !Object.keys(state.sets).length ? "this run (= baseline)" : "this run", stroke: "#1f5f8b", width: 2, value: legendValue },
       ];
       const ev = (state.page.evidence || []).filter((r) => r.variable === name && r.value !== null);
       if (ev.length) {
@@ -226,7 +246,7 @@
           pts[i] = r.value;
         }
         data.push(pts);
-        series.push({ label: "evidence", stroke: "#d9822b", width: 0, points: { show: true, size: 8, fill: "#d9822b" }, value: (u, v) => QNum.fmt(v) });
+        series.push({ label: "evidence", stroke: "#d9822b", width: 0, points: { show: true, size: 8, fill: "#d9822b" }, value: legendValue });
       }
       state.charts[name] = makeChart(holder, info.label, info.units, data, series);
       const end = run.variables[name][run.variables[name].length - 1];
@@ -301,16 +321,19 @@
         const base = data.length;
         data.push(q["0.05"], q["0.25"], q["0.5"], q["0.75"], q["0.95"]);
         series.push(
-          { label: `${s} 5%`, stroke: fade(c, 0.3), width: 1, value: (u, y) => QNum.fmt(y) },
-          { label: `${s} 25%`, stroke: fade(c, 0.5), width: 1, value: (u, y) => QNum.fmt(y) },
-          { label: `${s} median`, stroke: c, width: 2, value: (u, y) => QNum.fmt(y) },
-          { label: `${s} 75%`, stroke: fade(c, 0.5), width: 1, value: (u, y) => QNum.fmt(y) },
-          { label: `${s} 95%`, stroke: fade(c, 0.3), width: 1, value: (u, y) => QNum.fmt(y) });
+          { label: `${s} 5%`, stroke: fade(c, 0.3), width: 1, value: legendValue },
+          { label: `${s} 25%`, stroke: fade(c, 0.5), width: 1, value: legendValue },
+          { label: `${s} median`, stroke: c, width: 2, value: legendValue },
+          { label: `${s} 75%`, stroke: fade(c, 0.5), width: 1, value: legendValue },
+          { label: `${s} 95%`, stroke: fade(c, 0.3), width: 1, value: legendValue });
         bands.push({ series: [base + 4, base], fill: fade(c, 0.12) }, { series: [base + 3, base + 1], fill: fade(c, 0.22) });
       });
       const holder = el("div", { class: "chart", "data-variable": v });
       box.append(holder);
-      state.fans[v] = makeChart(holder, `${info.label}: median, 50% and 90% bands`, info.units, data, series, { bands });
+      state.fans[v] = makeChart(holder, `${info.label}: median, 50% and 90% bands`, info.units, data, series, { bands, legend: { show: false } });
+      const key = el("p", { class: "numbers" });
+      names.forEach((s, k) => key.append(el("span", { class: "swatch", style: `background:${COLOURS[k % COLOURS.length]}` }), ` ${s.replaceAll("_", " ")}  `));
+      holder.append(key);
     }
     drawQueries(); drawSideBySide();
   }
