@@ -22,7 +22,7 @@ def address() -> Iterator[str]:
         processes=False,
         protocol="tcp://",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: other test runs may hold 8787
     )
     try:
         yield cluster.scheduler_address

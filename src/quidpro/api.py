@@ -11,13 +11,17 @@ import pandas as pd
 from quidpro.errors import ConfigError
 from quidpro.io.load import read_model
 from quidpro.model.calendar import to_dates
-from quidpro.model.check import _hint
+from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, Trajectories, raise_failure, simulate
 
 
 class LoadedModel:
-    """A checked, compiled model ready to run."""
+    """A checked, compiled model ready to run.
+
+    Args:
+        spec: The checked model (from :func:`load` or :func:`quidpro.io.load.parse_model`).
+    """
 
     def __init__(self, spec: Model) -> None:
         self.spec = spec
@@ -25,40 +29,31 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
+        """The model's name (its ``name:`` key, or the XMILE header's)."""
         return self.spec.name
 
     @property
     def scenarios(self) -> list[str]:
+        """The names of the model's scenarios (not counting the baseline)."""
         return list(self.spec.scenarios)
 
     def overrides(
-        self, scenario: str | None = None, set: Mapping[str, Any] | None = None
+        self,
+        scenario: str | None = None,
+        set: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Constant values for a scenario plus explicit settings (settings win)."""
-        out: dict[str, Any] = {}
-        if scenario not in (None, "", "baseline"):
-            assert scenario is not None
-            if scenario not in self.spec.scenarios:
-                known = ", ".join(["baseline", *self.spec.scenarios])
-                raise ConfigError(
-                    f"unknown scenario {scenario!r}"
-                    f"{_hint(scenario, {*self.spec.scenarios})}; "
-                    f"this model has: {known}"
-                )
-            out.update(self.spec.scenarios[scenario].set)
-        for name, value in (set or {}).items():
-            if name not in self.spec.constants:
-                raise ConfigError(
-                    f"cannot set {name!r}: it is not a constant of "
-                    f"{self.spec.name}{_hint(name, {*self.spec.constants})}"
-                )
-            out[name] = value
-        return out
+        """Constant values for a scenario plus explicit settings (settings win).
+
+        Raises:
+            ConfigError: An unknown scenario or a name that is not a constant.
+        """
+        return constant_overrides(self.spec, scenario, set)
 
     def simulate(
         self,
         scenario: str | None = None,
         set: Mapping[str, Any] | None = None,
+        *,
         n_runs: int = 1,
         method: str | None = None,
         dt: float | None = None,
@@ -69,26 +64,41 @@ class LoadedModel:
     ) -> Trajectories:
         """Arrays for one or many runs (``values[time, variable, run]``).
 
-        ``backend``: "numpy" (vectorised over members, no compile time), "jit" (numba:
-        machine code per member, parallel over cores) or "auto" (NumPy for a few runs;
-        numba, when installed, for many members or a model run repeatedly).
+        Args:
+            scenario: A scenario of the model, or None for the baseline.
+            set: Constant values (a float, or one value per run), applied after the scenario.
+            n_runs: How many members to integrate at once.
+            method: ``"euler"`` or ``"rk4"``; the model's own by default.
+            dt: The time step; the model's own by default.
+            record: The variables to keep; every stock, flow and auxiliary by default.
+            save_every: The time between saved steps; every step by default.
+            backend: ``"numpy"`` (vectorised over members, no compile time), ``"jit"``
+                (numba: machine code per member, parallel over cores) or ``"auto"``
+                (NumPy for a few runs; numba, when installed, for many members or a
+                model run repeatedly).
+            member_offset: The ensemble index of the first member (random builtins
+                draw by member index).
+
+        Returns:
+            The trajectories; a run that went non-finite is listed in ``failures``.
         """
         return simulate(
             self.compiled,
-            self.overrides(scenario, set),
-            n_runs,
-            method,
-            dt,
-            record,
-            save_every,
-            backend,
-            member_offset,
+            overrides=self.overrides(scenario, set),
+            n_runs=n_runs,
+            method=method,
+            dt=dt,
+            record=record,
+            save_every=save_every,
+            backend=backend,
+            member_offset=member_offset,
         )
 
     def run(
         self,
         scenario: str | None = None,
         set: Mapping[str, Any] | None = None,
+        *,
         method: str | None = None,
         dt: float | None = None,
         save_every: float | None = None,
@@ -98,8 +108,13 @@ class LoadedModel:
 
         Where the model has ``time.origin``, ``df.attrs["dates"]`` holds the calendar date
         of each row and :meth:`dates` returns them as an index.
+
+        Raises:
+            SimulationError: A value became non-finite (naming the variable and time).
         """
-        traj = self.simulate(scenario, set, 1, method, dt, None, save_every, backend)
+        traj = self.simulate(
+            scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
+        )
         raise_failure(self.compiled, traj)
         df = pd.DataFrame(
             traj.values[:, :, 0], index=pd.Index(traj.times, name="time"), columns=list(traj.names)
@@ -109,6 +124,11 @@ class LoadedModel:
         return df
 
     def dates(self, times: Any) -> pd.DatetimeIndex:
+        """The calendar dates of model times (the model needs ``time.origin``).
+
+        Raises:
+            ConfigError: The model has no ``time.origin``.
+        """
         t = self.spec.time
         if t.origin is None:
             raise ConfigError(f"model {self.name!r} has no time.origin, so no calendar dates")
@@ -116,5 +136,13 @@ class LoadedModel:
 
 
 def load(path_or_name: str | Path) -> LoadedModel:
-    """Read, check and compile a model file or a built-in model by name."""
+    """Read, check and compile a model file or a built-in model by name.
+
+    Args:
+        path_or_name: A YAML or XMILE file, or the name of a built-in model such as
+            ``"nk_russia"``.
+
+    Raises:
+        ModelError: The file is missing or not a valid model (with file and line).
+    """
     return LoadedModel(read_model(path_or_name))

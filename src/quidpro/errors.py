@@ -1,19 +1,25 @@
-"""The exceptions quidpro raises.
+"""The exceptions quidpro raises on purpose, and the source locations they carry.
 
-Hierarchy (one base, caught once in the shells)::
+Hierarchy (one base, caught once in the shells; the exit code of ``quidpro``)::
 
-    QuidproError
-     ├── ModelError            the model file is wrong; carries a source location
-     │    ├── ParseError       syntax (YAML, XML or an expression)
-     │    ├── UndefinedNameError
-     │    ├── DuplicateNameError
-     │    ├── CycleError       an algebraic loop
-     │    └── UnsupportedError a feature quidpro does not implement
-     ├── SimulationError       a run produced a non-finite value (variable, time, line)
-     └── ConfigError           bad arguments: unknown scenario, bad --set, bad query
+    QuidproError                  the base: catch it to catch them all
+    ├── ModelError                exit 1: the model (file or object) is wrong, at ``loc``
+    │   ├── ParseError            the text cannot be read: YAML, XML or expression syntax
+    │   ├── UndefinedNameError    a name (variable, function, dimension) that does not exist
+    │   ├── DuplicateNameError    two definitions share a name
+    │   ├── CycleError            variables that depend on each other within one step
+    │   └── UnsupportedError      a construct quidpro does not implement (never ignored)
+    ├── SimulationError           exit 1: a run went non-finite (``variable``, ``time``, ``loc``)
+    └── ConfigError               exit 2: bad arguments to a function (unknown scenario,
+                                  a setting that is not a constant, a bad query or count)
 
-Every ``ModelError`` prints as ``file:line:col: message``, followed by the source
-line and a caret when the text is known.
+A model defect is a :class:`ModelError` wherever it is found (reading, checking,
+compiling or during an analysis); :class:`ConfigError` is for what the caller passed.
+Messages name parameters and variables, never command-line flags: the shells map
+them. Every ``ModelError`` prints as ``file:line:col: message``, followed by the
+source line and a caret when the text is known.
+
+This module is a leaf: it imports nothing of quidpro, so every layer may use it.
 """
 
 from __future__ import annotations

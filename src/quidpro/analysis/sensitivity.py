@@ -14,38 +14,55 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.query import parse_probe
-from quidpro.ensemble.runner import Executor, make_plan, run_ensemble
+from quidpro.ensemble.runner import CompiledLike, Executor, compiled_of, make_plan, run_plan
 from quidpro.ensemble.sampling import bounds, varied
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, Loc, ModelError
+from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Model
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
 
 METHODS = ("sobol", "morris")
 
 
 def problem(model: Model, fixed: set[str] | None = None) -> dict[str, Any]:
-    """SALib's problem dict over the varied constants not in ``fixed``."""
+    """SALib's problem dict over the varied constants not in ``fixed``.
+
+    Args:
+        model: The checked model.
+        fixed: Constants held at a value (by a scenario or explicit settings).
+
+    Returns:
+        ``{"num_vars": k, "names": [...], "bounds": [(lo, hi), ...]}``.
+
+    Raises:
+        ModelError: A range runs backwards, or the model has no constant to vary.
+        ConfigError: Every constant that varies is in ``fixed``.
+    """
+    candidates = varied(model)
+    if not candidates:
+        raise ModelError(
+            f"model {model.name!r} has no constant with a distribution or range to vary",
+            Loc(model.file, 1, 1),
+        )
     names, limits = [], []
-    for n in varied(model):
+    for n in candidates:
         if n in (fixed or set()):
             continue
         lo, hi = bounds(model, n)
         if lo > hi:
             loc = model.constants[n].loc
-            raise ConfigError(f"{loc}: the range of {n!r} runs backwards, [{lo:g}, {hi:g}]")
+            raise ModelError(f"the range of {n!r} runs backwards, [{lo:g}, {hi:g}]", loc)
         if lo < hi:  # a zero-width range (a fixed constant) does not vary
             names.append(n)
             limits.append((lo, hi))
     if not names:
         raise ConfigError(
-            f"model {model.name!r} has no constant with a distribution or range to vary"
+            f"model {model.name!r} has no constant with a distribution or range to vary "
+            "that the scenario or the settings leave free"
         )
     return {"num_vars": len(names), "names": names, "bounds": limits}
 
@@ -53,7 +70,7 @@ def problem(model: Model, fixed: set[str] | None = None) -> dict[str, Any]:
 def design(prob: Mapping[str, Any], method: str, samples: int, seed: int) -> np.ndarray:
     """The sample matrix, shape (runs, k): Saltelli/Sobol' or Morris trajectories."""
     if samples < 2:
-        raise ConfigError(f"--samples must be at least 2, got {samples}")
+        raise ConfigError(f"samples must be at least 2, got {samples}")
     with warnings.catch_warnings():  # Sobol' balance prefers powers of 2; any N is valid
         warnings.simplefilter("ignore")
         if method == "sobol":
@@ -89,8 +106,8 @@ def indices(
     return {k: {n: float(v) for n, v in zip(names, si[k], strict=True)} for k in keys}
 
 
-def sensitivity(
-    model: LoadedModel,
+def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
+    model: CompiledLike,
     method: str,
     output: str,
     at: str,
@@ -107,15 +124,14 @@ def sensitivity(
 
     ``output`` is a variable (or an expression of variables) read at time ``at``.
     """
-    spec = model.spec
+    compiled = compiled_of(model)
+    spec = compiled.model
     probe = parse_probe(spec, output, at=at)
-    fixed = set(sets or {})
-    if scenario not in (None, "", "baseline") and scenario in spec.scenarios:
-        fixed |= set(spec.scenarios[scenario].set)
+    fixed = set(sets or {}) | set_by_scenario(spec, scenario)
     prob = problem(spec, fixed)
     x = design(prob, method, samples, seed)
     plan = make_plan(
-        model,
+        compiled,
         len(x),
         seed,
         scenario=scenario,
@@ -125,11 +141,12 @@ def sensitivity(
         backend=backend,
     )
     members = {n: x[:, j] for j, n in enumerate(prob["names"])}
-    result = run_ensemble(model, plan, members, executor, progress)
-    if result.failed.any():
-        raise ConfigError(
+    result = run_plan(compiled, plan, members, executor, progress)
+    if result.failed.any():  # the model's ranges reach values where it breaks down
+        raise ModelError(
             f"{int(result.failed.sum())} of {len(x)} runs went non-finite; narrow the "
-            "constants' ranges so that every run is finite"
+            "constants' ranges so that every run is finite",
+            Loc(spec.file, 1, 1),
         )
     doc: dict[str, Any] = {
         "method": method,

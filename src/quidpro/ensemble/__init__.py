@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.query import Probe, parse_probe, probabilities, wilson
-from quidpro.ensemble.runner import MAX_BYTES, Executor, Plan, Result, make_plan, run_ensemble
+from quidpro.ensemble.runner import (
+    MAX_BYTES,
+    CompiledLike,
+    Executor,
+    HasCompiled,
+    Plan,
+    Result,
+    compiled_of,
+    make_plan,
+    run_plan,
+)
 from quidpro.ensemble.sampling import SAMPLERS, draw, new_seed, sample
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
 
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def ensemble(
-    model: LoadedModel,
+    model: CompiledLike,
     n_runs: int,
     seed: int,
     *,
@@ -43,7 +50,8 @@ def ensemble(
     ``queries`` are ``"EXPR at TIME"`` comparisons. Constants set by the scenario or
     ``sets`` are not sampled. Same seed and sampler → same result whatever the batch size.
     """
-    probes = tuple(parse_probe(model.spec, q, comparison=True) for q in queries)
+    spec = compiled_of(model).model
+    probes = tuple(parse_probe(spec, q, comparison=True) for q in queries)
     plan = make_plan(
         model,
         n_runs,
@@ -56,8 +64,8 @@ def ensemble(
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
     )
-    members = draw(model.spec, n_runs, seed, sampler, scenario, (sets or {}).keys())
-    return run_ensemble(model, plan, members, executor, progress)
+    members = draw(spec, n_runs, seed, sampler, scenario=scenario, fixed=(sets or {}).keys())
+    return run_plan(model, plan, members, executor, progress)
 
 
 def quantile_key(q: float) -> str:
@@ -92,16 +100,19 @@ def _numbers(series: Iterable[float]) -> list[float | None]:
 __all__ = [
     "DEFAULT_QUANTILES",
     "SAMPLERS",
+    "CompiledLike",
+    "HasCompiled",
     "Plan",
     "Probe",
     "Result",
+    "compiled_of",
     "draw",
     "ensemble",
     "make_plan",
     "new_seed",
     "parse_probe",
     "quantile_key",
-    "run_ensemble",
+    "run_plan",
     "sample",
     "summary",
     "wilson",

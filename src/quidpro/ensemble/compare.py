@@ -9,37 +9,46 @@ those times. With ``n_runs == 1`` nothing is sampled: each scenario is its defau
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble import quantile_key
 from quidpro.ensemble.query import parse_probe
-from quidpro.ensemble.runner import Executor, Result, Rows, make_plan, run_ensemble
+from quidpro.ensemble.runner import (
+    CompiledLike,
+    Executor,
+    Plan,
+    Result,
+    Rows,
+    compiled_of,
+    make_plan,
+    run_plan,
+)
 from quidpro.ensemble.sampling import draw
+from quidpro.model.calendar import to_dates
+from quidpro.model.overrides import BASELINE
 from quidpro.model.spec import Model
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
 
 TABLE_QUANTILES = (0.05, 0.5, 0.95)
 
 
 def default_times(model: Model, n: int = 4) -> list[str]:
-    """``n`` evenly spaced times after the start, as text (ISO dates where there is an
-    origin), the last being the end of the run."""
+    """``n`` evenly spaced times after the start, the last being the end of the run.
+
+    As text: ISO dates where the model has a time origin, numbers otherwise.
+    """
     t = model.time
     times = t.start + (t.stop - t.start) * np.arange(1, n + 1) / n
     times = t.start + np.floor((times - t.start) / t.dt + 1e-9) * t.dt
     if t.origin is None:
         return [f"{x:g}" for x in times]
-    from quidpro.model.calendar import to_dates
-
     return [d.date().isoformat() for d in to_dates(times, t.origin, t.units, t.start)]
 
 
 def compare(
-    model: LoadedModel,
+    model: CompiledLike,
     scenarios: Sequence[str],
     n_runs: int,
     seed: int,
@@ -52,16 +61,34 @@ def compare(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, tuple[Result, dict[str, Any]]]:
-    """Per scenario: the ensemble result and its table
-    ``{variable: {time text: {"0.05": v, "0.5": v, "0.95": v}}}``."""
-    spec = model.spec
+    """Run one ensemble per scenario with common random numbers, and tabulate them.
+
+    Args:
+        model: The compiled model (or a holder of one, such as ``LoadedModel``).
+        scenarios: Scenario names; ``"baseline"`` is the model as written.
+        n_runs: Members per scenario (1: each scenario's default run, nothing sampled).
+        seed: The seed of the sample, shared by every scenario.
+        variables: The variables to tabulate.
+        at: The times to read them at (numbers, or ISO dates with a time origin).
+        queries: ``"EXPR at TIME"`` comparisons whose probabilities are wanted.
+        sampler: ``"random"``, ``"lhs"`` or ``"sobol"``.
+        backend: ``"numpy"``, ``"jit"`` or ``"auto"``.
+        executor: Where batches run (this process by default).
+        progress: Called with the number of members just finished.
+
+    Returns:
+        Per scenario: the ensemble result and its table
+        ``{variable: {time text: {"0.05": v, "0.5": v, "0.95": v}}}``.
+    """
+    compiled = compiled_of(model)
+    spec = compiled.model
     points = [(v, t, parse_probe(spec, v, at=t)) for v in variables for t in at]
     qprobes = [parse_probe(spec, q, comparison=True) for q in queries]
     out: dict[str, tuple[Result, dict[str, Any]]] = {}
     for name in scenarios:
-        scen = None if name == "baseline" else name
+        scen = None if name == BASELINE else name
         plan = make_plan(
-            model,
+            compiled,
             n_runs,
             seed,
             scenario=scen,
@@ -71,9 +98,9 @@ def compare(
             backend=backend,
         )
         members: Rows | dict[str, np.ndarray] = (
-            draw(spec, n_runs, seed, sampler, scen) if n_runs > 1 else {}
+            draw(spec, n_runs, seed, sampler, scenario=scen) if n_runs > 1 else {}
         )
-        res = run_ensemble(model, plan, members, executor, progress)
+        res = run_plan(compiled, plan, members, executor, progress)
         values = res.probes[len(qprobes) :]
         ok = res.ok
         table: dict[str, Any] = {v: {} for v in variables}
@@ -88,7 +115,5 @@ def compare(
     return out
 
 
-def _only_queries(plan: Any, n: int) -> Any:
-    from dataclasses import replace
-
+def _only_queries(plan: Plan, n: int) -> Plan:
     return replace(plan, probes=plan.probes[:n])

@@ -14,34 +14,29 @@ same versions everywhere), then pass ``--dask tcp://SCHEDULER:8786``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.runner import Batch, Plan, Task, run_batch
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.parse import parse_model
+from quidpro.solve.simulate import Compiled
 
 
 @lru_cache(maxsize=8)
-def _model(text: str, file: str, digest: str) -> LoadedModel:
-    from quidpro.api import LoadedModel
-    from quidpro.io.load import parse_model
-
-    return LoadedModel(parse_model(text, file))
+def _model(text: str, file: str) -> Compiled:
+    """The compiled model of ``text``, once per worker process and text."""
+    return Compiled(parse_model(text, file))
 
 
 def remote_batch(
     text: str, file: str, plan: Plan, lo: int, samples: dict[str, np.ndarray]
 ) -> Batch:
     """Run one batch on a worker (the model is compiled once per worker and text)."""
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return run_batch(_model(text, file, digest), plan, lo, samples)
+    return run_batch(_model(text, file), plan, lo, samples)
 
 
 class DaskExecutor:
@@ -84,6 +79,7 @@ class DaskExecutor:
         self._client = None
 
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Submit the batches (a bounded number in flight) and yield them as they finish."""
         if self._client is None:
             with self:
                 yield from self._map(plan, tasks)

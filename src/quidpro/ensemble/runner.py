@@ -18,15 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from quidpro.ensemble.query import Probe, read_probe
 from quidpro.errors import ConfigError
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.overrides import constant_overrides
+from quidpro.solve.simulate import Compiled, simulate
 
 BATCH_BYTES = 128 * 2**20
 MAX_BYTES = 2**30
@@ -68,8 +67,11 @@ class Plan:
 
 @dataclass
 class Batch:
-    """One batch's share: ``values`` (kept step, variable, member), ``probes`` (probe,
-    member), ``failed`` (member,) — members whose recorded values went non-finite."""
+    """One batch's share of an ensemble, from member ``lo`` on.
+
+    ``values`` (kept step, variable, member), ``probes`` (probe, member), ``failed``
+    (member,): members whose recorded values went non-finite.
+    """
 
     lo: int
     values: np.ndarray
@@ -79,8 +81,11 @@ class Batch:
 
 @dataclass
 class Result:
-    """A gathered ensemble: ``values[kept step, variable, member]``, ``probes[probe,
-    member]``, ``failed[member]``; ``times`` are the kept times."""
+    """A gathered ensemble, every member's values at the kept times.
+
+    ``values[kept step, variable, member]``, ``probes[probe, member]``,
+    ``failed[member]``; ``times`` are the kept times.
+    """
 
     plan: Plan
     times: np.ndarray
@@ -91,6 +96,7 @@ class Result:
 
     @property
     def ok(self) -> np.ndarray:
+        """Members whose values stayed finite (shape (n_runs,), bool)."""
         return ~self.failed
 
     def quantiles(self, qs: Iterable[float]) -> dict[str, dict[float, np.ndarray]]:
@@ -116,17 +122,39 @@ Task = tuple[int, dict[str, np.ndarray]]  # (first member, sampled values of the
 class Executor(Protocol):
     """Runs batches somewhere and yields them as they finish (in any order)."""
 
-    def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]: ...
+    def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Run each (first member, samples) task of ``plan``; yield batches as they end."""
+        ...
+
+
+class HasCompiled(Protocol):
+    """Anything that holds a compiled model, such as :class:`quidpro.LoadedModel`."""
+
+    @property
+    def compiled(self) -> Compiled:
+        """The model lowered once, with its kernels."""
+        ...
+
+
+CompiledLike = Compiled | HasCompiled
+"""What the ensemble functions accept: a :class:`Compiled` model or a holder of one."""
+
+
+def compiled_of(model: CompiledLike) -> Compiled:
+    """The compiled model itself, given it or an object that holds it."""
+    return model if isinstance(model, Compiled) else model.compiled
 
 
 class Rows(Protocol):
     """Sampled constants by member range (:class:`~quidpro.ensemble.sampling.MemberSample`)."""
 
-    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]: ...
+    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        """The sampled values of members ``lo .. hi - 1``: name → array of shape (hi - lo,)."""
+        ...
 
 
 def make_plan(
-    model: LoadedModel,
+    model: CompiledLike,
     n_runs: int,
     seed: int,
     *,
@@ -142,11 +170,12 @@ def make_plan(
     max_bytes: int = MAX_BYTES,
 ) -> Plan:
     """Check the request, choose the batch size and the kept steps, resolve the backend."""
-    spec = model.spec
+    compiled = compiled_of(model)
+    spec = compiled.model
     if n_runs < 1:
-        raise ConfigError(f"--runs must be at least 1, got {n_runs}")
-    model.overrides(scenario, sets)  # validates the scenario and --set names
-    visible = model.compiled.system.visible
+        raise ConfigError(f"n_runs must be at least 1, got {n_runs}")
+    constant_overrides(spec, scenario, sets)  # validates the scenario and the set names
+    visible = compiled.system.visible
     names = tuple(visible) if variables is None else tuple(variables)
     unknown = [v for v in names if v not in visible]
     if unknown:
@@ -165,11 +194,9 @@ def make_plan(
     if batch_size is None:
         batch_size = min(MAX_BATCH, max(256, BATCH_BYTES // max(1, n_save * n_rec * 8)))
     if batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     record = names + tuple(dict.fromkeys(v for p in probes for v in p.variables if v not in names))
-    resolved = model.compiled.choose_backend(
-        backend, n_runs, method or time.method, record, time.n_steps
-    )
+    resolved = compiled.choose_backend(backend, n_runs, method or time.method, record, time.n_steps)
     return Plan(
         n_runs=n_runs,
         seed=seed,
@@ -193,7 +220,7 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
     if fit < 1:
         raise ConfigError(
             f"the quantiles of {bytes_per_step // 8:,} values per time step do not fit in "
-            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables with --vars or fewer runs"
+            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables or fewer runs"
         )
     if fit >= n_save:
         return np.arange(n_save)
@@ -204,12 +231,13 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
     return idx if idx[-1] == n_save - 1 else np.append(idx, n_save - 1)
 
 
-def run_batch(model: LoadedModel, plan: Plan, lo: int, samples: Mapping[str, np.ndarray]) -> Batch:
+def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np.ndarray]) -> Batch:
     """Simulate members ``lo .. lo + b`` (``samples[name]`` has shape (b,))."""
+    compiled = compiled_of(model)
     b = len(next(iter(samples.values()))) if samples else _batch_len(plan, lo)
-    traj = model.simulate(
-        plan.scenario,
-        {**samples, **plan.sets},
+    traj = simulate(
+        compiled,
+        overrides=constant_overrides(compiled.model, plan.scenario, {**samples, **plan.sets}),
         n_runs=b,
         method=plan.method,
         dt=plan.dt,
@@ -224,7 +252,7 @@ def run_batch(model: LoadedModel, plan: Plan, lo: int, samples: Mapping[str, np.
     series = {name: traj.values[:, j, :] for j, name in enumerate(traj.names)}
     probes = np.empty((len(plan.probes), b))
     for i, p in enumerate(plan.probes):
-        probes[i] = read_probe(p, traj.times, series, model.spec, b)
+        probes[i] = read_probe(p, traj.times, series, compiled.model, b)
     failed = np.zeros(b, dtype=bool)
     failed[list(traj.failures)] = True
     return Batch(lo, values, probes, failed)
@@ -237,25 +265,34 @@ def _batch_len(plan: Plan, lo: int) -> int:
 class LocalExecutor:
     """Runs batches one after another in this process."""
 
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
+    def __init__(self, model: CompiledLike) -> None:
+        self.model = compiled_of(model)
 
     def map(self, plan: Plan, tasks: Iterable[Task]) -> Iterator[Batch]:
+        """Run the batches in order, here."""
         for lo, samples in tasks:
             yield run_batch(self.model, plan, lo, samples)
 
 
-def run_ensemble(
-    model: LoadedModel,
+def run_plan(
+    model: CompiledLike,
     plan: Plan,
     samples: Mapping[str, np.ndarray] | Rows,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Run every member of ``plan``; ``samples[name]`` has shape (n_runs,), or ``samples``
-    gives the values of a member range on demand (so a batch's are made when it starts).
+    """Run every member of ``plan`` and gather the results by member index.
 
-    ``progress`` is called with the number of members just finished.
+    Args:
+        model: The compiled model (or a holder of one).
+        plan: From :func:`make_plan`.
+        samples: ``samples[name]`` of shape (n_runs,), or :class:`Rows` giving the values
+            of a member range on demand (so a batch's are made when it starts).
+        executor: Where batches run (this process by default).
+        progress: Called with the number of members just finished.
+
+    Returns:
+        The gathered ensemble.
     """
     executor = executor or LocalExecutor(model)
     n = plan.n_runs

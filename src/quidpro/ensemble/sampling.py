@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
-from scipy.stats import qmc
 
 from quidpro.errors import ConfigError
+from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 SAMPLERS = ("random", "lhs", "sobol")
 # Unit-cube points are kept this far from 0 and 1 so that unbounded inverse CDFs stay finite.
@@ -37,6 +40,10 @@ _EPS = 1e-12
 
 def frozen(dist: Distribution) -> stats.rv_continuous:
     """The ``scipy.stats`` frozen distribution of a model's ``distribution:`` entry."""
+    # imported here: scipy.stats takes longer to import than the rest of quidpro, and
+    # only ensembles need it (not `import quidpro` or a single run)
+    from scipy import stats
+
     p = dist.params
     if dist.kind == "uniform":
         return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
@@ -78,7 +85,7 @@ class MemberSample:
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
         if n < 1:
-            raise ConfigError(f"--runs must be at least 1, got {n}")
+            raise ConfigError(f"n must be at least 1, got {n}")
         self.dists = dict(dists)
         self.n = n
         self.seed = seed
@@ -89,6 +96,7 @@ class MemberSample:
 
     @property
     def names(self) -> list[str]:
+        """The sampled constants, in the model's order."""
         return list(self.keep)
 
     def unit(self, lo: int, hi: int) -> np.ndarray:
@@ -97,6 +105,8 @@ class MemberSample:
         if k == 0 or hi <= lo:
             return np.empty((max(hi - lo, 0), k))
         if self.sampler == "sobol":
+            from scipy.stats import qmc  # see frozen(): imported when needed
+
             with warnings.catch_warnings():  # balance needs a power of 2; any n is valid
                 warnings.simplefilter("ignore", UserWarning)
                 engine = qmc.Sobol(d=k, scramble=True, rng=np.random.default_rng(self.seed))
@@ -145,8 +155,10 @@ def sample(
 
 
 def bounds(model: Model, name: str) -> tuple[float, float]:
-    """Bounds for sensitivity analysis: the constant's ``range`` if it has one, otherwise
-    its distribution's 1% and 99% quantiles."""
+    """Bounds for sensitivity analysis of one constant.
+
+    Its ``range`` if it has one, otherwise its distribution's 1% and 99% quantiles.
+    """
     c = model.constants[name]
     if c.range is not None:
         return (float(c.range[0]), float(c.range[1]))
@@ -166,6 +178,7 @@ def draw(
     n: int,
     seed: int,
     sampler: str = "random",
+    *,
     scenario: str | None = None,
     fixed: Iterable[str] = (),
 ) -> MemberSample:
@@ -174,8 +187,6 @@ def draw(
     The sample is drawn over *all* uncertain constants before any are dropped, so two
     scenarios run with one seed share their random numbers (common random numbers).
     """
-    skip = set(fixed)
-    if scenario not in (None, "", "baseline") and scenario in model.scenarios:
-        skip |= set(model.scenarios[scenario].set)
+    skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
     return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])

@@ -5,14 +5,18 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from quidpro.errors import Loc, ModelError, ParseError
-from quidpro.lang.yaml_reader import read_yaml
-from quidpro.model.build import build_model
-from quidpro.model.check import check_model
+from quidpro.errors import Loc, ModelError
+from quidpro.model.parse import XMILE_SUFFIXES, YAML_SUFFIXES, parse_model
 from quidpro.model.spec import Model
 
-XMILE_SUFFIXES = (".xmile", ".stmx", ".xml", ".itmx")
-YAML_SUFFIXES = (".yaml", ".yml")
+__all__ = [
+    "XMILE_SUFFIXES",
+    "YAML_SUFFIXES",
+    "builtin_models",
+    "parse_model",
+    "read_model",
+    "resolve",
+]
 
 
 def builtin_models() -> dict[str, Path]:
@@ -43,17 +47,3 @@ def read_model(path_or_name: str | Path) -> Model:
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read the model file: {exc}", Loc(str(path), 0, 0)) from None
     return parse_model(text, str(path))
-
-
-def parse_model(text: str, file: str = "<string>") -> Model:
-    """Build and check a model from its text; the reader is chosen by the file suffix."""
-    if file.lower().endswith(XMILE_SUFFIXES) or text.lstrip().startswith("<"):
-        try:
-            from quidpro.lang.xmile_reader import read_xmile
-        except ImportError:  # pragma: no cover - until the XMILE reader lands
-            raise ParseError("XMILE files are not supported yet", Loc(file, 1, 1)) from None
-        model: Model = read_xmile(text, file)
-    else:
-        model = build_model(read_yaml(text, file), file)
-    check_model(model)
-    return model

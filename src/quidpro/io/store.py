@@ -1,5 +1,6 @@
-"""The run store: an embedded DuckDB file listing runs, with each run's results in a
-Parquet file beside it (``<store>.results/<id>.parquet``).
+"""The run store: an embedded DuckDB file listing runs, results in Parquet beside it.
+
+Each run's results are in ``<store>.results/<id>.parquet``.
 
 Location: ``--store PATH``, else ``$QUIDPRO_STORE``, else
 ``platformdirs.user_data_dir("quidpro")/runs.duckdb``.

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from quidpro import __version__
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num
 from quidpro.lang.format import format_number, format_xmile
 from quidpro.model.spec import Constant, Lookup, Model, Stock, Variable
+from quidpro.version import __version__
 
 NAMESPACE = "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"
 # quidpro's extension attributes (XMILE allows vendor namespaces; other tools ignore them).

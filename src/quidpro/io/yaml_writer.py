@@ -17,8 +17,8 @@ import yaml
 
 from quidpro.errors import UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.builtins import BUILTINS, RESERVED
 from quidpro.lang.format import format_expr
-from quidpro.model.builtins import BUILTINS, RESERVED
 from quidpro.model.spec import Constant, Lookup, Model, Stock, Variable
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -73,6 +73,7 @@ class Renamer:
         return m.group(1), tuple(m.group(2).split(","))
 
     def __call__(self, name: str) -> str:
+        """The format v1 identifier of a model name (array elements as ``base[e1,e2]``)."""
         if name in self.names:
             return self.names[name]
         parts = self.split(name)
@@ -82,6 +83,7 @@ class Renamer:
         return name  # time, dt, builtins
 
     def expr(self, e: Expr) -> Expr:
+        """``e`` with every name renamed."""
         return rename(e, self)
 
 
@@ -375,18 +377,7 @@ _START_VALUE = {
 def _inline_initial(model: Model, e: Expr, owner: Stock, seen: tuple[str, ...]) -> Expr:
     """``e`` with stocks and auxiliaries replaced by their values at the start."""
     if isinstance(e, Name):
-        n = e.id
-        if n in seen:
-            raise UnsupportedError(
-                f"initial values of {owner.name!r} depend on each other", owner.loc
-            )
-        if n == "time":
-            return Name("start_time", e.loc)
-        if n in model.stocks:
-            return _inline_initial(model, model.stocks[n].initial, owner, (*seen, n))
-        if n in model.variables:
-            return _inline_initial(model, model.variables[n].equation, owner, (*seen, n))
-        return e
+        return _inline_name(model, e, owner, seen)
     if isinstance(e, Unary):
         return Unary(e.op, _inline_initial(model, e.operand, owner, seen), e.loc)
     if isinstance(e, Binary):
@@ -397,23 +388,40 @@ def _inline_initial(model: Model, e: Expr, owner: Stock, seen: tuple[str, ...]) 
             e.loc,
         )
     if isinstance(e, Call):
-        b = BUILTINS.get(e.func)
-        args = e.args
-        if b is not None and b.kind == "stateful":
-            first = _START_VALUE.get(e.func)
-            if first is None:
-                raise UnsupportedError(
-                    f"the initial value of stock {owner.name!r} goes through {e.func}(), "
-                    "which format v1 cannot evaluate at the start; write it by hand",
-                    owner.loc,
-                )
-            init_at = first if len(args) > first else 0
-            return _inline_initial(model, args[init_at], owner, seen)
-        if b is not None and b.kind == "time":
+        return _inline_call(model, e, owner, seen)
+    return e
+
+
+def _inline_name(model: Model, e: Name, owner: Stock, seen: tuple[str, ...]) -> Expr:
+    n = e.id
+    if n in seen:
+        raise UnsupportedError(f"initial values of {owner.name!r} depend on each other", owner.loc)
+    if n == "time":
+        return Name("start_time", e.loc)
+    if n in model.stocks:
+        return _inline_initial(model, model.stocks[n].initial, owner, (*seen, n))
+    if n in model.variables:
+        return _inline_initial(model, model.variables[n].equation, owner, (*seen, n))
+    return e
+
+
+def _inline_call(model: Model, e: Call, owner: Stock, seen: tuple[str, ...]) -> Expr:
+    b = BUILTINS.get(e.func)
+    args = e.args
+    if b is not None and b.kind == "stateful":
+        first = _START_VALUE.get(e.func)
+        if first is None:
             raise UnsupportedError(
-                f"the initial value of stock {owner.name!r} uses {e.func}(), which format v1 "
-                "does not allow in initial values",
+                f"the initial value of stock {owner.name!r} goes through {e.func}(), "
+                "which format v1 cannot evaluate at the start; write it by hand",
                 owner.loc,
             )
-        return Call(e.func, tuple(_inline_initial(model, a, owner, seen) for a in args), e.loc)
-    return e
+        init_at = first if len(args) > first else 0
+        return _inline_initial(model, args[init_at], owner, seen)
+    if b is not None and b.kind == "time":
+        raise UnsupportedError(
+            f"the initial value of stock {owner.name!r} uses {e.func}(), which format v1 "
+            "does not allow in initial values",
+            owner.loc,
+        )
+    return Call(e.func, tuple(_inline_initial(model, a, owner, seen) for a in args), e.loc)

@@ -14,6 +14,8 @@ from quidpro.errors import NOWHERE, Loc
 
 @dataclass(frozen=True, slots=True)
 class Num:
+    """A number literal."""
+
     value: float
     loc: Loc = field(default=NOWHERE, compare=False, repr=False)
 
@@ -28,6 +30,8 @@ class Name:
 
 @dataclass(frozen=True, slots=True)
 class Unary:
+    """A prefix operator applied to one operand."""
+
     op: str  # "-", "+", "not"
     operand: Expr
     loc: Loc = field(default=NOWHERE, compare=False, repr=False)
@@ -35,6 +39,8 @@ class Unary:
 
 @dataclass(frozen=True, slots=True)
 class Binary:
+    """An infix operator between two operands."""
+
     op: str  # + - * / ^ < <= > >= == != and or
     left: Expr
     right: Expr

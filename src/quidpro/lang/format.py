@@ -11,7 +11,7 @@ import math
 import re
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 
 # Binding strength, loosest first, as in expr.lark and xmile.lark.
 _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _POW, _ATOM = range(1, 10)
@@ -55,28 +55,35 @@ class _Formatter:
         return f"({text})" if prec < at_least else text
 
     def fmt(self, e: Expr) -> tuple[str, int]:
+        """The text of ``e`` and the precedence of its outermost operator."""
         if isinstance(e, Num):
-            text = format_number(abs(e.value))
-            if self.xmile and math.isinf(e.value):
-                text = "INF"
-            if e.value < 0 or (e.value == 0 and math.copysign(1.0, e.value) < 0):
-                return f"-{text}", _UNARY
-            return text, _ATOM
+            return self.number(e)
         if isinstance(e, Name):
             return self.name(e.id), _ATOM
         if isinstance(e, Index):
             subs = ", ".join(self.name(s) if s != "*" else s for s in e.subscripts)
             return f"{self.name(e.id)}[{subs}]", _ATOM
         if isinstance(e, Unary):
-            if e.op == "not":
-                kw = "NOT " if self.xmile else "not "
-                return kw + self.wrap(e.operand, _NOT), _NOT
-            # XMILE tools differ on -a^b (PySD reads (-a)^b): spell it out.
-            least = _ATOM if self.xmile and isinstance(e.operand, Binary) else _UNARY
-            return e.op + self.wrap(e.operand, least), _UNARY
+            return self.unary(e)
         if isinstance(e, Binary):
             return self.binary(e)
         return self.call(e)
+
+    def number(self, e: Num) -> tuple[str, int]:
+        text = format_number(abs(e.value))
+        if self.xmile and math.isinf(e.value):
+            text = "INF"
+        if e.value < 0 or (e.value == 0 and math.copysign(1.0, e.value) < 0):
+            return f"-{text}", _UNARY
+        return text, _ATOM
+
+    def unary(self, e: Unary) -> tuple[str, int]:
+        if e.op == "not":
+            kw = "NOT " if self.xmile else "not "
+            return kw + self.wrap(e.operand, _NOT), _NOT
+        # XMILE tools differ on -a^b (PySD reads (-a)^b): spell it out.
+        least = _ATOM if self.xmile and isinstance(e.operand, Binary) else _UNARY
+        return e.op + self.wrap(e.operand, least), _UNARY
 
     def binary(self, e: Binary) -> tuple[str, int]:
         prec = _BINARY_PREC[e.op]

@@ -26,6 +26,7 @@ class Node:
 
     @property
     def is_map(self) -> bool:
+        """Whether the node is a mapping."""
         return isinstance(self.value, dict)
 
     def items(self) -> list[tuple[str, Node]]:
@@ -35,6 +36,7 @@ class Node:
         return list(self.value.items())
 
     def get(self, key: str) -> Node | None:
+        """The value under ``key`` of a mapping; None if absent or not a mapping."""
         if isinstance(self.value, dict):
             found: Node | None = self.value.get(key)
             return found
@@ -56,6 +58,7 @@ class Node:
 
 
 def describe(node: Node) -> str:
+    """What kind of value a node holds, in words for an error message ("a list")."""
     v = node.value
     if isinstance(v, dict):
         return "a mapping"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Num
+from quidpro.lang.suggest import did_you_mean
 
 SAME = {
     "abs",
@@ -98,10 +99,7 @@ def map_call(func: str, args: tuple[Expr, ...], loc: Loc) -> Expr:
     """The quidpro expression for the XMILE call ``func(args)`` (func lower-cased)."""
     name = RENAMED.get(func, func)
     if func not in SAME and func not in RENAMED and func not in ("delay", "safediv"):
-        import difflib
-
-        close = difflib.get_close_matches(func, KNOWN, n=1)
-        hint = f" (did you mean {close[0].upper()!r}?)" if close else ""
+        hint = did_you_mean(func, KNOWN, display=str.upper)
         raise UndefinedNameError(f"unknown function {func.upper()!r}{hint}", loc)
     lo, hi = ARITY.get(name, (1, 999))
     if not lo <= len(args) <= hi:

@@ -48,13 +48,11 @@ class _XmileToAst(_ToAst):
     def name(self, meta: Any, children: list[Token]) -> Name:
         return Name(unquote(str(children[0])), self._loc(meta.line, meta.column))
 
-    @v_args(meta=True)
-    def call(self, meta: Any, children: list[Any]) -> Call:
+    def call(self, children: list[Any]) -> Call:
         func, *args = children
         return Call(str(func).lower(), tuple(a for a in args if a is not None), self._tok(func))
 
-    @v_args(meta=True)
-    def index(self, meta: Any, children: list[Any]) -> Index:
+    def index(self, children: list[Any]) -> Index:
         name, *subs = children
         return Index(unquote(str(name)), tuple(subs), self._tok(name))
 

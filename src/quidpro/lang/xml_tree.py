@@ -30,20 +30,24 @@ class XNode:
     text_loc: Loc | None = None
 
     def find(self, tag: str) -> XNode | None:
+        """The first child element named ``tag``, or None."""
         for c in self.children:
             if c.tag == tag:
                 return c
         return None
 
     def findall(self, tag: str) -> list[XNode]:
+        """Every child element named ``tag``, in document order."""
         return [c for c in self.children if c.tag == tag]
 
     def iter(self) -> Iterator[XNode]:
+        """This element and all below it, depth first."""
         yield self
         for c in self.children:
             yield from c.iter()
 
     def child_text(self, tag: str) -> str | None:
+        """The text of the first child named ``tag``, or None when there is none."""
         c = self.find(tag)
         return None if c is None else c.text
 
@@ -131,72 +135,89 @@ def parse_xml(text: str, file: str) -> XNode:
         return root
 
 
-def _parse_xml(text: str, file: str) -> XNode:
-    lines = text.splitlines()
-    parser = expat.ParserCreate()
-    stack: list[XNode] = []
-    root: list[XNode] = []
+class _TreeBuilder:
+    """Builds :class:`XNode` trees from expat's callbacks, each node with its location."""
 
-    def here() -> Loc:
-        line = parser.CurrentLineNumber
-        col = parser.CurrentColumnNumber + 1
-        return Loc(file, line, col, lines[line - 1] if 0 < line <= len(lines) else None)
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.lines = text.splitlines()
+        self.parser = expat.ParserCreate()
+        self.stack: list[XNode] = []
+        self.root: XNode | None = None
 
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        node = XNode(tag, dict(attrs), here())
-        if stack:
-            stack[-1].children.append(node)
-        else:
-            root.append(node)
-        stack.append(node)
+    def source_line(self, line: int) -> str | None:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else None
 
-    def end(tag: str) -> None:
-        stack.pop()
+    def here(self) -> Loc:
+        line = self.parser.CurrentLineNumber
+        col = self.parser.CurrentColumnNumber + 1
+        return Loc(self.file, line, col, self.source_line(line))
 
-    def data(chunk: str) -> None:
-        if not stack:
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        node = XNode(tag, dict(attrs), self.here())
+        if self.stack:
+            self.stack[-1].children.append(node)
+        elif self.root is None:
+            self.root = node
+        self.stack.append(node)
+
+    def end(self, _tag: str) -> None:
+        self.stack.pop()
+
+    def data(self, chunk: str) -> None:
+        if not self.stack:
             return
-        node = stack[-1]
+        node = self.stack[-1]
         if node.text_loc is None and chunk.strip():
-            # Point at the first non-blank character of the text.
-            loc = here()
             lead = chunk[: len(chunk) - len(chunk.lstrip())]
-            nl = lead.count("\n") + lead.count("\r") - lead.count("\r\n")
-            if nl:
-                line = loc.line + nl
-                col = len(lead.replace("\r", "\n").rsplit("\n", 1)[-1]) + 1
-            else:
-                line, col = loc.line, loc.col + len(lead)
-            src = lines[line - 1] if 0 < line <= len(lines) else None
-            node.text_loc = Loc(file, line, col, src)
+            node.text_loc = self.after(lead)
             node.text += chunk[len(lead) :] if not node.text else chunk
             return
         node.text += chunk
 
-    def refuse_doctype(*_: object) -> None:
-        raise _Refused("a DOCTYPE declaration is not allowed in an XMILE file")
+    def after(self, lead: str) -> Loc:
+        """Where the first non-blank character after the blank text ``lead`` stands."""
+        loc = self.here()
+        nl = lead.count("\n") + lead.count("\r") - lead.count("\r\n")
+        if nl:
+            line = loc.line + nl
+            col = len(lead.replace("\r", "\n").rsplit("\n", 1)[-1]) + 1
+        else:
+            line, col = loc.line, loc.col + len(lead)
+        return Loc(self.file, line, col, self.source_line(line))
 
-    def refuse_entity(*_: object) -> None:
-        raise _Refused("entity declarations are not allowed in an XMILE file")
+    def parse(self) -> XNode:
+        parser = self.parser
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.data
+        parser.StartDoctypeDeclHandler = _refuse_doctype
+        parser.EntityDeclHandler = _refuse_entity
+        parser.ExternalEntityRefHandler = _refuse_entity  # type: ignore[assignment]
+        parser.buffer_text = True
+        try:
+            parser.Parse(self.text, True)
+        except _Refused as exc:
+            raise ParseError(exc.message, self.here()) from None
+        except expat.ExpatError as exc:
+            line = exc.lineno
+            raise ParseError(
+                f"XML syntax error: {expat.ErrorString(exc.code)}",
+                Loc(self.file, line, exc.offset + 1, self.source_line(line)),
+            ) from None
+        if self.root is None:
+            raise ParseError("the file holds no XML element", Loc(self.file, 1, 1))
+        return self.root
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
-    parser.StartDoctypeDeclHandler = refuse_doctype
-    parser.EntityDeclHandler = refuse_entity
-    parser.ExternalEntityRefHandler = refuse_entity  # type: ignore[assignment]
-    parser.buffer_text = True
-    try:
-        parser.Parse(text, True)
-    except _Refused as exc:
-        raise ParseError(exc.message, here()) from None
-    except expat.ExpatError as exc:
-        line = exc.lineno
-        src = lines[line - 1] if 0 < line <= len(lines) else None
-        raise ParseError(
-            f"XML syntax error: {expat.ErrorString(exc.code)}",
-            Loc(file, line, exc.offset + 1, src),
-        ) from None
-    if not root:
-        raise ParseError("the file holds no XML element", Loc(file, 1, 1))
-    return root[0]
+
+def _refuse_doctype(*_: object) -> None:
+    raise _Refused("a DOCTYPE declaration is not allowed in an XMILE file")
+
+
+def _refuse_entity(*_: object) -> None:
+    raise _Refused("entity declarations are not allowed in an XMILE file")
+
+
+def _parse_xml(text: str, file: str) -> XNode:
+    return _TreeBuilder(text, file).parse()

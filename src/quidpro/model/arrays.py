@@ -17,7 +17,6 @@ Results keep the element names as columns: ``stock[ru]``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from typing import Any
 from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError, UndefinedNameError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, walk
 from quidpro.lang.located import Node
+from quidpro.lang.suggest import did_you_mean
 
 REDUCTIONS = ("sum", "mean", "prod", "size", "min", "max", "stddev")
 
@@ -49,6 +49,7 @@ class ArraySpace:
         return [dict(zip(dims, c, strict=True)) for c in combos]
 
     def names_of(self, base: str) -> list[str]:
+        """The scalar names of every element of the array ``base``."""
         dims = self.shapes[base]
         return [element_name(base, tuple(b[d] for d in dims)) for b in self.bindings(dims)]
 
@@ -109,38 +110,9 @@ class ArraySpace:
     def expand(self, expr: Expr, binding: Mapping[str, str], owner: str) -> Expr:
         """``expr`` for one element (``binding``), with every array reference scalar."""
         if isinstance(expr, Index):
-            if expr.id not in self.shapes:
-                raise ModelError(f"{expr.id!r} is not an array, it takes no subscript", expr.loc)
-            dims = self.shapes[expr.id]
-            if len(expr.subscripts) != len(dims):
-                raise ModelError(
-                    f"{expr.id!r} has {len(dims)} dimension(s) ({', '.join(dims)}), "
-                    f"got {len(expr.subscripts)} subscript(s)",
-                    expr.loc,
-                )
-            elems = []
-            for dim, sub in zip(dims, expr.subscripts, strict=True):
-                e = self._element(expr.id, dim, sub, binding, expr.loc)
-                if e is None:
-                    raise ModelError(
-                        f"{expr.id}[{sub}] in {owner!r} stands for a whole dimension; use it "
-                        f"inside sum(), mean(), min() or max(), or in an equation over {dim!r}",
-                        expr.loc,
-                    )
-                elems.append(e)
-            return Name(element_name(expr.id, tuple(elems)), expr.loc)
+            return self._scalar_index(expr, binding, owner)
         if isinstance(expr, Name):
-            if expr.id in self.shapes:
-                dims = self.shapes[expr.id]
-                missing = [d for d in dims if d not in binding]
-                if missing:
-                    raise ModelError(
-                        f"{expr.id!r} is an array over {', '.join(dims)}: give a subscript, "
-                        f"like {expr.id}[{dims[0]}], or sum it: sum({expr.id}[*])",
-                        expr.loc,
-                    )
-                return Name(element_name(expr.id, tuple(binding[d] for d in dims)), expr.loc)
-            return expr
+            return self._scalar_name(expr, binding)
         if isinstance(expr, Unary):
             return Unary(expr.op, self.expand(expr.operand, binding, owner), expr.loc)
         if isinstance(expr, Binary):
@@ -151,11 +123,51 @@ class ArraySpace:
                 expr.loc,
             )
         if isinstance(expr, Call):
-            if expr.func in REDUCTIONS and self._is_reduction(expr, binding):
-                return self._reduce(expr, binding, owner)
-            args = tuple(self.expand(a, binding, owner) for a in expr.args)
-            return Call(expr.func, args, expr.loc)
+            return self._expand_call(expr, binding, owner)
         return expr
+
+    def _expand_call(self, expr: Call, binding: Mapping[str, str], owner: str) -> Expr:
+        if expr.func in REDUCTIONS and self._is_reduction(expr, binding):
+            return self._reduce(expr, binding, owner)
+        args = tuple(self.expand(a, binding, owner) for a in expr.args)
+        return Call(expr.func, args, expr.loc)
+
+    def _scalar_index(self, expr: Index, binding: Mapping[str, str], owner: str) -> Name:
+        """``a[sub, ...]`` for one element: the scalar it names."""
+        if expr.id not in self.shapes:
+            raise ModelError(f"{expr.id!r} is not an array, it takes no subscript", expr.loc)
+        dims = self.shapes[expr.id]
+        if len(expr.subscripts) != len(dims):
+            raise ModelError(
+                f"{expr.id!r} has {len(dims)} dimension(s) ({', '.join(dims)}), "
+                f"got {len(expr.subscripts)} subscript(s)",
+                expr.loc,
+            )
+        elems = []
+        for dim, sub in zip(dims, expr.subscripts, strict=True):
+            e = self._element(expr.id, dim, sub, binding, expr.loc)
+            if e is None:
+                raise ModelError(
+                    f"{expr.id}[{sub}] in {owner!r} stands for a whole dimension; use it "
+                    f"inside sum(), mean(), min() or max(), or in an equation over {dim!r}",
+                    expr.loc,
+                )
+            elems.append(e)
+        return Name(element_name(expr.id, tuple(elems)), expr.loc)
+
+    def _scalar_name(self, expr: Name, binding: Mapping[str, str]) -> Name:
+        """A bare name: an array's element for ``binding`` (the array over its own dims)."""
+        if expr.id not in self.shapes:
+            return expr
+        dims = self.shapes[expr.id]
+        missing = [d for d in dims if d not in binding]
+        if missing:
+            raise ModelError(
+                f"{expr.id!r} is an array over {', '.join(dims)}: give a subscript, "
+                f"like {expr.id}[{dims[0]}], or sum it: sum({expr.id}[*])",
+                expr.loc,
+            )
+        return Name(element_name(expr.id, tuple(binding[d] for d in dims)), expr.loc)
 
     def _items(self, arg: Expr, binding: Mapping[str, str], owner: str) -> list[Expr]:
         free = self.free_dims(arg, binding)
@@ -226,23 +238,7 @@ def split_arrays(root: Node) -> tuple[Node, ArrayedDocument | None]:
         return root, None
     space = ArraySpace()
     for dim, node in dims_node.items():
-        if not _IDENT.match(dim):
-            raise ParseError(f"{dim!r} is not a valid dimension name", node.key_loc or node.loc)
-        if isinstance(node.value, int) and not isinstance(node.value, bool):
-            if node.value < 1:
-                raise ParseError(f"dimension {dim!r} needs a size of at least 1", node.loc)
-            elems = tuple(str(i) for i in range(1, node.value + 1))
-        else:
-            elems = tuple(str(e.value) for e in node.seq())
-            for e, en in zip(elems, node.seq(), strict=True):
-                if not _ELEMENT.match(e):
-                    raise ParseError(
-                        f"element {e!r} of {dim!r} must be letters, digits and underscores",
-                        en.loc,
-                    )
-            if len(set(elems)) != len(elems) or not elems:
-                raise ParseError(f"dimension {dim!r} needs distinct element names", node.loc)
-        space.dimensions[dim] = elems
+        space.dimensions[dim] = _dimension(dim, node)
     doc = ArrayedDocument(space, {}, {})
     top = dict(root.value)
     for section in EQUATION_FIELD:
@@ -255,7 +251,7 @@ def split_arrays(root: Node) -> tuple[Node, ArrayedDocument | None]:
         for name, child in node.items():
             doc.order[section].append(name)
             if child.is_map and child.get("dims") is not None:
-                _arrayed_entry(space, section, name, child)
+                _arrayed_entry(space, name, child)
                 doc.entries.setdefault(section, []).append((name, child))
             else:
                 keep[name] = child
@@ -264,7 +260,26 @@ def split_arrays(root: Node) -> tuple[Node, ArrayedDocument | None]:
     return Node(top, root.loc, root.key_loc), doc
 
 
-def _arrayed_entry(space: ArraySpace, section: str, name: str, node: Node) -> None:
+def _dimension(dim: str, node: Node) -> tuple[str, ...]:
+    """The elements of one entry of ``dimensions:``: a size or a list of names."""
+    if not _IDENT.match(dim):
+        raise ParseError(f"{dim!r} is not a valid dimension name", node.key_loc or node.loc)
+    if isinstance(node.value, int) and not isinstance(node.value, bool):
+        if node.value < 1:
+            raise ParseError(f"dimension {dim!r} needs a size of at least 1", node.loc)
+        return tuple(str(i) for i in range(1, node.value + 1))
+    elems = tuple(str(e.value) for e in node.seq())
+    for e, en in zip(elems, node.seq(), strict=True):
+        if not _ELEMENT.match(e):
+            raise ParseError(
+                f"element {e!r} of {dim!r} must be letters, digits and underscores", en.loc
+            )
+    if len(set(elems)) != len(elems) or not elems:
+        raise ParseError(f"dimension {dim!r} needs distinct element names", node.loc)
+    return elems
+
+
+def _arrayed_entry(space: ArraySpace, name: str, node: Node) -> None:
     if not _IDENT.match(name):
         raise ParseError(f"{name!r} is not a valid name", node.key_loc or node.loc)
     dn = node.get("dims")
@@ -272,10 +287,8 @@ def _arrayed_entry(space: ArraySpace, section: str, name: str, node: Node) -> No
     dims = tuple(str(d.value) for d in (dn.seq() if isinstance(dn.value, list) else [dn]))
     for d, where in zip(dims, dn.seq() if isinstance(dn.value, list) else [dn], strict=True):
         if d not in space.dimensions:
-            hint = difflib.get_close_matches(d, list(space.dimensions), n=1)
             raise UndefinedNameError(
-                f"{name!r} uses undefined dimension {d!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                f"{name!r} uses undefined dimension {d!r}{did_you_mean(d, space.dimensions)}",
                 where.loc,
             )
     space.shapes[name] = dims

@@ -7,22 +7,17 @@ offending name. Algebraic loops are found when the equations are ordered
 
 from __future__ import annotations
 
-import difflib
 import re
 
 import networkx as nx
 
 from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError
 from quidpro.lang.ast import Call, Expr, Index, Name, walk
-from quidpro.model.builtins import BUILTINS, RESERVED
+from quidpro.lang.builtins import BUILTINS, RESERVED
+from quidpro.lang.suggest import did_you_mean
 from quidpro.model.spec import Model
 
 TIME_NAMES = {"time", "dt", "start_time", "stop_time", "pi", "inf"}
-
-
-def _hint(word: str, options: set[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _kind_of(model: Model, name: str) -> str:
@@ -61,7 +56,8 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                 )
             if node.id not in known and node.id not in TIME_NAMES:
                 raise UndefinedNameError(
-                    f"undefined name {node.id!r} in {owner!r}{_hint(node.id, known)}", node.loc
+                    f"undefined name {node.id!r} in {owner!r}{did_you_mean(node.id, known)}",
+                    node.loc,
                 )
             if isinstance(node, Index):  # arrays are expanded before: x[...] is left only
                 raise ModelError(  # on a name that is not an array (docs/format-arrays.md)
@@ -84,7 +80,7 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
             if b is None:
                 options = set(BUILTINS) | set(model.lookups)
                 raise UndefinedNameError(
-                    f"unknown function {node.func!r}{_hint(node.func, options)}", node.loc
+                    f"unknown function {node.func!r}{did_you_mean(node.func, options)}", node.loc
                 )
             if not b.min_args <= n <= b.max_args:
                 raise ModelError(
@@ -121,7 +117,7 @@ def _check_flows(model: Model) -> None:
                     why = (
                         f"it is a{'n' if kind[0] in 'aeiou' else ''} {kind}"
                         if kind != "unknown"
-                        else f"no flow has that name{_hint(f, set(model.flows))}"
+                        else f"no flow has that name{did_you_mean(f, set(model.flows))}"
                     )
                     raise UndefinedNameError(
                         f"{role} {f!r} of stock {s.name!r} is not a flow: {why}", s.loc
@@ -153,7 +149,7 @@ def _check_provenance(model: Model) -> None:
             if cid not in model.claims:
                 raise UndefinedNameError(
                     f"{v.name!r} names claim {cid!r}, which the claims "
-                    f"section does not define{_hint(cid, set(model.claims))}",
+                    f"section does not define{did_you_mean(cid, set(model.claims))}",
                     v.loc,
                 )
     if model.sources:
@@ -162,7 +158,7 @@ def _check_provenance(model: Model) -> None:
                 ref = c.source.split()[0].rstrip(",;")
                 raise UndefinedNameError(
                     f"constant {c.name!r}: its source {c.source!r} cites no entry of the "
-                    f"sources section{_hint(ref, set(model.sources))}",
+                    f"sources section{did_you_mean(ref, set(model.sources))}",
                     c.loc,
                 )
     for claim in model.claims.values():
@@ -171,7 +167,7 @@ def _check_provenance(model: Model) -> None:
                 if _kind_of(model, end) == "unknown":
                     raise UndefinedNameError(
                         f"claim {claim.id} links {cause} -> {effect}, but {end!r} is not in "
-                        f"the model{_hint(end, known_names(model))}",
+                        f"the model{did_you_mean(end, known_names(model))}",
                         claim.loc,
                     )
             if not _is_link(model, cause, effect):
@@ -200,6 +196,7 @@ def _is_link(model: Model, cause: str, effect: str) -> bool:
 
 
 def known_names(model: Model) -> set[str]:
+    """Every constant, stock, flow and auxiliary of the model."""
     return {*model.constants, *model.stocks, *model.flows, *model.auxiliaries}
 
 
@@ -227,7 +224,7 @@ def check_model(model: Model) -> None:
             if name not in model.constants:
                 raise UndefinedNameError(
                     f"scenario {sc.name!r} sets {name!r}, which is not a constant"
-                    f"{_hint(name, set(model.constants))}",
+                    f"{did_you_mean(name, set(model.constants))}",
                     sc.loc,
                 )
     _check_provenance(model)

@@ -24,6 +24,8 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class TimeSpec:
+    """The clock of a run: start, stop, step, units, method and calendar origin."""
+
     start: float = 0.0
     stop: float = 100.0
     dt: float = 1.0
@@ -43,6 +45,7 @@ class TimeSpec:
 
     @property
     def save_stride(self) -> int:
+        """Steps between saved steps (``save_every / dt``, at least 1)."""
         if self.save_every is None:
             return 1
         return max(1, round(self.save_every / self.dt))
@@ -50,6 +53,8 @@ class TimeSpec:
 
 @dataclass(frozen=True)
 class Distribution:
+    """The uncertainty of a constant: a kind (see ``DISTRIBUTIONS``) and its parameters."""
+
     kind: str
     params: Mapping[str, float]
     loc: Loc = field(default=NOWHERE, compare=False)
@@ -57,6 +62,8 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Constant:
+    """A named value fixed for a run (settable by scenarios and ensembles)."""
+
     name: str
     value: float
     expr: Expr | None = None  # set when the value is an expression of other constants
@@ -71,6 +78,8 @@ class Constant:
 
 @dataclass(frozen=True)
 class Stock:
+    """A level that integrates its inflows minus its outflows from an initial value."""
+
     name: str
     initial: Expr
     inflows: tuple[str, ...] = ()
@@ -98,6 +107,8 @@ class Variable:
 
 @dataclass(frozen=True)
 class Lookup:
+    """A graphical function: y by piecewise-linear interpolation of the points (xs, ys)."""
+
     name: str
     xs: tuple[float, ...]
     ys: tuple[float, ...]
@@ -110,6 +121,8 @@ class Lookup:
 
 @dataclass(frozen=True)
 class Scenario:
+    """A named set of constant values that replace the file's."""
+
     name: str
     set: Mapping[str, float]
     doc: str | None = None
@@ -118,6 +131,8 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Source:
+    """A source the model cites (the article, an evidence file), its fields as written."""
+
     id: str
     fields: Mapping[str, object]
     loc: Loc = field(default=NOWHERE, compare=False)
@@ -125,6 +140,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim of the article the model makes executable, and the links that encode it."""
+
     id: str
     text: str
     paragraph: tuple[int, ...] = ()
@@ -168,6 +185,7 @@ class Model:
         return {**self.flows, **self.auxiliaries}
 
     def loc_of(self, name: str) -> Loc:
+        """Where ``name`` is defined in the model file (NOWHERE if it is not a definition)."""
         for table in (self.stocks, self.flows, self.auxiliaries, self.constants, self.lookups):
             if name in table:
                 loc: Loc = table[name].loc

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 from quidpro.solve import noise, runtime
 from quidpro.solve.lower import System
 from quidpro.solve.tableau import ButcherTableau

@@ -15,7 +15,7 @@ import networkx as nx
 
 from quidpro.errors import NOWHERE, CycleError, Loc, ModelError
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, names, walk
-from quidpro.model.builtins import BUILTINS
+from quidpro.lang.builtins import BUILTINS
 from quidpro.model.spec import Model
 
 ZERO = Num(0.0)

@@ -3,7 +3,7 @@
 Covered: the base simulator level — sim_specs (start, stop, dt with
 ``reciprocal``, Euler or RK4, time units), stocks, flows, auxiliaries,
 graphical functions, non-negative stocks and flows (also through the behavior
-section), every deterministic builtin of XMILE 1.0 §3.5 (:mod:`xmile_builtins`), the
+section), every deterministic builtin of XMILE 1.0 §3.5 (:mod:`quidpro.lang.xmile_builtins`), the
 random ones with a seed (:mod:`quidpro.solve.noise`), ``SELF``, one- and
 more-dimensional arrays (expanded to scalars, see :mod:`quidpro.model.arrays`) and
 modules (flattened: the variable ``x`` of module ``m`` becomes ``m.x``).
@@ -17,16 +17,19 @@ Auxiliaries whose equation is a plain number become constants (settable with
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from quidpro.errors import Loc, ModelError, ParseError, UndefinedNameError, UnsupportedError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.xmile_builtins import map_call
 from quidpro.lang.xmile_expr import is_number_list, parse_xmile_expression, unquote
-from quidpro.lang.xmile_parts import (
+from quidpro.lang.xml_tree import XNode, parse_xml
+from quidpro.model.arrays import ArraySpace, element_name
+from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
+from quidpro.model.xmile_parts import (
     behavior,
     flag,
     graphical_function,
@@ -34,9 +37,6 @@ from quidpro.lang.xmile_parts import (
     plain_number,
     time_spec,
 )
-from quidpro.lang.xml_tree import XNode, parse_xml
-from quidpro.model.arrays import ArraySpace, element_name
-from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 
 SPECIAL_NAMES = {
     "time": "time",
@@ -51,7 +51,7 @@ UNSUPPORTED_STOCKS = ("conveyor", "queue", "oven")
 
 
 def display(name: str) -> str:
-    """A name as the model shows it: runs of spaces, underscores and ``\\n`` become ``_``."""
+    r"""A name as the model shows it: runs of spaces, underscores and ``\n`` become ``_``."""
     return _SPACES.sub("_", name.strip()).strip("_") or "_"
 
 
@@ -174,25 +174,9 @@ class _Reader:
         return self.defs.get(scope + key) or (self.defs.get(key) if scope else None)
 
     def resolve(self, e: Expr, scope: str, owner: str) -> Expr:
-        if isinstance(e, Num):
-            return e
+        """``e`` with XMILE names and calls replaced by the quidpro ones they mean."""
         if isinstance(e, Name):
-            d = self.find(e.id, scope)
-            if d is None:
-                special = SPECIAL_NAMES.get(canon(e.id))
-                if special is not None:
-                    return Name(special, e.loc)
-                if canon(e.id) == "self":  # the variable being defined (XMILE 1.0 §3.5.6)
-                    return Name(owner, e.loc)
-                raise self.undefined(e.id, scope, owner, e.loc)
-            if d.kind in ("gf", "module"):
-                what = "a graphical function" if d.kind == "gf" else "a module"
-                raise ModelError(
-                    f"{e.id!r} is {what}"
-                    + (f"; call it with an argument: {e.id}(x)" if d.kind == "gf" else ""),
-                    e.loc,
-                )
-            return Name(d.name, e.loc)
+            return self.resolve_name(e, scope, owner)
         if isinstance(e, Index):
             d = self.find(e.id, scope)
             if d is None:
@@ -201,32 +185,56 @@ class _Reader:
         if isinstance(e, Unary):
             return Unary(e.op, self.resolve(e.operand, scope, owner), e.loc)
         if isinstance(e, Call):
-            if e.func == "lookup":
-                head = e.args[0] if e.args else None
-                g = self.find(head.id, scope) if isinstance(head, Name) else None
-                if len(e.args) != 2 or g is None or g.name not in self.lookup_of:
-                    raise ModelError(
-                        "LOOKUP(graphical_function, x) takes a graphical function and a value",
-                        e.loc,
-                    )
-                x = self.resolve(e.args[1], scope, owner)
-                return Call(self.lookup_of[g.name], (x,), e.loc)
-            args = tuple(self.resolve(a, scope, owner) for a in e.args)
-            d = self.find(e.func, scope)
-            if d is not None and d.name in self.lookup_of:
-                if len(args) != 1:
-                    raise ModelError(
-                        f"graphical function {e.func!r} takes 1 argument, got {len(args)}", e.loc
-                    )
-                return Call(self.lookup_of[d.name], args, e.loc)
-            return map_call(e.func, args, e.loc)
-        left, right = self.resolve(e.left, scope, owner), self.resolve(e.right, scope, owner)
-        return Binary(e.op, left, right, e.loc)
+            return self.resolve_call(e, scope, owner)
+        if isinstance(e, Binary):
+            left, right = self.resolve(e.left, scope, owner), self.resolve(e.right, scope, owner)
+            return Binary(e.op, left, right, e.loc)
+        return e
+
+    def resolve_name(self, e: Name, scope: str, owner: str) -> Name:
+        """A variable's name, a special name (TIME, DT, ...) or SELF, resolved."""
+        d = self.find(e.id, scope)
+        if d is None:
+            special = SPECIAL_NAMES.get(canon(e.id))
+            if special is not None:
+                return Name(special, e.loc)
+            if canon(e.id) == "self":  # the variable being defined (XMILE 1.0 §3.5.6)
+                return Name(owner, e.loc)
+            raise self.undefined(e.id, scope, owner, e.loc)
+        if d.kind in ("gf", "module"):
+            what = "a graphical function" if d.kind == "gf" else "a module"
+            raise ModelError(
+                f"{e.id!r} is {what}"
+                + (f"; call it with an argument: {e.id}(x)" if d.kind == "gf" else ""),
+                e.loc,
+            )
+        return Name(d.name, e.loc)
+
+    def resolve_call(self, e: Call, scope: str, owner: str) -> Expr:
+        """A call of a graphical function (directly or through LOOKUP) or of a builtin."""
+        if e.func == "lookup":
+            head = e.args[0] if e.args else None
+            g = self.find(head.id, scope) if isinstance(head, Name) else None
+            if len(e.args) != 2 or g is None or g.name not in self.lookup_of:
+                raise ModelError(
+                    "LOOKUP(graphical_function, x) takes a graphical function and a value",
+                    e.loc,
+                )
+            x = self.resolve(e.args[1], scope, owner)
+            return Call(self.lookup_of[g.name], (x,), e.loc)
+        args = tuple(self.resolve(a, scope, owner) for a in e.args)
+        d = self.find(e.func, scope)
+        if d is not None and d.name in self.lookup_of:
+            if len(args) != 1:
+                raise ModelError(
+                    f"graphical function {e.func!r} takes 1 argument, got {len(args)}", e.loc
+                )
+            return Call(self.lookup_of[d.name], args, e.loc)
+        return map_call(e.func, args, e.loc)
 
     def undefined(self, raw: str, scope: str, owner: str, loc: Loc) -> UndefinedNameError:
         options = [d.name for k, d in self.defs.items() if k.startswith(scope)]
-        close = difflib.get_close_matches(display(raw), options, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(display(raw), options)
         return UndefinedNameError(f"undefined name {raw!r} in {owner!r}{hint}", loc)
 
     def subscript(self, s: str) -> str:
@@ -279,20 +287,39 @@ def _model_name(root: XNode, file: str) -> str:
 
 
 def read_xmile(text: str, file: str = "<string>") -> Model:
-    """Parse an XMILE document into a ``Model`` (checked later by the caller)."""
+    """Parse an XMILE document into a ``Model`` (checked later by the caller).
+
+    Args:
+        text: The whole XMILE file.
+        file: Its name, for error locations and the model's default name.
+
+    Raises:
+        ModelError: The file is not XMILE quidpro can read (with its line).
+    """
     root = parse_xml(text, file)
+    _refuse_unreadable(root)
+    time = time_spec(root)
+    if _from_vensim(root):  # Vensim holds exogenous inputs over a Runge-Kutta step
+        time = replace(time, hold_inputs=True)
+    r = _Reader(file)
+    r.nn_stock, r.nn_flow = behavior(root)
+    _dimensions(root, r)
+    r.flatten(_main_model(root, r), "", "", {})
+    _aux_flows_are_flows(r)
+    return _build(r, root, time, file)
+
+
+def _refuse_unreadable(root: XNode) -> None:
     if root.tag.split(":")[-1] != "xmile":
         raise ParseError(f"not an XMILE file: the root element is <{root.tag}>", root.loc)
     for el in root.iter():
         if el.tag == "macro":
             name = el.attrib.get("name", "?")
             raise UnsupportedError(f"XMILE macro {name!r} is not supported", el.loc)
-    time = time_spec(root, file)
-    if _from_vensim(root):  # Vensim holds exogenous inputs over a Runge-Kutta step
-        time = replace(time, hold_inputs=True)
-    r = _Reader(file)
-    r.nn_stock, r.nn_flow = behavior(root)
-    _dimensions(root, r)
+
+
+def _main_model(root: XNode, r: _Reader) -> XNode:
+    """The model to run: the one without a name; the others are modules' models."""
     main: XNode | None = None
     for m in root.findall("model"):
         if m.attrib.get("name") is None and main is None:
@@ -306,15 +333,18 @@ def read_xmile(text: str, file: str = "<string>") -> Model:
             main = r.models.get("default") or r.models.get("main")
         if main is None:
             raise ParseError("the XMILE file has no main <model> (one without a name)", root.loc)
-    r.flatten(main, "", "", {})
-    for d in list(r.defs.values()):  # an auxiliary used as a stock's flow is a flow
+    return main
+
+
+def _aux_flows_are_flows(r: _Reader) -> None:
+    """An auxiliary used as a stock's inflow or outflow is a flow."""
+    for d in list(r.defs.values()):
         if d.kind == "stock":
             for tag in ("inflow", "outflow"):
                 for el in d.el.findall(tag):
                     f = r.find(unquote(el.text), d.scope)
                     if f is not None and f.kind == "aux":
                         f.kind = "flow"
-    return _build(r, root, time, file)
 
 
 def _dims_of(r: _Reader, d: _Def) -> tuple[str, ...]:
@@ -330,11 +360,18 @@ def _dims_of(r: _Reader, d: _Def) -> tuple[str, ...]:
     return tuple(out)
 
 
+@dataclass
+class _Tables:
+    """The model's definitions as they are built, by kind."""
+
+    constants: dict[str, Constant] = field(default_factory=dict)
+    stocks: dict[str, Stock] = field(default_factory=dict)
+    flows: dict[str, Variable] = field(default_factory=dict)
+    auxiliaries: dict[str, Variable] = field(default_factory=dict)
+
+
 def _build(r: _Reader, root: XNode, time: TimeSpec, file: str) -> Model:
-    constants: dict[str, Constant] = {}
-    stocks: dict[str, Stock] = {}
-    flows: dict[str, Variable] = {}
-    auxes: dict[str, Variable] = {}
+    tables = _Tables()
     lookups: dict[str, Lookup] = {}
     taken = {d.name for d in r.defs.values()}
     # Graphical functions first: standalone ones and those inside variables.
@@ -349,12 +386,12 @@ def _build(r: _Reader, root: XNode, time: TimeSpec, file: str) -> Model:
         while d.kind != "gf" and lk in taken:
             lk += "_"
         taken.add(lk)
-        lookups[lk] = graphical_function(gf, lk, file, _text(d.el, "units"), _text(d.el, "doc"))
+        lookups[lk] = graphical_function(gf, lk, _text(d.el, "units"), _text(d.el, "doc"))
         r.lookup_of[d.name] = lk
     for d in r.defs.values():
         if d.kind in ("gf", "module"):
             continue
-        _build_def(r, d, constants, stocks, flows, auxes)
+        _build_def(r, d, tables)
     header = root.find("header")
     title = None
     if header is not None:
@@ -366,10 +403,10 @@ def _build(r: _Reader, root: XNode, time: TimeSpec, file: str) -> Model:
     return Model(
         name=_model_name(root, file),
         time=time,
-        constants=constants,
-        stocks=stocks,
-        flows=flows,
-        auxiliaries=auxes,
+        constants=tables.constants,
+        stocks=tables.stocks,
+        flows=tables.flows,
+        auxiliaries=tables.auxiliaries,
         lookups=lookups,
         title=title,
         doc=doc,
@@ -442,27 +479,20 @@ def _parse(r: _Reader, el: XNode, d: _Def, owner: str) -> tuple[Expr, bool]:
     return expr, False
 
 
-def _build_def(
-    r: _Reader,
-    d: _Def,
-    constants: dict[str, Constant],
-    stocks: dict[str, Stock],
-    flows: dict[str, Variable],
-    auxes: dict[str, Variable],
-) -> None:
+def _build_def(r: _Reader, d: _Def, tables: _Tables) -> None:
     units, doc = _text(d.el, "units"), _text(d.el, "doc")
     loc = d.el.loc
     kind = "aux" if d.alias is not None else d.kind
     lookup = r.lookup_of.get(d.name)
-    for binding, raw_expr, plain in _equations(r, d):
+    for binding, raw_expr, is_number in _equations(r, d):
         name = element_name(d.name, tuple(binding[x] for x in d.dims)) if d.dims else d.name
         expr = r.space.expand(raw_expr, binding, name)
+        plain = is_number and lookup is None
         if lookup is not None:
             expr = Call(lookup, (expr,), expr.loc)
-            plain = False
         if kind == "stock":
             nn = flag(d.el.find("non_negative"))
-            stocks[name] = Stock(
+            tables.stocks[name] = Stock(
                 name,
                 expr,
                 _flow_names(r, d, "inflow", binding),
@@ -474,7 +504,7 @@ def _build_def(
             )
         elif kind == "flow":
             nn = flag(d.el.find("non_negative"))
-            flows[name] = Variable(
+            tables.flows[name] = Variable(
                 name,
                 "flow",
                 expr,
@@ -484,9 +514,9 @@ def _build_def(
                 loc=loc,
             )
         elif plain and isinstance(expr, Num):
-            constants[name] = Constant(name, expr.value, None, units, doc, loc=loc)
+            tables.constants[name] = Constant(name, expr.value, None, units, doc, loc=loc)
         else:
-            auxes[name] = Variable(name, "aux", expr, units, doc, loc=loc)
+            tables.auxiliaries[name] = Variable(name, "aux", expr, units, doc, loc=loc)
 
 
 def _flow_names(r: _Reader, d: _Def, tag: str, binding: dict[str, str]) -> tuple[str, ...]:

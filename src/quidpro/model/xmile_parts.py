@@ -1,6 +1,7 @@
 """The parts of an XMILE file read on their own: sim_specs, behavior, graphical functions.
 
-Used by :mod:`quidpro.lang.xmile_reader`; each returns quidpro's spec records.
+Used by :mod:`quidpro.model.from_xmile`; each turns located XML
+(:class:`~quidpro.lang.xml_tree.XNode`) into quidpro's spec records or plain values.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from quidpro.model.spec import Lookup, TimeSpec
 
 
 def number(text: str | None, what: str, loc: Loc) -> float | None:
+    """The number in ``text`` (a literal or a signed one); None when the text is empty.
+
+    Raises:
+        ParseError: The text is not a number (``what`` names it in the message).
+    """
     if text is None or not text.strip():
         return None
     try:
@@ -28,6 +34,7 @@ def number(text: str | None, what: str, loc: Loc) -> float | None:
 
 
 def plain_number(e: Expr) -> float | None:
+    """The value of a number literal, signed or not; None for any other expression."""
     if isinstance(e, Num):
         return e.value
     if isinstance(e, Unary) and e.op in "+-" and isinstance(e.operand, Num):
@@ -35,7 +42,12 @@ def plain_number(e: Expr) -> float | None:
     return None
 
 
-def time_spec(root: XNode, file: str) -> TimeSpec:
+def time_spec(root: XNode) -> TimeSpec:
+    """The clock from ``<sim_specs>``: start, stop, dt (or its reciprocal), method, units.
+
+    Raises:
+        ModelError: A missing or bad value, or an integration method quidpro lacks.
+    """
     spec = root.find("sim_specs")
     if spec is None:
         raise ParseError("the XMILE file has no <sim_specs>", root.loc)
@@ -75,12 +87,14 @@ def time_spec(root: XNode, file: str) -> TimeSpec:
 
 
 def flag(el: XNode | None) -> bool | None:
+    """A true/false element such as ``<non_negative/>``: None when absent."""
     if el is None:
         return None
     return el.text.strip().lower() not in ("false", "0")
 
 
 def behavior(root: XNode) -> tuple[bool, bool]:
+    """Whether stocks and flows are non-negative by default (the ``<behavior>`` section)."""
     b = root.find("behavior")
     if b is None:
         return False, False
@@ -93,9 +107,13 @@ def behavior(root: XNode) -> tuple[bool, bool]:
     return stock, flow
 
 
-def graphical_function(
-    el: XNode, name: str, file: str, units: str | None, doc: str | None
-) -> Lookup:
+def graphical_function(el: XNode, name: str, units: str | None, doc: str | None) -> Lookup:
+    """The lookup named ``name`` from a ``<gf>`` element (points or an x scale).
+
+    Raises:
+        ModelError: Missing or unequal points, x values that decrease, an unknown type.
+    """
+
     def points(tag: str) -> list[float] | None:
         p = el.find(tag)
         if p is None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Builtin:
+    """One function an expression may call: its name, arity, kind and signature."""
+
     name: str
     min_args: int
     max_args: int
@@ -19,6 +21,7 @@ class Builtin:
     signature: str
 
     def arity_text(self) -> str:
+        """The arity in words, for error messages ("2 to 3 arguments")."""
         if self.min_args == self.max_args:
             return f"{self.min_args} argument{'s' if self.min_args != 1 else ''}"
         if self.max_args > 99:
@@ -27,7 +30,7 @@ class Builtin:
 
 
 def _b(sig: str, lo: int, hi: int, kind: str = "pure") -> Builtin:
-    return Builtin(sig.split("(")[0], lo, hi, kind, sig)
+    return Builtin(sig.split("(", maxsplit=1)[0], lo, hi, kind, sig)
 
 
 BUILTINS: dict[str, Builtin] = {

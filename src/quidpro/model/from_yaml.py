@@ -7,7 +7,6 @@ found here; meaning errors (unknown names, loops) in :mod:`quidpro.model.check`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError
 from quidpro.lang.ast import Expr, Num
 from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
+from quidpro.lang.suggest import did_you_mean
 from quidpro.model.arrays import expand_document, split_arrays
 from quidpro.model.spec import (
     DISTRIBUTIONS,
@@ -49,11 +49,6 @@ TOP_KEYS = (
 T = TypeVar("T")
 
 
-def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 _COMMA_HINT = (
     ' (a comma inside {...} ends the value: quote an expression with commas, like "step(1, 5)")'
 )
@@ -64,7 +59,7 @@ def _check_keys(node: Node, allowed: tuple[str, ...], what: str) -> None:
         if key not in allowed:
             comma = "" if IDENTIFIER.match(key) else _COMMA_HINT
             raise ParseError(
-                f"unknown key {key!r} in {what}{_suggest(key, allowed)}; "
+                f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}; "
                 f"allowed: {', '.join(allowed)}{comma}",
                 child.key_loc or child.loc,
             )
@@ -141,7 +136,7 @@ def _time(node: Node | None, file: str) -> TimeSpec:
         method = str(m.value).lower()
         if method not in METHODS:
             raise ParseError(
-                f"unknown method {m.value!r}{_suggest(method, METHODS)}; "
+                f"unknown method {m.value!r}{did_you_mean(method, METHODS)}; "
                 f"use one of {', '.join(METHODS)}",
                 m.loc,
             )
@@ -188,7 +183,7 @@ def _distribution(node: Node, name: str) -> Distribution:
     kind = str(kind_n.value)
     if kind not in DISTRIBUTIONS:
         raise ParseError(
-            f"unknown distribution {kind!r}{_suggest(kind, tuple(DISTRIBUTIONS))}", kind_n.loc
+            f"unknown distribution {kind!r}{did_you_mean(kind, tuple(DISTRIBUTIONS))}", kind_n.loc
         )
     needed = DISTRIBUTIONS[kind]
     _check_keys(node, ("kind", *needed), f"a {kind} distribution")
@@ -255,7 +250,8 @@ def _constant(name: str, node: Node) -> Constant:
     )
 
 
-def _names_list(node: Node | None, what: str) -> tuple[str, ...]:
+def _names_list(node: Node | None) -> tuple[str, ...]:
+    """A name or a list of names (``inflows: births`` or ``inflows: [births]``)."""
     if node is None or node.value is None:
         return ()
     if isinstance(node.value, str):
@@ -283,8 +279,8 @@ def _stock(name: str, node: Node) -> Stock:
     return Stock(
         name,
         _expr(init, f"initial value of {name!r}"),
-        _names_list(node.get("inflows"), "inflows"),
-        _names_list(node.get("outflows"), "outflows"),
+        _names_list(node.get("inflows")),
+        _names_list(node.get("outflows")),
         bool(nn.value) if nn is not None else False,
         _text(node.get("units")),
         _text(node.get("doc")),
@@ -314,7 +310,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             _expr(eq, f"equation of {name!r}"),
             _text(node.get("units")),
             _text(node.get("doc")),
-            _names_list(node.get("claims"), "claims"),
+            _names_list(node.get("claims")),
             _text(node.get("assumption")),
             bool(nn.value) if nn is not None else False,
             loc,
