@@ -42,7 +42,7 @@ def test_icd203_terms(p: float, word: str) -> None:
 
 def test_the_printed_mapping_covers_zero_to_one_in_order() -> None:
     rows = estimative.mapping_rows()
-    assert [r[0] for r in rows][0] == "almost no chance"
+    assert next(r[0] for r in rows) == "almost no chance"
     assert rows[0][2] == "0–5%"
     assert rows[-1][2] == "95–100%"
     assert len(rows) == 7
@@ -70,9 +70,16 @@ def briefs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_markdown_brief_has_every_section_and_its_figure(briefs: dict[str, Path]) -> None:
     text = briefs["md"].read_text()
-    for heading in ("## Bottom line", "## Key judgments", "## Headline claims H1–H4",
-                    "## Scenarios", "## Feedback loops", "## Assumptions register",
-                    "## Indicators and warnings", "## Sources"):
+    for heading in (
+        "## Bottom line",
+        "## Key judgments",
+        "## Headline claims H1–H4",
+        "## Scenarios",
+        "## Feedback loops",
+        "## Assumptions register",
+        "## Indicators and warnings",
+        "## Sources",
+    ):
         assert heading in text
     assert "almost no chance (0–5%)" in text  # the mapping is printed
     assert "Confidence:" in text
@@ -101,14 +108,19 @@ def test_scenario_table_equals_the_ensemble_document() -> None:
     for scenario in (None, "ceasefire_2025"):
         doc = summary(ensemble(m, RUNS, 3, scenario=scenario, variables=outs, backend="numpy"))
         doc = json.loads(json.dumps(doc))
-        row = next(line for line in text.splitlines()
-                   if line.startswith(f"| {(scenario or 'baseline').replace('_', ' ')} |"))
+        row = next(
+            line
+            for line in text.splitlines()
+            if line.startswith(f"| {(scenario or 'baseline').replace('_', ' ')} |")
+        )
         for v in outs:
             q = doc["variables"][v]["quantiles"]
             lo, mid, hi = q["0.05"][-1], q["0.5"][-1], q["0.95"][-1]
             scale = max(abs(lo), abs(hi)) or 1.0
-            cell = (f"{fmt_number(mid, 3, scale=scale)} ({fmt_number(lo, 3, scale=scale)}–"
-                    f"{fmt_number(hi, 3, scale=scale)})")
+            cell = (
+                f"{fmt_number(mid, 3, scale=scale)} ({fmt_number(lo, 3, scale=scale)}–"
+                f"{fmt_number(hi, 3, scale=scale)})"
+            )
             assert cell in row, (v, cell, row)
 
 

@@ -71,7 +71,13 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="Write the results: FILE.csv or FILE.parquet.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Plot the stocks to FILE.png.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Plot to FILE.png (the stocks, or the --vars).")
+    ] = None,
+    vars_: Annotated[
+        str | None,
+        typer.Option("--vars", help="Variables to plot, comma-separated (default: the stocks)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
     store: Annotated[
         Path | None, typer.Option(help="Run store file (default: $QUIDPRO_STORE or user data).")
@@ -99,9 +105,16 @@ def run(
     if plot is not None:
         from quidpro.report.plots import plot_run
 
-        stocks = list(m.spec.stocks)[:16] or list(df.columns)[:16]
+        shown = _plot_vars(vars_, list(df.columns)) or list(m.spec.stocks)[:16]
         title = (m.spec.title or m.name) + (f" — {scenario}" if scenario else "")
-        plot_run(df, stocks, plot, title, m.spec.time.units or "time")
+        plot_run(
+            df,
+            shown or list(df.columns)[:16],
+            plot,
+            title,
+            m.spec.time.units or "time",
+            spec=m.spec,
+        )
     if not quiet:
         _summary(m, df, scenario)
         for path in (out, plot):
@@ -112,6 +125,17 @@ def run(
 
         settings = {"sets": parse_sets(set_), "method": method, "dt": dt, "save_every": save_every}
         record_run(store, m, scenario, settings, df)
+
+
+def _plot_vars(text: str | None, columns: list[str]) -> list[str]:
+    """The --vars list, each name checked against the run's columns."""
+    if text is None:
+        return []
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    for v in names:
+        if v not in columns:
+            raise ConfigError(f"--vars: {v!r} is not a variable of this model")
+    return names
 
 
 def _summary(m: object, df: object, scenario: str | None) -> None:

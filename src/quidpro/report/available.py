@@ -10,12 +10,36 @@ has no such data: the page then says "not available for this model yet".
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
+from quidpro.model.spec import Model
+from quidpro.solve.simulate import Compiled
+
+
+class LoadedModel(Protocol):
+    """What the reports need of a loaded model (:class:`quidpro.LoadedModel` is one)."""
+
+    spec: Model
+    compiled: Compiled
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        ...
+
+    def dates(self, times: Any) -> pd.DatetimeIndex:
+        """Calendar dates of model times."""
+        ...
+
+    def overrides(
+        self, scenario: str | None = None, set: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Constant values of a scenario plus explicit settings."""
+        ...
 
 
 def _module(name: str) -> Any:

@@ -23,19 +23,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.query import Probe, parse_probe, wilson
 from quidpro.report import estimative
-from quidpro.report.available import claims_document, loop_analysis
+from quidpro.report.available import LoadedModel, claims_document, loop_analysis
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
 from quidpro.report.labels import plain_label
 from quidpro.report.numbers import fmt_number, fmt_percent
-
-if TYPE_CHECKING:
-    from quidpro.api import LoadedModel
 
 MEDIA_TYPES = {
     "md": "text/markdown; charset=utf-8",
@@ -128,14 +125,14 @@ def _run(
     variables: Sequence[str],
 ) -> ScenarioResult:
     from quidpro.ensemble import summary
-    from quidpro.ensemble.runner import make_plan, run_ensemble
+    from quidpro.ensemble.runner import make_plan, run_plan
     from quidpro.ensemble.sampling import draw
 
     plan = make_plan(
         m, runs, seed, scenario=scenario, variables=variables, probes=probes, backend="auto"
     )
-    members = draw(m.spec, runs, seed, "random", scenario)
-    result = run_ensemble(m, plan, members)
+    members = draw(m.spec, runs, seed, "random", scenario=scenario)
+    result = run_plan(m, plan, members)
     name = scenario or "baseline"
     doc = m.spec.scenarios[name].doc if name in m.spec.scenarios else "The model as written."
     levers = []

@@ -120,11 +120,11 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
                 req.model,
                 req.runs,
                 req.seed,
-                req.scenario,
-                req.set,
-                req.vars,
-                req.queries or (),
-                timeout,
+                scenario=req.scenario,
+                sets=req.set,
+                variables=req.vars,
+                queries=req.queries or (),
+                timeout=timeout,
             )
 
         result: dict[str, Any] = await work(go)

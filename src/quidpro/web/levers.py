@@ -1,13 +1,9 @@
-"""What a reader can move on the page: sliders, date levers and dated events of a model.
+"""What a reader can move on the page: sliders and date levers of a model.
 
-- A *date lever* is a constant in the model's time units whose range reaches past the
-  end of the run, so that "never" is one of its values (the flagship's ceasefire and
-  red-line switches: 9999 = never). The page shows a date picker and a "never" box.
-- A *dated event* is a constant named ``*_time`` in the model's time units whose value
-  falls inside the run (the Hanoi summit, the invasion): drawn as a line on the charts.
-- A *slider* is an uncertain constant (a distribution or a range of non-zero width)
-  that is not a date lever; :func:`rank_sliders` orders them by how much they move the
-  model's stocks.
+Date levers and dated events are defined in :mod:`quidpro.report.labels` (the page
+shows a date picker and a "never" box for a lever). A *slider* is an uncertain constant
+(a distribution or a range of non-zero width) that is not a date lever;
+:func:`rank_sliders` orders them by how much they move the model's stocks.
 """
 
 from __future__ import annotations
@@ -19,38 +15,8 @@ from typing import Any
 import numpy as np
 
 from quidpro.ensemble.sampling import bounds, varied
-from quidpro.model.spec import Constant, Model
-from quidpro.report.labels import first_sentence, plain_label
-
-
-def _in_time_units(model: Model, c: Constant) -> bool:
-    units = (c.units or "").strip().lower()
-    time_units = (model.time.units or "").strip().lower()
-    return bool(units) and units in (time_units, time_units + "s")
-
-
-def date_levers(model: Model) -> list[str]:
-    """Constants that switch something on at a date, with "never" beyond the run."""
-    out = []
-    for name, c in model.constants.items():
-        if c.expr is not None or not _in_time_units(model, c) or c.distribution is not None:
-            continue
-        if c.range is not None and c.range[1] > model.time.stop:
-            out.append(name)
-    return out
-
-
-def dated_events(model: Model) -> list[dict[str, Any]]:
-    """``*_time`` constants whose value falls inside the run: ``{"name", "time", "label"}``."""
-    levers = set(date_levers(model))
-    out = []
-    for name, c in model.constants.items():
-        if name in levers or not name.endswith("_time") or not _in_time_units(model, c):
-            continue
-        if model.time.start <= c.value <= model.time.stop:
-            label = plain_label(name.removesuffix("_time"))
-            out.append({"name": name, "time": float(c.value), "label": label})
-    return out
+from quidpro.model.spec import Model
+from quidpro.report.labels import date_levers, first_sentence, plain_label
 
 
 def slider_candidates(model: Model) -> list[str]:
@@ -88,8 +54,10 @@ def slider(model: Model, name: str, score: float | None = None) -> dict[str, Any
 
 
 def _step(lo: float, hi: float) -> float:
-    """A step near a round number that divides the range exactly (about 100–200
-    positions), so that the slider's ends are the range's ends."""
+    """A slider step: near a round number, dividing the range exactly.
+
+    About 100–200 positions, so that the slider's ends are the range's ends.
+    """
     width = hi - lo
     if width <= 0:
         return 1.0

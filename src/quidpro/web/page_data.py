@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from quidpro.report.available import backtest_scores, evidence_rows, loop_analysis
-from quidpro.report.labels import first_sentence, plain_label
+from quidpro.report.labels import date_levers, dated_events, first_sentence, plain_label
 from quidpro.web import levers
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def page_data(bench: Workbench, name: str) -> dict[str, Any]:
             "origin": t.origin.isoformat() if t.origin else None,
         },
         "sliders": sliders,
-        "date_levers": [_date_lever(m, n) for n in levers.date_levers(spec)],
+        "date_levers": [_date_lever(m, n) for n in date_levers(spec)],
         "scenarios": [
             {"name": "baseline", "doc": "The model as written.", "set": {}},
             *(
@@ -123,15 +123,18 @@ def _iso(m: LoadedModel, time: float) -> str | None:
 
 
 def _events(m: LoadedModel) -> list[dict[str, Any]]:
-    out = levers.dated_events(m.spec)
+    out = dated_events(m.spec)
     for e in out:
         e["date"] = _iso(m, e["time"])
     return out
 
 
 def claim_graph(m: LoadedModel) -> dict[str, Any]:
-    """The claims' links as a drawn graph: nodes with positions in a 1000 × 700 box
-    (networkx's Kamada-Kawai layout, deterministic), edges with the claims behind them."""
+    """The claims' links as a drawn graph.
+
+    Nodes have positions in a 1000 × 700 box (networkx's Kamada-Kawai layout,
+    deterministic); edges carry the claims behind them.
+    """
     import networkx as nx
 
     spec = m.spec

@@ -63,6 +63,7 @@ class Entry:
     ranking_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def model(self) -> LoadedModel:
+        """The model, read, checked and compiled on first use."""
         with self.lock:
             if self._model is None:
                 import quidpro
@@ -105,15 +106,22 @@ class Workbench:
     # ------------------------------------------------------------ lookup
 
     def names(self) -> list[str]:
+        """The names requests may use."""
         return list(self.entries)
 
     def entry(self, name: str) -> Entry:
+        """The entry of a model name.
+
+        Raises:
+            NotFound: A name the server was not started with.
+        """
         if name not in self.entries:
             known = ", ".join(self.entries)
             raise NotFound(f"no model named {name!r} on this server; it offers: {known}")
         return self.entries[name]
 
     def model(self, name: str) -> LoadedModel:
+        """The loaded model of a name (see :meth:`entry`)."""
         return self.entry(name).model()
 
     def catalogue(self) -> list[dict[str, Any]]:
@@ -178,7 +186,7 @@ class Workbench:
         # model (a numba kernel is compiled per set of recorded variables).
         e = self.entry(name)
         backend = self.backend if self.backend != "jit" or e.jit_ready else "numpy"
-        traj = m.simulate(scenario, self.settings(m, sets), 1, backend=backend)
+        traj = m.simulate(scenario, self.settings(m, sets), n_runs=1, backend=backend)
         raise_failure(m.compiled, traj)
         doc: dict[str, Any] = {"time": [float(t) for t in traj.times]}
         if m.spec.time.origin is not None:
@@ -201,6 +209,7 @@ class Workbench:
         name: str,
         runs: int,
         seed: int,
+        *,
         scenario: str | None = None,
         sets: Mapping[str, Any] | None = None,
         variables: Sequence[str] | None = None,
@@ -244,8 +253,11 @@ class Workbench:
         return summary(result)
 
     def warm(self, name: str) -> None:
-        """Compile the model's numba kernel (a minute on first use, then from numba's
-        disk cache) and compute its slider ranking; re-runs use NumPy until it is done."""
+        """Compute the model's slider ranking and compile its numba kernel.
+
+        The compile takes a minute on first use, then comes from numba's disk cache;
+        re-runs use NumPy until it is done.
+        """
         e = self.entry(name)
         self.ranking(name)
         if self.backend == "jit" and not e.jit_ready:
@@ -267,8 +279,10 @@ class Workbench:
     # ------------------------------------------------------------ sliders
 
     def ranking(self, name: str) -> list[tuple[str, float]]:
-        """Slider candidates by importance (Morris over every stock at three times);
-        computed once per model file and kept in the cache folder."""
+        """Slider candidates by importance (Morris over every stock at three times).
+
+        Computed once per model file and kept in the cache folder.
+        """
         e = self.entry(name)
         with e.ranking_lock:
             return self._ranking_locked(name, e)
@@ -317,7 +331,7 @@ def _compute_ranking(m: LoadedModel) -> list[tuple[str, float]]:
     """Morris elementary effects of the slider candidates on every stock."""
     from SALib.sample import morris as morris_sample
 
-    from quidpro.ensemble.runner import make_plan, run_ensemble
+    from quidpro.ensemble.runner import make_plan, run_plan
     from quidpro.ensemble.sampling import bounds
 
     spec = m.spec
@@ -332,7 +346,7 @@ def _compute_ranking(m: LoadedModel) -> list[tuple[str, float]]:
     plan = make_plan(m, len(x), 0, variables=outputs, backend="numpy")
     keep = [int(np.argmin(np.abs(plan.times - tt))) for tt in times]
     members = {n: x[:, j] for j, n in enumerate(names)}
-    result = run_ensemble(m, plan, members)
+    result = run_plan(m, plan, members)
     y = result.values[np.searchsorted(result.times, plan.times[keep])]  # (3, vars, runs)
     y = np.nan_to_num(y.reshape(-1, len(x)).T)  # (runs, 3·vars)
     return levers.rank_sliders(spec, x, names, y)
@@ -359,8 +373,10 @@ def _default_cache() -> Path:
 
 
 def _single_run_backend(backend: str) -> str:
-    """numba for the page's re-runs when it is installed (microseconds a run once
-    compiled); NumPy otherwise."""
+    """The backend of the page's re-runs.
+
+    Numba when it is installed (microseconds a run once compiled); NumPy otherwise.
+    """
     if backend == "auto":
         backend = os.environ.get("QUIDPRO_BACKEND", "auto")
     if backend != "auto":
