@@ -9,7 +9,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -220,9 +219,9 @@ def _listing(names: list[str], most: int = 6) -> str:
 
 
 def _fmt(x: float) -> str:
-    if not np.isfinite(x):
-        return str(x)
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+    from quidpro.report.numbers import fmt_number  # the one number policy
+
+    return fmt_number(x)
 
 
 def _report_failed(n_failed: int, n: int, what: str = "") -> None:

@@ -181,7 +181,9 @@ def _summary(m: object, df: object, scenario: str | None) -> None:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+    from quidpro.report.numbers import fmt_number  # the one number policy
+
+    return fmt_number(x)
 
 
 @app.command()
