@@ -95,27 +95,24 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
         bench.entry(name)  # 404 before any work
         return HTMLResponse(render(name, bench.model(name).spec.title or name))
 
+    # Answers are plain JSON documents of floats and strings: JSONResponse writes them
+    # with json.dumps, skipping FastAPI's per-element encoder (most of a re-run's time).
+
     @app.get("/api/models")
-    async def models() -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await work(bench.catalogue)
-        return result
+    async def models() -> JSONResponse:
+        return JSONResponse(await work(bench.catalogue))
 
     @app.get("/api/page/{name}")
-    async def page(name: str) -> dict[str, Any]:
-        from quidpro.web.page_data import page_data
-
-        bench.entry(name)
-        result: dict[str, Any] = await work(page_data, bench, name)
-        return result
+    async def page(name: str) -> JSONResponse:
+        return JSONResponse(await work(bench.page, name))
 
     @app.post("/api/run")
-    async def run(req: RunRequest) -> dict[str, Any]:
-        result: dict[str, Any] = await work(bench.run, req.model, req.scenario, req.set, req.vars)
-        return result
+    async def run(req: RunRequest) -> JSONResponse:
+        return JSONResponse(await work(bench.run, req.model, req.scenario, req.set, req.vars))
 
     @app.post("/api/ensemble")
-    async def ensemble(req: EnsembleRequest) -> dict[str, Any]:
-        def go() -> dict[str, Any]:
+    async def ensemble(req: EnsembleRequest) -> JSONResponse:
+        def go() -> dict[str, Any]:  # the ensemble --json document
             return bench.ensemble(
                 req.model,
                 req.runs,
@@ -127,8 +124,7 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
                 timeout=timeout,
             )
 
-        result: dict[str, Any] = await work(go)
-        return result
+        return JSONResponse(await work(go))
 
     @app.get("/brief/{name}.{fmt}")
     async def brief(name: str, fmt: str, runs: int = 500, seed: int = 1) -> Response:

@@ -6,6 +6,7 @@ Panels whose analysis has not landed for a model (loops, evidence, back-test) ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from quidpro.report.available import backtest_scores, evidence_rows, loop_analysis
@@ -14,18 +15,24 @@ from quidpro.web import levers
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
-    from quidpro.web.workbench import Workbench
 
 N_DEFAULT_VARIABLES = 4
 
 
-def page_data(bench: Workbench, name: str) -> dict[str, Any]:
-    """Everything the page of model ``name`` shows before the first run."""
-    m = bench.model(name)
+def page_data(
+    m: LoadedModel, name: str, ranking: Sequence[tuple[str, float]], n_sliders: int
+) -> dict[str, Any]:
+    """Everything the page of model ``name`` shows before the first run.
+
+    Args:
+        m: The loaded model.
+        name: The name requests use for it.
+        ranking: Slider candidates by importance (``Workbench.ranking``).
+        n_sliders: How many sliders to show.
+    """
     spec = m.spec
     t = spec.time
-    ranking = bench.ranking(name)
-    sliders = [levers.slider(spec, n, s) for n, s in ranking[: _n_sliders()]]
+    sliders = [levers.slider(spec, n, s) for n, s in ranking[:n_sliders]]
     return {
         "name": name,
         "title": spec.title or name,
@@ -57,12 +64,6 @@ def page_data(bench: Workbench, name: str) -> dict[str, Any]:
         "loops": loop_analysis(m),
         "backtest": backtest_scores(m),
     }
-
-
-def _n_sliders() -> int:
-    from quidpro.web.workbench import N_SLIDERS
-
-    return N_SLIDERS
 
 
 def default_variables(m: LoadedModel) -> list[str]:

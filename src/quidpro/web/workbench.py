@@ -59,6 +59,7 @@ class Entry:
     _ranking: list[tuple[str, float]] | None = None
     _dates: tuple[tuple[int, float, float], list[str]] | None = None
     jit_ready: bool = False
+    _page: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     ranking_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -139,6 +140,18 @@ class Workbench:
                 }
             )
         return out
+
+    def page(self, name: str) -> dict[str, Any]:
+        """The page data of a model (:func:`quidpro.web.page_data.page_data`), cached.
+
+        It depends only on the model file.
+        """
+        from quidpro.web.page_data import page_data
+
+        e = self.entry(name)
+        if e._page is None:
+            e._page = page_data(e.model(), name, self.ranking(name), N_SLIDERS)
+        return e._page
 
     # ------------------------------------------------------------ runs
 
@@ -249,6 +262,9 @@ class Workbench:
             queries=list(queries),
             progress=check_deadline,
             batch_size=min(runs, 1024),
+            # NumPy over members: no compile for each set of variables a page asks for
+            # (a numba kernel is compiled per recorded set, a minute for the flagship).
+            backend="numpy",
         )
         return summary(result)
 
@@ -259,7 +275,7 @@ class Workbench:
         re-runs use NumPy until it is done.
         """
         e = self.entry(name)
-        self.ranking(name)
+        self.page(name)  # the slider ranking and the diagram's layout
         if self.backend == "jit" and not e.jit_ready:
             e.model().simulate(n_runs=1, backend="jit")
             e.jit_ready = True
@@ -363,7 +379,11 @@ def _check_names(m: LoadedModel, variables: Sequence[str] | None) -> list[str] |
 
 
 def _finite(a: np.ndarray) -> list[float | None]:
-    return [float(x) if math.isfinite(x) else None for x in a]
+    """Floats for JSON; a non-finite value (which JSON cannot hold) becomes null."""
+    values: list[float | None] = a.tolist()
+    if not np.isfinite(a).all():
+        values = [x if x is not None and math.isfinite(x) else None for x in values]
+    return values
 
 
 def _default_cache() -> Path:
