@@ -127,7 +127,7 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
         return JSONResponse(await work(go))
 
     @app.get("/brief/{name}.{fmt}")
-    async def brief(name: str, fmt: str, runs: int = 500, seed: int = 1) -> Response:
+    async def brief(name: str, fmt: str, runs: int = 300, seed: int = 1) -> Response:
         from quidpro.report.brief import MEDIA_TYPES, render_brief
 
         bench.entry(name)
