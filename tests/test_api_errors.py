@@ -129,3 +129,30 @@ def test_overrides_scenario_then_settings(decay: quidpro.LoadedModel) -> None:
         constant_overrides(decay.spec, "slwo")
     with pytest.raises(ConfigError, match=r"cannot set 'kk'.*\(did you mean 'k'\?\)"):
         constant_overrides(decay.spec, None, {"kk": 1})
+
+
+def test_an_unknown_distribution_is_a_model_error_at_its_line() -> None:
+    from quidpro.ensemble.sampling import frozen
+    from quidpro.errors import Loc
+    from quidpro.model.spec import Distribution
+
+    where = Loc("m.yaml", 7, 3)
+    with pytest.raises(ModelError, match="unknown distribution kind 'cauchy'") as info:
+        frozen(Distribution("cauchy", {}, where))
+    assert info.value.loc == where
+
+
+def test_did_you_mean_is_one_helper_for_every_hint() -> None:
+    from quidpro.lang.suggest import closest, did_you_mean
+
+    names = ["birth_rate", "death_rate", "population"]
+    assert closest("birth_rte", names) == "birth_rate"
+    assert closest("birth_rte", reversed(names)) == "birth_rate"  # order does not matter
+    assert closest("zzz", names) is None
+    assert did_you_mean("popluation", names) == " (did you mean 'population'?)"
+    assert did_you_mean("zzz", names) == ""
+    assert did_you_mean("smoth", ["smooth", "step"], display=str.upper) == (
+        " (did you mean 'SMOOTH'?)"
+    )
+    # ties go to the greater string whatever the order given (difflib ranks (score, word))
+    assert closest("abc", ["abx", "aby"]) == closest("abc", ["aby", "abx"]) == "aby"

@@ -166,6 +166,32 @@ def test_no_import_cycles(graph: nx.DiGraph) -> None:
     assert found - KNOWN_CYCLES == set()
 
 
+def private_imports(root: Path) -> list[str]:
+    """``from a.b import _name`` where ``_name`` crosses from one subpackage to another."""
+    files = module_files(root)
+    out = []
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for module, item in _imported(node, package):
+                private = item is not None and item.startswith("_") and not item.startswith("__")
+                if private and module.startswith(root.name) and part_of(module) != part_of(name):
+                    out.append(f"{name} imports {item} from {module}")
+    return out
+
+
+def test_private_names_stay_inside_their_package() -> None:
+    # a helper another layer needs is public (e.g. lang.suggest.did_you_mean for api.py)
+    assert private_imports(SRC) == []
+
+
+def test_one_did_you_mean_helper() -> None:
+    users = [
+        str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if "get_close_matches" in p.read_text()
+    ]
+    assert users == ["lang/suggest.py"]
+
+
 def _package(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         path = root / "quidpro" / rel
@@ -206,3 +232,17 @@ def test_the_checks_catch_violations(tmp_path: Path) -> None:
     assert "quidpro.plugins: 'plugins' has no layer" in problems
     assert frozenset({"quidpro.model.spec", "quidpro.solve.simulate"}) in cycles(graph)
     assert frozenset({"quidpro.errors", "quidpro.lang.ast"}) in cycles(graph)
+
+
+def test_the_private_import_check_catches_one(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "api.py": "from quidpro.model.check import _hint\n",
+            "model/__init__.py": "",
+            "model/check.py": "from quidpro.model.spec import _inner\n",
+            "model/spec.py": "",
+        },
+    )
+    assert private_imports(root) == ["quidpro.api imports _hint from quidpro.model.check"]

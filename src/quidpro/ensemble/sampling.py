@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, ModelError
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
 
@@ -55,7 +55,7 @@ def frozen(dist: Distribution) -> stats.rv_continuous:
         return stats.triang(c, loc=p["low"], scale=width)
     if dist.kind == "lognormal":
         return stats.lognorm(s=p["sigma"], scale=float(np.exp(p["mu"])))
-    raise ConfigError(f"unknown distribution kind {dist.kind!r}")
+    raise ModelError(f"unknown distribution kind {dist.kind!r}", dist.loc)  # a model defect
 
 
 def uncertain(model: Model) -> dict[str, Distribution]:

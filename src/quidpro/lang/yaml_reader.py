@@ -23,6 +23,9 @@ _SAFE_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
+# No model needs lists or mappings nested deeper than this; deeper input is refused
+# before the reader recurses (a file of 10,000 '[' must not exhaust the stack).
+MAX_DEPTH = 64
 
 
 class _Reader:
@@ -41,7 +44,13 @@ class _Reader:
         src = self.lines[mark.line] if mark.line < len(self.lines) else None
         return Loc(self.file, line, mark.column + 1 + extra_col, src)
 
-    def node(self, n: yaml.Node, key_loc: Loc | None = None) -> Node:
+    def node(self, n: yaml.Node, key_loc: Loc | None = None, depth: int = 0) -> Node:
+        if depth > MAX_DEPTH:
+            raise ParseError(
+                f"lists and mappings are nested more than {MAX_DEPTH} deep here; "
+                "a model file never needs that",
+                self.loc(n.start_mark),
+            )
         if n.tag not in _SAFE_TAGS:
             raise ParseError(
                 f"YAML tag {n.tag!r} is not allowed in a model file (only plain data)",
@@ -63,7 +72,10 @@ class _Reader:
                 kloc = self.loc(k.start_mark)
                 if not isinstance(k, yaml.ScalarNode) or k.tag not in _SAFE_TAGS:
                     raise ParseError("a mapping key must be a plain name", kloc)
-                key = str(self.constructor.construct_object(k))
+                # A key is the name as written: YAML 1.1 would read `on`, `no` or
+                # `y` as booleans and `1e3` as text, so a constant named `on`
+                # would become True.
+                key = str(k.value)
                 if key in out:
                     first = out[key].key_loc
                     raise DuplicateNameError(
@@ -71,12 +83,18 @@ class _Reader:
                         f"{first.line if first else '?'})",
                         kloc,
                     )
-                out[key] = self.node(v, kloc)
+                out[key] = self.node(v, kloc, depth + 1)
             return Node(out, self.loc(n.start_mark), key_loc)
         if isinstance(n, yaml.SequenceNode):
-            return Node([self.node(x) for x in n.value], self.loc(n.start_mark), key_loc)
+            items = [self.node(x, None, depth + 1) for x in n.value]
+            return Node(items, self.loc(n.start_mark), key_loc)
         assert isinstance(n, yaml.ScalarNode)
-        value = self.constructor.construct_object(n)
+        try:
+            value = self.constructor.construct_object(n)
+        except ValueError as exc:  # a timestamp such as 2022-02-30
+            raise ParseError(
+                f"{n.value!r} is not a valid date ({exc})", self.loc(n.start_mark)
+            ) from None
         # Point at the first character of the text, past an opening quote.
         extra = 1 if n.style in ("'", '"') else 0
         loc = self.loc(n.start_mark, extra)
@@ -111,9 +129,34 @@ class _Reader:
         return (raw, where) if raw.split() == value.split() else None
 
 
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before PyYAML's recursive composer sees it.
+
+    The event parser is a state machine (no recursion), so counting its collection
+    events bounds the depth of everything built after it.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, col = (mark.line, mark.column) if mark is not None else (0, 0)
+                lines = text.splitlines()
+                src = lines[line] if line < len(lines) else None
+                raise ParseError(
+                    f"lists and mappings are nested more than {MAX_DEPTH} deep here; "
+                    "a model file never needs that",
+                    Loc(file, line + 1, col + 1, src),
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def read_yaml(text: str, file: str = "<string>") -> Node:
     """Parse YAML text into a located :class:`Node` tree (safe: plain data only)."""
     try:
+        _check_depth(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -17,6 +17,7 @@ from quidpro.lang.expr import parse_expression
 from quidpro.lang.located import Node, describe
 from quidpro.lang.suggest import did_you_mean
 from quidpro.model.arrays import expand_document, split_arrays
+from quidpro.model.limits import finite
 from quidpro.model.spec import (
     DISTRIBUTIONS,
     METHODS,
@@ -75,7 +76,7 @@ def _number(node: Node, what: str) -> float:
         return float(v)
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ParseError(f"{what} must be a number, got {describe(node)}", node.loc)
-    return float(v)
+    return finite(float(v), what, node.loc)
 
 
 def _text(node: Node | None) -> str | None:
@@ -90,6 +91,8 @@ def _expr(node: Node, what: str) -> Expr:
         raise ParseError(
             f"{what} must be a number or an expression, got {describe(node)}", node.loc
         )
+    if isinstance(v, float):  # YAML's .nan and .inf: no expression can mean them
+        finite(v, what, node.loc)
     if node.source is not None:  # written over several lines: parse it as written
         return parse_expression(*node.source)
     return parse_expression(v, node.loc)
@@ -114,35 +117,9 @@ def _time(node: Node | None, file: str) -> TimeSpec:
         "time",
     )
     get = node.get
-    start_n = get("start")
-    start = _number(start_n, "time.start") if start_n is not None else 0.0
-    stop_n, dt_n = get("stop"), get("dt")
-    if stop_n is None:
-        raise ParseError("time needs 'stop'", node.loc)
-    stop = _number(stop_n, "time.stop")
-    step = _number(dt_n, "time.dt") if dt_n is not None else 1.0
-    if stop <= start:
-        raise ModelError(f"time.stop ({stop:g}) must be after time.start ({start:g})", stop_n.loc)
-    if step <= 0:
-        assert dt_n is not None
-        raise ModelError(f"time.dt must be positive, got {step:g}", dt_n.loc)
-    if step > stop - start:
-        assert dt_n is not None
-        raise ModelError(
-            f"time.dt ({step:g}) is longer than the whole run ({stop - start:g})", dt_n.loc
-        )
-    method = "euler"
-    if (m := get("method")) is not None:
-        method = str(m.value).lower()
-        if method not in METHODS:
-            raise ParseError(
-                f"unknown method {m.value!r}{did_you_mean(method, METHODS)}; "
-                f"use one of {', '.join(METHODS)}",
-                m.loc,
-            )
-    origin = None
-    if (o := get("origin")) is not None:
-        origin = _date(o)
+    start, stop, step = _span(node)
+    method = _method(m) if (m := get("method")) is not None else "euler"
+    origin = _date(o) if (o := get("origin")) is not None else None
     save_every = None
     if (s := get("save_every")) is not None:
         save_every = _number(s, "time.save_every")
@@ -158,6 +135,38 @@ def _time(node: Node | None, file: str) -> TimeSpec:
     return TimeSpec(
         start, stop, step, _text(get("units")), method, origin, save_every, hold, node.loc
     )
+
+
+def _span(node: Node) -> tuple[float, float, float]:
+    """time.start, time.stop and time.dt, checked against each other."""
+    start_n, stop_n, dt_n = node.get("start"), node.get("stop"), node.get("dt")
+    start = _number(start_n, "time.start") if start_n is not None else 0.0
+    if stop_n is None:
+        raise ParseError("time needs 'stop'", node.loc)
+    stop = _number(stop_n, "time.stop")
+    step = _number(dt_n, "time.dt") if dt_n is not None else 1.0
+    if stop <= start:
+        raise ModelError(f"time.stop ({stop:g}) must be after time.start ({start:g})", stop_n.loc)
+    if step <= 0:
+        assert dt_n is not None
+        raise ModelError(f"time.dt must be positive, got {step:g}", dt_n.loc)
+    if step > stop - start:
+        assert dt_n is not None
+        raise ModelError(
+            f"time.dt ({step:g}) is longer than the whole run ({stop - start:g})", dt_n.loc
+        )
+    return start, stop, step
+
+
+def _method(m: Node) -> str:
+    method = str(m.value).lower()
+    if method not in METHODS:
+        raise ParseError(
+            f"unknown method {m.value!r}{did_you_mean(method, METHODS)}; "
+            f"use one of {', '.join(METHODS)}",
+            m.loc,
+        )
+    return method
 
 
 def _date(node: Node) -> dt.date:
@@ -442,7 +451,7 @@ def build_model(root: Node, file: str = "<string>") -> Model:
             "missing 'quidpro: 1' (the format version) at the top of the file",
             Loc(file, 1, 1, root.loc.source_line),
         )
-    if version.value != 1:
+    if isinstance(version.value, bool) or version.value != 1:  # True == 1 in Python
         raise ParseError(
             f"unsupported format version {version.value!r}; this quidpro reads version 1",
             version.loc,

@@ -10,8 +10,9 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from quidpro.errors import NOWHERE, Loc
+from quidpro.errors import NOWHERE, Loc, ModelError
 from quidpro.lang.ast import Expr
+from quidpro.model.limits import check_steps, finite
 
 METHODS = ("euler", "rk4")
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -37,6 +38,24 @@ class TimeSpec:
     # Runge-Kutta step, as Vensim does; set for XMILE files from Vensim.
     hold_inputs: bool = False
     loc: Loc = field(default=NOWHERE, compare=False)
+
+    def __post_init__(self) -> None:
+        """Refuse a clock no run can follow: non-finite, backwards or too many steps.
+
+        Every reader (YAML, XMILE, Vensim) and every override (``dataclasses.replace``)
+        passes through here, so no run starts from a clock that would fail later.
+        """
+        for what, value in (("start", self.start), ("stop", self.stop), ("dt", self.dt)):
+            finite(value, f"time.{what}", self.loc)
+        if self.save_every is not None:
+            finite(self.save_every, "time.save_every", self.loc)
+        if self.dt <= 0:
+            raise ModelError(f"time.dt must be positive, got {self.dt:g}", self.loc)
+        if self.stop <= self.start:
+            raise ModelError(
+                f"time.stop ({self.stop:g}) must be after time.start ({self.start:g})", self.loc
+            )
+        check_steps(self.start, self.stop, self.dt, self.loc)
 
     @property
     def n_steps(self) -> int:

@@ -204,7 +204,7 @@ def simulate(
     m = compiled.model
     time: TimeSpec = m.time
     if dt is not None:
-        if dt <= 0:
+        if not dt > 0 or not np.isfinite(dt):  # NaN fails every comparison
             raise ConfigError(f"--dt must be positive, got {dt:g}")
         time = replace(time, dt=dt)
     if save_every is not None:
