@@ -19,10 +19,8 @@ from __future__ import annotations
 import io
 import math
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +29,7 @@ from quidpro.ensemble.query import Probe, parse_probe, wilson
 from quidpro.report import estimative
 from quidpro.report.available import LoadedModel, claims_document, loop_analysis
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
-from quidpro.report.labels import plain_label
+from quidpro.report.labels import date_levers, plain_label
 from quidpro.report.numbers import fmt_number, fmt_percent
 
 MEDIA_TYPES = {
@@ -279,7 +277,7 @@ def compose(data: BriefData) -> Document:
     basis = "the prior distributions of the model's constants (no calibrated posterior yet)"
     doc.add(
         Para(
-            f"Model `{spec.name}`; {data.runs:,} ensemble members, seed {data.seed}; "
+            f"Model {spec.name}; {data.runs:,} ensemble members, seed {data.seed}; "
             f"drawn from {basis}. Reference date {_date_text(m, data.t_ref)} (the "
             "latest evidence in the model file); horizon "
             f"{_date_text(m, spec.time.stop)}.",
@@ -435,22 +433,48 @@ def _scenario_table(data: BriefData) -> Table:
 
 
 def _fan_png(data: BriefData) -> bytes:
-    from quidpro.report.fan import fan_chart
+    """Median and 50%/90% bands per scenario, one panel per output: plain titles, units,
+    dates, readable tick labels (the report's number policy)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     m = data.model
     shown = data.scenarios[:4]
-    dates = m.dates if m.spec.time.origin is not None else None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "fan.png"
-        fan_chart(
-            {s.name: s.summary["variables"] for s in shown},
-            data.outputs,
-            path,
-            title=f"{m.spec.title or m.name}: {data.runs:,} members per scenario",
-            dates=dates,
-            time_label=m.spec.time.units or "time",
-        )
-        return path.read_bytes()
+    n = len(data.outputs)
+    cols = 1 if n == 1 else 2
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.6 * cols, 2.9 * rows + 0.5), squeeze=False, layout="constrained"
+    )
+    ticks = FuncFormatter(lambda v, _: fmt_number(v, 3))
+    colours = ("#1f5f8b", "#d9822b", "#3c8d40", "#b0413e")
+    for ax, v in zip(axes.flat, data.outputs, strict=False):
+        for k, s in enumerate(shown):
+            series = s.summary["variables"][v]
+            x: Any = series["time"]
+            if m.spec.time.origin is not None:
+                x = m.dates(x)
+            q = {key: np.asarray(vals, dtype=float) for key, vals in series["quantiles"].items()}
+            c = colours[k % len(colours)]
+            ax.fill_between(x, q["0.05"], q["0.95"], color=c, alpha=0.12, lw=0)
+            ax.fill_between(x, q["0.25"], q["0.75"], color=c, alpha=0.25, lw=0)
+            ax.plot(x, q["0.5"], color=c, lw=1.6, label=s.name.replace("_", " "))
+        ax.set_title(_label(v), fontsize=9)
+        ax.set_ylabel(_units(m, v), fontsize=8)
+        ax.yaxis.set_major_formatter(ticks)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(
+        f"{m.spec.title or m.name}: median, 50% and 90% bands, {data.runs:,} members per scenario",
+        fontsize=9,
+    )
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def _loops_png(data: BriefData) -> bytes:
@@ -476,15 +500,14 @@ def _loops_png(data: BriefData) -> bytes:
 
 def _assumptions(m: LoadedModel) -> Table:
     spec = m.spec
+    levers = set(date_levers(spec)) if spec.time.origin is not None else set()
     rows = []
     for n, c in spec.constants.items():
         if c.assumption:
-            value = (
-                _date_text(m, c.value)
-                if n.endswith("_time") and c.value <= spec.time.stop
-                else fmt_number(c.value)
-            )
-            rows.append([n, f"{value} {c.units or ''}".strip(), c.assumption, c.source or ""])
+            value = f"{fmt_number(c.value)} {c.units or ''}".strip()
+            if n in levers:  # a date, or "never" beyond the run
+                value = "never" if c.value > spec.time.stop else _date_text(m, c.value)
+            rows.append([n, value, c.assumption, c.source or ""])
     for n, v in spec.variables.items():
         if v.assumption:
             rows.append([n, "(equation)", v.assumption, ", ".join(v.claims)])

@@ -9,6 +9,7 @@ the cause, so that no input can make the server answer 5xx.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -24,6 +25,7 @@ from quidpro.errors import ConfigError, QuidproError
 from quidpro.web.schemas import MAX_BODY, EnsembleRequest, RunRequest
 from quidpro.web.workbench import ENSEMBLE_TIMEOUT, NotFound, TimedOut, TooBig, Workbench
 
+log = logging.getLogger("quidpro.web")
 STATIC = Path(str(files("quidpro.web").joinpath("static")))
 
 
@@ -57,6 +59,7 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
         try:
             return await call_next(request)
         except Exception as exc:  # the last line of defence: never a 5xx
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
             return _error(400, f"the request could not be handled: {exc}")
 
     @app.exception_handler(RequestValidationError)
