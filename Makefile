@@ -20,10 +20,11 @@ run: $(STAMP)
 	mkdir -p out
 	$(BIN)/quidpro run $(RUN_MODEL) --plot out/$(RUN_MODEL).png --out out/$(RUN_MODEL).csv
 
+# Everything the tests read is in the repository (tests/data/); -rs names any skip.
 test: $(STAMP)
 	bash scripts/install-system-deps.sh
 	bash scripts/check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 check: $(STAMP)
 	bash scripts/check

@@ -1,4 +1,4 @@
-"""XMILE conformance: the SDXorg test-models subset in /work/shared/conformance.
+"""XMILE conformance: the SDXorg test-models subset vendored in tests/data/conformance.
 
 The rules are those of ``check_xmile.py`` (names compared ignoring case, quotes and
 runs of spaces/underscores; columns present in both; expected times matched by
@@ -19,11 +19,8 @@ import pytest
 
 import quidpro
 from quidpro.lang.xml_tree import XmileRepairWarning
-
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not SUITE.exists():  # pragma: no cover - the suite sits beside the checkout
-    pytest.skip("the conformance suite is not available", allow_module_level=True)
-MODELS = (SUITE / "models.txt").read_text().split()
+from vendored import CONFORMANCE as SUITE
+from vendored import CONFORMANCE_MODELS as MODELS
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from quidpro.errors import UnsupportedError
 from quidpro.io.load import builtin_models, read_model
 from quidpro.io.xmile_writer import model_to_xmile
 from quidpro.io.yaml_writer import identifier, model_to_yaml
-
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-CONFORMANCE = (SUITE / "models.txt").read_text().split() if SUITE.exists() else []
+from vendored import CONFORMANCE as SUITE
+from vendored import CONFORMANCE_MODELS as CONFORMANCE
 
 
 def _key(name: str) -> str:

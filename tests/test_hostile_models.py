@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from quidpro.api import LoadedModel
 from quidpro.errors import ModelError, QuidproError
 from quidpro.io.load import parse_model
+from quidpro.lang.xmile_expr import parse_xmile_expression
 from quidpro.model.limits import MAX_STEPS
 
 BASE = """quidpro: 1
@@ -115,3 +117,36 @@ def test_the_step_limit_is_raised_by_its_environment_variable(
     monkeypatch.setenv(MAX_STEPS[0], "-3")
     with pytest.raises(QuidproError, match="QUIDPRO_MAX_STEPS must be a positive whole number"):
         parse_model(BASE, "m.yaml")
+
+
+def _flow(expression: str) -> str:
+    return BASE.replace("f: k * s", f"f: {expression}")
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("^".join(["1"] * 200), "the expression is nested more than 64 levels deep"),
+        ("(" * 100 + "k" + ")" * 100, "the expression is nested"),
+        ("if(k > 0, " * 1000 + "k" + ", 0)" * 1000, "the expression is nested"),
+        ("+".join(["k"] * 60_000), "the expression is 119,999 characters long, more than"),
+        (
+            "max(" + ", ".join(["k"] * 10_000) + ")",
+            "max() takes at most 999 arguments, got 10000: max(a, b, ...)",
+        ),
+    ],
+)
+def test_hostile_expression_is_a_located_error(expression: str, message: str) -> None:
+    with pytest.raises(QuidproError) as info:
+        LoadedModel(parse_model(_flow(expression), "m.yaml"))
+    err = info.value
+    assert isinstance(err, ModelError)
+    assert str(err.loc) == "m.yaml:9:6"
+    assert err.message.startswith(message)
+
+
+def test_an_xmile_expression_has_the_same_bounds() -> None:
+    with pytest.raises(QuidproError, match="nested more than 64 levels deep"):
+        parse_xmile_expression("^".join(["1"] * 200))
+    with pytest.raises(QuidproError, match=r"nested too deeply|nested more than"):
+        parse_xmile_expression("IF a THEN " * 1000 + "1" + " ELSE 0" * 1000)

@@ -6,7 +6,6 @@ module (one run ~0.2 s), so the whole file stays well under 20 seconds.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import article_shingles
 import quidpro
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = ROOT / "src" / "quidpro" / "models" / "nk_russia.yaml"
-ARTICLE = ROOT.parent / "shared" / "seed" / "nk-russia-partnership-article.txt"
 
 REQUIRED_VARIABLES = [
     "war_intensity",
@@ -221,27 +220,30 @@ def test_sources_cite_the_article_and_the_evidence_rows() -> None:
     assert spec.constants["shells_per_container"].source.startswith("OBS")
 
 
-@pytest.mark.skipif(not ARTICLE.exists(), reason="seed article not available")
 def test_no_sentence_of_the_article_is_copied() -> None:
-    """No run of 8 consecutive words of the article appears in the model file.
+    """No run of 8 consecutive words of the article appears in the model file or the
+    docs (the article's title, cited as a source, is exempt). The article is not in the
+    repository: the check compares salted hashes of its shingles (tests/article_shingles.py)."""
+    texts = [MODEL_FILE, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for path in texts:
+        found = article_shingles.copied(path.read_text(encoding="utf-8"))
+        assert not found, f"{path.name} copies the article: {found[:5]}"
 
-    Eight words is long enough to exclude shared short phrases ('the war in Ukraine')
-    and short enough to catch a copied clause. The article's title, cited as a
-    source, is exempt.
-    """
 
-    def words(text: str) -> list[str]:
-        return re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
-
-    article = ARTICLE.read_text(encoding="utf-8")
-    title = {" ".join(words("Why North Korea's Military Partnership With Russia Is Here to Stay"))}
-    n = 8
-    aw = words(article)
-    shingles = {" ".join(aw[i : i + n]) for i in range(len(aw) - n + 1)}
-    shingles = {s for s in shingles if not any(s in t for t in title)}
-    mw = words(MODEL_FILE.read_text(encoding="utf-8"))
-    copied = {" ".join(mw[i : i + n]) for i in range(len(mw) - n + 1)} & shingles
-    assert not copied, sorted(copied)[:5]
+def test_the_article_check_catches_a_copied_clause(tmp_path: Path) -> None:
+    """The same check, against hashes of a stand-in text, finds a clause taken from it
+    (with other case, punctuation and line breaks) and passes a paraphrase."""
+    source = "The two states signed a treaty of comprehensive strategic partnership in June."
+    hashes = tmp_path / "hashes.txt"
+    assert article_shingles.write(source, hashes) == 5  # 12 words: 5 shingles of 8
+    copy = "notes: THE TWO STATES signed a treaty of\ncomprehensive, strategic partnership!"
+    assert article_shingles.copied(copy, hashes) == [
+        "states signed a treaty of comprehensive strategic partnership",
+        "the two states signed a treaty of comprehensive",
+        "two states signed a treaty of comprehensive strategic",
+    ]
+    assert article_shingles.copied("In June a treaty of partnership was signed.", hashes) == []
+    assert article_shingles.load(hashes)[0] != article_shingles.load()[0]  # a fresh salt
 
 
 # ------------------------------------------------------------------ history (2019-mid 2024)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import scipy.linalg
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -18,6 +17,7 @@ from quidpro.errors import Loc, ParseError, SimulationError
 from quidpro.io.load import parse_model
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary
 from quidpro.lang.expr import parse_expression
+from quidpro.lang.format import format_expr
 
 HEAD = "quidpro: 1\nname: p\ntime: {start: 0, stop: 2, dt: 0.25}\n"
 
@@ -52,8 +52,7 @@ def test_parser_trees_have_only_non_negative_numbers() -> None:
 
 @given(any_tree)
 def test_format_then_parse_is_the_identity(tree: Expr) -> None:
-    fmt = pytest.importorskip("quidpro.lang.format")
-    text = fmt.format_expr(tree)
+    text = format_expr(tree)
     assert parse_expression(text) == tree, text
 
 
@@ -115,8 +114,7 @@ def _model(expr_text: str) -> str:
 
 @given(valid_trees(), st.sampled_from(["euler", "rk4"]))
 def test_random_valid_expressions_evaluate_or_fail_cleanly(tree: Expr, method: str) -> None:
-    fmt = pytest.importorskip("quidpro.lang.format")
-    text = fmt.format_expr(tree)
+    text = format_expr(tree)
     assume('"' not in text)
     m = LoadedModel(parse_model(_model(text), "p.yaml"))  # a valid expression is accepted
     try:

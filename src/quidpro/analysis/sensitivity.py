@@ -120,15 +120,14 @@ def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the design and analyse it: the ``quidpro sensitivity --json`` document.
+    """Run the design and analyse it: indices, run count, seed (see :func:`json_document`).
 
     ``output`` is a variable (or an expression of variables) read at time ``at``.
     """
     compiled = compiled_of(model)
     spec = compiled.model
     probe = parse_probe(spec, output, at=at)
-    fixed = set(sets or {}) | set_by_scenario(spec, scenario)
-    prob = problem(spec, fixed)
+    prob = problem(spec, fixed_constants(spec, scenario, sets))
     x = design(prob, method, samples, seed)
     plan = make_plan(
         compiled,
@@ -158,6 +157,40 @@ def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     }
     doc.update(indices(prob, method, x, result.probes[0], seed))
     return doc
+
+
+def fixed_constants(
+    model: Model, scenario: str | None = None, sets: Mapping[str, float] | None = None
+) -> set[str]:
+    """The constants an analysis holds fixed: those ``sets`` or the scenario set."""
+    return set(sets or {}) | set_by_scenario(model, scenario)
+
+
+def design_size(
+    model: Model,
+    method: str,
+    samples: int,
+    seed: int,
+    *,
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+) -> int:
+    """How many runs :func:`sensitivity` makes with these arguments (for a progress bar)."""
+    prob = problem(model, fixed_constants(model, scenario, sets))
+    return len(design(prob, method, samples, seed))
+
+
+# DESIGN.md fixes the ``quidpro sensitivity --json`` document: these keys and no others
+# (the run store keeps the whole analysis: seed, sample size, Morris's mu_star_conf).
+JSON_KEYS = {
+    "sobol": ("method", "output", "at", "S1", "ST", "S1_conf", "ST_conf"),
+    "morris": ("method", "output", "at", "mu_star", "sigma"),
+}
+
+
+def json_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``--json`` document of DESIGN.md, from what :func:`sensitivity` returns."""
+    return {k: doc[k] for k in JSON_KEYS[doc["method"]]}
 
 
 def _at_value(at: str) -> float | str:

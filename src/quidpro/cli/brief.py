@@ -27,12 +27,13 @@ def brief_cmd(
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 1,
 ) -> None:
-    """Write a brief of MODEL's findings: bottom line up front, key judgments in ICD 203
-    estimative language with confidence, headline claims H1-H4, the scenario table, a fan
-    chart and the loop view, the assumptions register, indicators and warnings, sources.
+    """Write a brief of MODEL's findings (Markdown, HTML or PDF).
+
+    Bottom line up front, key judgments in ICD 203 estimative language with confidence,
+    headline claims H1-H4, the scenario table, a fan chart and the loop view, the
+    assumptions register, indicators and warnings, sources.
 
     Examples:
-
       quidpro brief nk_russia -o brief.html
 
       quidpro brief nk_russia --scenarios baseline,ceasefire_2025 --runs 2000 -o brief.pdf

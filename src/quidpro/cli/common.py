@@ -1,16 +1,29 @@
-"""What every subcommand shares: error handling, --set parsing, console."""
+"""What every subcommand shares: the consoles, error handling and the loaded model.
+
+Errors: a command body runs inside :func:`command`, which prints a quidpro error as one
+clear message (no traceback) and exits 1 for a model or data defect, 2 for a usage
+error. Library errors name parameters (``n_runs``); ``flags`` maps them to the flags a
+person typed (``--runs``), see :func:`as_flags`.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from quidpro.errors import ConfigError, QuidproError
+
+if TYPE_CHECKING:
+    from quidpro.api import LoadedModel
+    from quidpro.ensemble.runner import Executor
 
 # Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -18,17 +31,33 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and leave with exit code ``code``."""
     err_console.print(message, markup=False)
     raise typer.Exit(code)
 
 
+def as_flags(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with library parameter names replaced by the flags that set them.
+
+    A name with an underscore (``n_runs``, ``batch_size``) is unambiguous and replaced
+    wherever it stands as a word; a plain word (``dt``, ``samples``) only where it opens
+    the message ("dt must be positive"), so that prose and model names stay untouched.
+    """
+    for name, flag in flags.items():
+        if "_" in name:
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", flag, message)
+        else:
+            message = re.sub(rf"^{re.escape(name)}(?!\w)", flag, message)
+    return message
+
+
 @contextmanager
-def handled() -> Iterator[None]:
+def handled(flags: Mapping[str, str] | None = None) -> Iterator[None]:
     """Print a quidpro error as one clear message and exit: 1 for the model, 2 for usage."""
     try:
         yield
     except ConfigError as exc:
-        fail(f"quidpro: error: {exc}", 2)
+        fail(f"quidpro: error: {as_flags(str(exc), flags or {})}", 2)
     except QuidproError as exc:
         fail(str(exc), 1)
     except OSError as exc:  # a file the command had to read or write
@@ -37,31 +66,43 @@ def handled() -> Iterator[None]:
         fail("quidpro: interrupted", 130)
 
 
-def parse_sets(items: list[str] | None) -> dict[str, float]:
-    """``NAME=VALUE`` pairs from --set."""
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"--set {name.strip()}: {value!r} is not a number") from None
-    return out
+def command(fn: Callable[..., Any] | None = None, *, flags: Mapping[str, str] | None = None) -> Any:
+    """Run ``fn`` inside :func:`handled`, keeping its signature for Typer.
+
+    Use bare (``command(fn)``) or with the parameter-to-flag map of the command
+    (``command(fn, flags={"n_runs": "--runs"})``).
+    """
+
+    def wrap(body: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(body)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with handled(flags):
+                return body(*args, **kwargs)
+
+        return wrapper
+
+    return wrap if fn is None else wrap(fn)
 
 
-def command(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn`` inside :func:`handled`, keeping its signature for Typer."""
-    import functools
+def load_model(model: str) -> LoadedModel:
+    """The model a MODEL argument names (a file or a built-in), checked and compiled."""
+    import quidpro
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with handled():
-            return fn(*args, **kwargs)
-
-    return wrapper
+    return quidpro.load(model)
 
 
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
+def model_text(m: LoadedModel) -> str:
+    """The text of the file ``m`` was read from (hashed for the run store)."""
+    return Path(m.spec.file).read_text(encoding="utf-8-sig")
+
+
+@contextmanager
+def executor(m: LoadedModel, dask: str | None) -> Iterator[Executor | None]:
+    """None (run here) or a connected Dask executor, closed on exit."""
+    if dask is None:
+        yield None
+        return
+    from quidpro.ensemble.distributed import DaskExecutor
+
+    with DaskExecutor(dask, model_text(m), m.spec.file) as ex:
+        yield ex

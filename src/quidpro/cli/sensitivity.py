@@ -1,4 +1,4 @@
-"""``quidpro sensitivity``: which uncertain constants drive an output (SALib)."""
+"""``quidpro sensitivity MODEL``: which uncertain constants drive an output (SALib)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import console, parse_sets
-from quidpro.cli.ensemble import (
+from quidpro.cli.common import command, console, executor, load_model
+from quidpro.cli.format import progress, wrote
+from quidpro.cli.options import (
     Backend,
     BackendOpt,
     DaskOpt,
@@ -22,21 +23,24 @@ from quidpro.cli.ensemble import (
     SeedOpt,
     SetOpt,
     StoreOpt,
-    _check_suffix,
-    _executor,
-    _load,
-    _progress,
-    _record,
-    _seed,
+    check_suffix,
+    parse_sets,
+    resolve_seed,
 )
+from quidpro.cli.record import record
+
+MOST_ROWS = 25  # of the indices table; --json has every constant
 
 
 class SaMethod(StrEnum):
+    """The analyses SALib runs for ``quidpro sensitivity``."""
+
     sobol = "sobol"
     morris = "morris"
 
 
-def sensitivity_cmd(
+def sensitivity(
+    *,  # Typer passes every argument and option by name
     model: ModelArg,
     output: Annotated[str, typer.Option(help="The variable (or expression) to explain.")],
     at: Annotated[str, typer.Option(help="The time or ISO date at which to read it.")],
@@ -59,24 +63,32 @@ def sensitivity_cmd(
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Global sensitivity of OUTPUT at a time to every constant with a distribution or
-    range (bounds: the range, else the distribution's 1%–99% quantiles), with SALib."""
-    from quidpro.analysis.sensitivity import design, problem, sensitivity
+    """Global sensitivity of OUTPUT at a time to the uncertain constants (SALib).
 
-    _check_suffix(json_out, ".json", "--json")
-    _check_suffix(plot, ".png", "--plot")
-    m = _load(model)
+    Every constant with a distribution or range varies between bounds: the range, else
+    the distribution's 1%–99% quantiles.
+
+    For example:
+
+      quidpro sensitivity nk_russia --output shells_shipped --at 2025-01-01 --seed 1
+
+      quidpro sensitivity nk_russia --output shells_shipped --at 2025-01-01 --method morris
+    """
+    from quidpro.analysis.sensitivity import design_size, json_document
+    from quidpro.analysis.sensitivity import sensitivity as analyse
+    from quidpro.io.results import indices_frame
+
+    check_suffix(json_out, ".json", "--json")
+    check_suffix(plot, ".png", "--plot")
+    m = load_model(model)
     sets = parse_sets(set_)
-    seed = _seed(seed)
-    fixed = set(sets)
-    if scenario not in (None, "", "baseline") and scenario in m.spec.scenarios:
-        fixed |= set(m.spec.scenarios[scenario].set)
-    n_total = len(design(problem(m.spec, fixed), method.value, samples, seed))
+    seed = resolve_seed(seed)
+    n_total = design_size(m.spec, method.value, samples, seed, scenario=scenario, sets=sets)
     with (
-        _executor(m, dask) as executor,
-        _progress(n_total, f"{m.name}: {method.value}", quiet) as advance,
+        executor(m, dask) as ex,
+        progress(n_total, f"{m.name}: {method.value}", quiet) as advance,
     ):
-        doc = sensitivity(
+        doc = analyse(
             m,
             method.value,
             output,
@@ -86,21 +98,19 @@ def sensitivity_cmd(
             scenario=scenario,
             sets=sets,
             backend=backend.value,
-            executor=executor,
+            executor=ex,
             progress=advance,
         )
     if json_out is not None:
-        json_out.write_text(json.dumps(contract_json(doc), indent=1))
+        json_out.write_text(json.dumps(json_document(doc), indent=1))
     if plot is not None:
         from quidpro.report.fan import sensitivity_bars
 
         sensitivity_bars(doc, plot)
     if not quiet:
-        _sensitivity_table(doc)
-        for path in (json_out, plot):
-            if path is not None:
-                console.print(f"wrote {path}")
-    _record(
+        _print_indices(doc)
+        wrote(json_out, plot)
+    record(
         store,
         no_store,
         m,
@@ -110,54 +120,39 @@ def sensitivity_cmd(
         n_runs=doc["runs"],
         settings={"method": method.value, "output": output, "at": at, "samples": samples},
         summary=doc,
-        results=_sensitivity_frame(doc),
+        results=indices_frame(doc),
     )
 
 
-# DESIGN.md fixes the --json document: these keys and no others (the run store keeps
-# the seed, sample size and Morris's mu_star_conf).
-CONTRACT_KEYS = {
-    "sobol": ("method", "output", "at", "S1", "ST", "S1_conf", "ST_conf"),
-    "morris": ("method", "output", "at", "mu_star", "sigma"),
-}
+def _print_indices(doc: dict[str, Any]) -> None:
+    console.print(indices_table(doc))
+    n_more = len(doc["S1" if doc["method"] == "sobol" else "mu_star"]) - MOST_ROWS
+    if n_more > 0:
+        console.print(f"... and {n_more} less influential constants (see --json)")
 
 
-def contract_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """The ``--json`` document of DESIGN.md, from the full analysis."""
-    return {k: doc[k] for k in CONTRACT_KEYS[doc["method"]]}
+def indices_table(doc: dict[str, Any]) -> Table:
+    """The most influential constants first, each index with its confidence half-width.
 
-
-def _sensitivity_frame(doc: dict[str, Any]) -> Any:
-    import pandas as pd
-
-    keys = [k for k in ("S1", "ST", "S1_conf", "ST_conf", "mu_star", "sigma") if k in doc]
-    first = doc[keys[0]]
-    columns: dict[str, list[Any]] = {"constant": list(first)}
-    columns.update({k: list(doc[k].values()) for k in keys})
-    return pd.DataFrame(columns)
-
-
-def _sensitivity_table(doc: dict[str, Any]) -> None:
-    main = "ST" if doc["method"] == "sobol" else "mu_star"
+    Sobol' gives S1 and ST, Morris mu* and sigma.
+    """
+    sobol = doc["method"] == "sobol"
+    main = "ST" if sobol else "mu_star"
     title = (
         f"{doc['method']} sensitivity of {doc['output']} at {doc['at']} "
         f"({doc['runs']:,} runs, seed {doc['seed']})"
     )
     table = Table(title=title, title_justify="left")
     table.add_column("constant")
-    if doc["method"] == "sobol":
-        for col in ("S1", "±", "ST", "± "):
-            table.add_column(col, justify="right")
-    else:
-        for col in ("mu*", "±", "sigma"):
-            table.add_column(col, justify="right")
+    for col in ("S1", "±", "ST", "± ") if sobol else ("mu*", "±", "sigma"):
+        table.add_column(col, justify="right")
+    keys = ("S1", "S1_conf", "ST", "ST_conf") if sobol else ("mu_star", "mu_star_conf", "sigma")
     ranked = sorted(doc[main], key=lambda k: -doc[main][k])
-    for n in ranked[:25]:
-        if doc["method"] == "sobol":
-            cells = [doc["S1"][n], doc["S1_conf"][n], doc["ST"][n], doc["ST_conf"][n]]
-        else:
-            cells = [doc["mu_star"][n], doc["mu_star_conf"][n], doc["sigma"][n]]
-        table.add_row(n, *[f"{c:.3g}" for c in cells])
-    console.print(table)
-    if len(ranked) > 25:
-        console.print(f"... and {len(ranked) - 25} less influential constants (see --json)")
+    for n in ranked[:MOST_ROWS]:
+        table.add_row(n, *[f"{doc[k][n]:.3g}" for k in keys])
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sensitivity`` to the ``quidpro`` command."""
+    app.command("sensitivity")(command(sensitivity, flags={"samples": "--samples"}))

@@ -24,12 +24,13 @@ def serve_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
 ) -> None:
-    """Serve the analyst's workbench: one page per model (Explore with sliders and
-    scenarios, Uncertainty with fan charts, Why with the causal diagram and its claims,
-    Evidence), and the JSON API (GET /api/models, POST /api/run, POST /api/ensemble).
+    """Serve the analyst's workbench in the browser, and its JSON API.
+
+    One page per model (Explore with sliders and scenarios, Uncertainty with fan charts,
+    Why with the causal diagram and its claims, Evidence), and the JSON API (GET
+    /api/models, POST /api/run, POST /api/ensemble).
 
     Examples:
-
       quidpro serve                        # built-in models at http://127.0.0.1:8765/
 
       quidpro serve my_model.yaml --port 9000

@@ -8,13 +8,13 @@ those times. With ``n_runs == 1`` nothing is sampled: each scenario is its defau
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from quidpro.ensemble import quantile_key
+from quidpro.ensemble import quantile_key, summary
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import (
     CompiledLike,
@@ -117,3 +117,27 @@ def compare(
 
 def _only_queries(plan: Plan, n: int) -> Plan:
     return replace(plan, probes=plan.probes[:n])
+
+
+BAND_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def document(
+    results: Mapping[str, tuple[Result, dict[str, Any]]],
+    n_runs: int,
+    seed: int,
+    at: Sequence[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``quidpro compare --json`` document of :func:`compare`'s results, and bands.
+
+    The bands are each scenario's quantiles over time (``{scenario: summary
+    variables}``, for plots). The document is ``{"runs", "seed", "at", "scenarios":
+    {name: {"table", "queries"}}}``.
+    """
+    doc: dict[str, Any] = {"runs": n_runs, "seed": seed, "at": list(at), "scenarios": {}}
+    bands: dict[str, Any] = {}
+    for name, (res, table) in results.items():
+        s = summary(res, BAND_QUANTILES)
+        bands[name] = s["variables"]
+        doc["scenarios"][name] = {"table": table, "queries": s["queries"]}
+    return doc, bands

@@ -1,8 +1,14 @@
-"""Write results tables: CSV (full precision, round-trips exactly) or Parquet."""
+"""Results as tables: files, and the frames the run store keeps.
+
+Files are CSV (full precision, round-trips exactly) or Parquet; the frames are long
+forms of ensembles, comparisons and sensitivity analyses.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -16,3 +22,34 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         out.reset_index().to_parquet(path, index=False)
     else:
         out.to_csv(path, float_format=None)
+
+
+def end_values(df: pd.DataFrame, most: int = 50) -> dict[str, float]:
+    """The last value of (up to ``most``) columns of a run table."""
+    return {c: float(df[c].iloc[-1]) for c in list(df.columns)[:most]}
+
+
+def quantile_frame(variables: Mapping[str, Any], scenario: str | None = None) -> pd.DataFrame:
+    """An ensemble summary's quantile series in long form, one row per value.
+
+    The columns are ``scenario, variable, time, quantile, value``.
+    """
+    rows = []
+    for name, s in variables.items():
+        for q, series in s["quantiles"].items():
+            for t, v in zip(s["time"], series, strict=True):
+                rows.append((scenario or "baseline", name, t, float(q), v))
+    return pd.DataFrame(rows, columns=["scenario", "variable", "time", "quantile", "value"])
+
+
+def scenarios_frame(bands: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """:func:`quantile_frame` of every scenario of a comparison, stacked."""
+    return pd.concat([quantile_frame(v, s) for s, v in bands.items()], ignore_index=True)
+
+
+def indices_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """A sensitivity analysis's indices: one row per constant, one column per index."""
+    keys = [k for k in ("S1", "ST", "S1_conf", "ST_conf", "mu_star", "sigma") if k in doc]
+    columns: dict[str, list[Any]] = {"constant": list(doc[keys[0]])}
+    columns.update({k: list(doc[k].values()) for k in keys})
+    return pd.DataFrame(columns)

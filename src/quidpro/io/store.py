@@ -112,6 +112,7 @@ class Store:
     """A run store at ``path`` (created on first write)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        """Open (lazily) the store at ``path``, else at :func:`default_path`."""
         self.path = Path(path) if path is not None else default_path()
         self.results_dir = self.path.with_name(self.path.name + ".results")
 

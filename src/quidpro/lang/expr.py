@@ -7,6 +7,7 @@ node, relative to the place the expression sits in its model file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -21,7 +22,7 @@ from lark.exceptions import (
 )
 
 from quidpro.errors import NOWHERE, Loc, ParseError
-from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
+from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, children
 
 _TOKEN_NAMES = {
     "NAME": "a name",
@@ -34,6 +35,38 @@ _TOKEN_NAMES = {
     "COMP_OP": "a comparison",
     "$END": "the end of the expression",
 }
+
+
+# Bounds on one expression, checked before and after parsing so that a hostile file
+# cannot make the parser, the compiler or Python's own code generator run out of stack
+# or memory (docs/hardening.md). No equation of a real model comes near them.
+MAX_EXPRESSION_CHARS = 100_000
+MAX_EXPRESSION_DEPTH = 64
+
+
+_CHAINS = ({"+", "-"}, {"*", "/"})
+
+
+def _depth(expr: Expr) -> int:
+    """How deeply ``expr`` nests, counted without recursion.
+
+    A left-associative chain such as ``a + b + c + ...`` is one level however long it
+    is: the kernels compile it flat. Everything else (calls, powers, a chain inside
+    another operator) adds a level.
+    """
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        for i, child in enumerate(children(node)):
+            flat = (
+                i == 0
+                and isinstance(node, Binary)
+                and isinstance(child, Binary)
+                and any(node.op in c and child.op in c for c in _CHAINS)
+            )
+            stack.append((child, d if flat else d + 1))
+    return deepest
 
 
 @cache
@@ -163,9 +196,22 @@ def parse_expression(text: str | float | int, where: Loc = NOWHERE) -> Expr:
     if not text.strip():
         raise ParseError("empty expression", where)
     base = where if where.col > 0 else Loc(where.file, max(where.line, 1), 1, where.source_line)
+    return bounded(text, base, lambda: _ToAst(base, text).transform(_parser().parse(text)))
+
+
+def bounded(text: str, base: Loc, build: Callable[[], Expr]) -> Expr:
+    """``build()`` the tree of ``text`` within the size and depth limits, or a located error.
+
+    Shared by the YAML and XMILE expression readers (and any later one).
+    """
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ParseError(
+            f"the expression is {len(text):,} characters long, more than the limit of "
+            f"{MAX_EXPRESSION_CHARS:,}; split it into auxiliaries",
+            base,
+        )
     try:
-        tree = _parser().parse(text)
-        result: Expr = _ToAst(base, text).transform(tree)
+        result = build()
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, base) from None
     except (RecursionError, VisitError) as exc:
@@ -174,4 +220,10 @@ def parse_expression(text: str | float | int, where: Loc = NOWHERE) -> Expr:
         raise ParseError(
             "the expression is nested too deeply; split it into auxiliaries", base
         ) from None
+    if _depth(result) > MAX_EXPRESSION_DEPTH:
+        raise ParseError(
+            f"the expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep; "
+            "split it into auxiliaries",
+            base,
+        )
     return result

@@ -16,11 +16,10 @@ from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token, v_args
-from lark.exceptions import UnexpectedInput
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num
-from quidpro.lang.expr import _syntax_error, _ToAst
+from quidpro.lang.expr import _ToAst, bounded
 
 _COMMENT = re.compile(r"\{[^}]*\}")
 _PLAIN_NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -96,12 +95,7 @@ def parse_xmile_expression(text: str, where: Loc = NOWHERE) -> Expr:
             at = where.shifted(0, where.col + lead, where.source_line)
         return Num(float(clean), at)
     base = where if where.col > 0 else Loc(where.file, max(where.line, 1), 1, where.source_line)
-    try:
-        tree = _parser().parse(clean)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, clean, base) from None
-    result: Expr = _XmileToAst(base, clean).transform(tree)
-    return result
+    return bounded(clean, base, lambda: _XmileToAst(base, clean).transform(_parser().parse(clean)))
 
 
 def is_number_list(text: str) -> list[float] | None:

@@ -82,6 +82,11 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                 raise UndefinedNameError(
                     f"unknown function {node.func!r}{did_you_mean(node.func, options)}", node.loc
                 )
+            if n > b.max_args > 99:  # a variadic function (min, max): say its upper bound
+                raise ModelError(
+                    f"{b.name}() takes at most {b.max_args} arguments, got {n}: {b.signature}",
+                    node.loc,
+                )
             if not b.min_args <= n <= b.max_args:
                 raise ModelError(
                     f"{b.name}() takes {b.arity_text()}, got {n}: {b.signature}", node.loc

@@ -50,6 +50,8 @@ def one_year(units: str | None) -> float:
 
 @dataclass
 class Judgment:
+    """One key judgment: a statement, its probability and interval, term, confidence."""
+
     variable: str
     text: str
     probability: float
@@ -60,6 +62,8 @@ class Judgment:
 
 @dataclass
 class ScenarioResult:
+    """One scenario's ensemble: its summary document and the members' probes."""
+
     name: str
     doc: str
     levers: list[str]
@@ -117,11 +121,13 @@ def reference_time(m: LoadedModel) -> float:
 def _run(
     m: LoadedModel,
     scenario: str | None,
+    *,
     runs: int,
     seed: int,
     probes: Sequence[Probe],
     variables: Sequence[str],
 ) -> ScenarioResult:
+    """One scenario's ensemble with the brief's probes."""
     from quidpro.ensemble import summary
     from quidpro.ensemble.runner import make_plan, run_plan
     from quidpro.ensemble.sampling import draw
@@ -146,6 +152,8 @@ def _run(
 
 @dataclass
 class BriefData:
+    """Everything the brief reports, before it is written."""
+
     model: LoadedModel
     runs: int
     seed: int
@@ -162,8 +170,11 @@ class BriefData:
 def analyse(
     m: LoadedModel, scenarios: Sequence[str] | None = None, runs: int = 1000, seed: int = 1
 ) -> BriefData:
-    """Run what the brief reports: one ensemble per scenario (same seed: common random
-    numbers), the judgments and indicators on the first, the claims and loops."""
+    """Run what the brief reports.
+
+    One ensemble per scenario (same seed: common random numbers), the judgments and
+    indicators on the first, the claims and loops.
+    """
     spec = m.spec
     t = spec.time
     outs = outputs_of(m)
@@ -176,7 +187,17 @@ def analyse(
         for at in (t_ref, t.stop, t_lead, t_ref_back, t_stop_back):
             probes.append(parse_probe(spec, v, at=repr(at)))
     names = list(scenarios) if scenarios else ["baseline", *spec.scenarios]
-    results = [_run(m, None if s == "baseline" else s, runs, seed, probes, outs) for s in names]
+    results = [
+        _run(
+            m,
+            None if s == "baseline" else s,
+            runs=runs,
+            seed=seed,
+            probes=probes,
+            variables=outs,
+        )
+        for s in names
+    ]
     base = results[0]
     calibrated = False  # no posterior in format v1 on this branch: the prior, labelled so
     judgments = []
@@ -198,7 +219,7 @@ def analyse(
         judgments.append(
             Judgment(v, text, p, ci, estimative.term(p), estimative.confidence(ci, calibrated))
         )
-    indicators = _indicators(m, base, outs, judgments, t_ref, t_lead)
+    indicators = _indicators(m, base, outs, judgments, t_lead)
     claims = claims_document(m, runs=runs, seed=seed)
     loops = loop_analysis(m)
     return BriefData(
@@ -210,8 +231,11 @@ PROBES = 5  # per output: at the reference date, the end, the lead date, a year 
 
 
 def _accumulates(m: LoadedModel, name: str) -> bool:
-    """A cumulative count (a stock from zero with inflows only): its growth is what can
-    change, so the judgment compares a year's growth rather than levels."""
+    """Whether ``name`` is a cumulative count (a stock from zero with inflows only).
+
+    Its growth is what can change, so the judgment compares a year's growth rather
+    than levels.
+    """
     from quidpro.lang.ast import Num
 
     stock = m.spec.stocks.get(name)
@@ -233,7 +257,6 @@ def _indicators(
     base: ScenarioResult,
     outs: list[str],
     judgments: list[Judgment],
-    t_ref: float,
     t_lead: float,
 ) -> list[list[str]]:
     """Rows: observable, date, current value, threshold, judgment, term it moves to."""
@@ -433,8 +456,10 @@ def _scenario_table(data: BriefData) -> Table:
 
 
 def _fan_png(data: BriefData) -> bytes:
-    """Median and 50%/90% bands per scenario, one panel per output: plain titles, units,
-    dates, readable tick labels (the report's number policy)."""
+    """Median and 50%/90% bands per scenario, one panel per output.
+
+    Plain titles, units, dates, readable tick labels (the report's number policy).
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 

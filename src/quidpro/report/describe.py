@@ -11,7 +11,7 @@ claim. It does no I/O.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from quidpro.lang.ast import Expr
@@ -21,10 +21,13 @@ from quidpro.model.spec import Claim, Constant, Model, Variable
 __all__ = ["describe", "expression_text"]
 
 
+EXACT_INTEGERS = 1e15  # below it a float that is a whole number prints as an integer
+
+
 def _num(v: float) -> str:
     if not math.isfinite(v):
         return str(v)
-    if v == int(v) and abs(v) < 1e15:
+    if v == int(v) and abs(v) < EXACT_INTEGERS:
         return str(int(v))
     return f"{v:.6g}"
 
@@ -125,109 +128,148 @@ def _unlinked(model: Model) -> list[str]:
 
 
 def describe(model: Any) -> str:
-    """The model as Markdown for a reader (stocks, flows, constants, claims...)."""
+    """The model as Markdown for a reader (stocks, flows, constants, claims...).
+
+    Args:
+        model: A checked :class:`~quidpro.model.spec.Model`, or an object whose ``spec``
+            attribute holds one (such as what :func:`quidpro.load` returns).
+
+    Returns:
+        Markdown text, one section per part of the model that it has.
+    """
     spec: Model = getattr(model, "spec", model)
+    out: list[str] = []
+    for section in SECTIONS:
+        lines = section(spec)
+        if lines:  # sections the model has, a blank line between them
+            out += [*([""] if out else []), *lines]
+    return "\n".join(out) + "\n"
+
+
+def _header(spec: Model) -> list[str]:
     t = spec.time
     out: list[str] = [f"# {spec.name}" + (f": {spec.title}" if spec.title else ""), ""]
     if spec.doc:
         out += [" ".join(spec.doc.split()), ""]
     when = f"from {t.origin.isoformat()}" if t.origin else ""
-    out += [
+    return [
+        *out,
         f"Time: {_num(t.start)} to {_num(t.stop)} {t.units or ''} {when}, "
         f"dt {_num(t.dt)}, method {t.method}.".replace("  ", " "),
         "",
-    ]
-    out += [
         f"{len(spec.stocks)} stocks, {len(spec.flows)} flows, "
         f"{len(spec.auxiliaries)} auxiliaries, {len(spec.constants)} constants, "
         f"{len(spec.lookups)} lookups, {len(spec.scenarios)} scenarios, "
         f"{len(spec.sources)} sources, {len(spec.claims)} claims.",
-        "",
     ]
 
-    out += ["## Stocks", ""]
-    out += _table(
-        ["stock", "units", "initial", "inflows", "outflows", "doc"],
+
+def _stocks(spec: Model) -> list[str]:
+    rows = [
         [
-            [
-                f"`{s.name}`",
-                s.units,
-                f"`{expression_text(s.initial)}`",
-                ", ".join(s.inflows),
-                ", ".join(s.outflows),
-                (s.doc or "") + (" (never negative)" if s.non_negative else ""),
-            ]
-            for s in spec.stocks.values()
-        ],
-    )
-    out += ["", "## Flows", ""]
-    out += _table(["flow", "units", "equation", "claims", "doc"], _variable_rows(spec.flows))
-    out += ["", "## Auxiliaries", ""]
-    out += _table(
-        ["auxiliary", "units", "equation", "claims", "doc"], _variable_rows(spec.auxiliaries)
-    )
-    out += ["", "## Constants", ""]
-    out += _table(
-        ["constant", "value", "units", "range", "distribution", "provenance", "doc"],
-        [
-            [
-                f"`{c.name}`",
-                _num(c.value) if c.expr is None else f"`{expression_text(c.expr)}`",
-                c.units,
-                _range(c),
-                _distribution(c),
-                _provenance(c),
-                c.doc,
-            ]
-            for c in spec.constants.values()
-        ],
-    )
-    if spec.lookups:
-        out += ["", "## Lookups", ""]
-        out += _table(
-            ["lookup", "points", "extrapolate", "doc"],
-            [
-                [
-                    f"`{lk.name}`",
-                    " ".join(f"({_num(x)}, {_num(y)})" for x, y in zip(lk.xs, lk.ys, strict=True)),
-                    lk.extrapolate,
-                    lk.doc,
-                ]
-                for lk in spec.lookups.values()
-            ],
-        )
-    if spec.scenarios:
-        out += ["", "## Scenarios", ""]
-        out += _table(
-            ["scenario", "sets", "doc"],
-            [
-                [sc.name, ", ".join(f"{k} = {_num(v)}" for k, v in sc.set.items()), sc.doc]
-                for sc in spec.scenarios.values()
-            ],
-        )
-    if spec.claims:
-        users = _claim_users(spec)
-        out += [
-            "",
-            "## Claims",
-            "",
-            "Each claim of the source analysis, the model links that implement it "
-            "(cause → effect) and the variables that cite it.",
-            "",
+            f"`{s.name}`",
+            s.units,
+            f"`{expression_text(s.initial)}`",
+            ", ".join(s.inflows),
+            ", ".join(s.outflows),
+            (s.doc or "") + (" (never negative)" if s.non_negative else ""),
         ]
-        out += _table(
-            ["claim", "¶", "polarity", "kind", "paraphrase", "model links", "variables"],
-            [_claim_row(c, users.get(c.id, [])) for c in spec.claims.values()],
-        )
-        missing = _unlinked(spec)
-        if missing:
-            out += [
-                "",
-                "Flows and auxiliaries that cite no claim and state no assumption: "
-                + ", ".join(f"`{n}`" for n in missing)
-                + ".",
-            ]
-    if spec.sources:
-        out += ["", "## Sources", ""]
-        out += _table(["id", "kind", "title", "publisher", "date", "where"], _source_rows(spec))
-    return "\n".join(out) + "\n"
+        for s in spec.stocks.values()
+    ]
+    headers = ["stock", "units", "initial", "inflows", "outflows", "doc"]
+    return ["## Stocks", "", *_table(headers, rows)]
+
+
+def _flows(spec: Model) -> list[str]:
+    headers = ["flow", "units", "equation", "claims", "doc"]
+    return ["## Flows", "", *_table(headers, _variable_rows(spec.flows))]
+
+
+def _auxiliaries(spec: Model) -> list[str]:
+    headers = ["auxiliary", "units", "equation", "claims", "doc"]
+    return ["## Auxiliaries", "", *_table(headers, _variable_rows(spec.auxiliaries))]
+
+
+def _constants(spec: Model) -> list[str]:
+    rows = [
+        [
+            f"`{c.name}`",
+            _num(c.value) if c.expr is None else f"`{expression_text(c.expr)}`",
+            c.units,
+            _range(c),
+            _distribution(c),
+            _provenance(c),
+            c.doc,
+        ]
+        for c in spec.constants.values()
+    ]
+    headers = ["constant", "value", "units", "range", "distribution", "provenance", "doc"]
+    return ["## Constants", "", *_table(headers, rows)]
+
+
+def _lookups(spec: Model) -> list[str]:
+    if not spec.lookups:
+        return []
+    rows = [
+        [
+            f"`{lk.name}`",
+            " ".join(f"({_num(x)}, {_num(y)})" for x, y in zip(lk.xs, lk.ys, strict=True)),
+            lk.extrapolate,
+            lk.doc,
+        ]
+        for lk in spec.lookups.values()
+    ]
+    return ["## Lookups", "", *_table(["lookup", "points", "extrapolate", "doc"], rows)]
+
+
+def _scenarios(spec: Model) -> list[str]:
+    if not spec.scenarios:
+        return []
+    rows = [
+        [sc.name, ", ".join(f"{k} = {_num(v)}" for k, v in sc.set.items()), sc.doc]
+        for sc in spec.scenarios.values()
+    ]
+    return ["## Scenarios", "", *_table(["scenario", "sets", "doc"], rows)]
+
+
+def _claims(spec: Model) -> list[str]:
+    if not spec.claims:
+        return []
+    users = _claim_users(spec)
+    out = [
+        "## Claims",
+        "",
+        "Each claim of the source analysis, the model links that implement it "
+        "(cause → effect) and the variables that cite it.",
+        "",
+    ]
+    out += _table(
+        ["claim", "¶", "polarity", "kind", "paraphrase", "model links", "variables"],
+        [_claim_row(c, users.get(c.id, [])) for c in spec.claims.values()],
+    )
+    missing = _unlinked(spec)
+    if missing:
+        names = ", ".join(f"`{n}`" for n in missing)
+        out += ["", f"Flows and auxiliaries that cite no claim and state no assumption: {names}."]
+    return out
+
+
+def _sources(spec: Model) -> list[str]:
+    if not spec.sources:
+        return []
+    headers = ["id", "kind", "title", "publisher", "date", "where"]
+    return ["## Sources", "", *_table(headers, _source_rows(spec))]
+
+
+SECTIONS: tuple[Callable[[Model], list[str]], ...] = (
+    _header,
+    _stocks,
+    _flows,
+    _auxiliaries,
+    _constants,
+    _lookups,
+    _scenarios,
+    _claims,
+    _sources,
+)
+"""The parts of a description, in order; each is empty when the model has no such part."""

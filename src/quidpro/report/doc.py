@@ -15,23 +15,31 @@ from html import escape
 
 @dataclass
 class Heading:
+    """A section heading."""
+
     text: str
     level: int = 2
 
 
 @dataclass
 class Para:
+    """A paragraph; ``note`` ones are set small."""
+
     text: str
     note: bool = False
 
 
 @dataclass
 class Bullets:
+    """A bullet list."""
+
     items: Sequence[str]
 
 
 @dataclass
 class Table:
+    """A table of text cells; ``numeric`` columns are right-aligned."""
+
     header: Sequence[str]
     rows: Sequence[Sequence[str]]
     numeric: Sequence[bool] = ()  # right-aligned columns
@@ -39,6 +47,8 @@ class Table:
 
 @dataclass
 class Figure:
+    """A PNG figure with its caption."""
+
     png: bytes
     caption: str
     name: str  # file name when written beside a Markdown file
@@ -46,10 +56,13 @@ class Figure:
 
 @dataclass
 class Document:
+    """A titled list of blocks."""
+
     title: str
     blocks: list[Heading | Para | Bullets | Table | Figure] = field(default_factory=list)
 
     def add(self, *blocks: Heading | Para | Bullets | Table | Figure) -> None:
+        """Append blocks in order."""
         self.blocks.extend(blocks)
 
 
@@ -154,8 +167,10 @@ def to_html(doc: Document) -> str:
 
 
 def to_pdf(html: str) -> bytes:
-    """The HTML page as PDF (WeasyPrint; needs Debian's pango, see
-    scripts/install-system-deps.sh)."""
+    """The HTML page as PDF.
+
+    WeasyPrint renders it; it needs Debian's pango (scripts/install-system-deps.sh).
+    """
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: pango missing

@@ -42,6 +42,8 @@ def mapping_rows() -> list[tuple[str, str, str]]:
 
 @dataclass(frozen=True)
 class Confidence:
+    """A confidence level (high, moderate, low) and the reason for it."""
+
     level: str  # "high" | "moderate" | "low"
     reason: str
 

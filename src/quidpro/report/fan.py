@@ -18,7 +18,7 @@ COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:
 
 
 def _bands(
-    ax: Any, x: Any, series: Series, colour: str, label: str | None, inner_only: bool = False
+    ax: Any, x: Any, series: Series, colour: str, label: str | None, *, inner_only: bool = False
 ) -> None:
     qs = sorted(series["quantiles"], key=float)
     values = {float(q): np.asarray(series["quantiles"][q], dtype=float) for q in qs}
@@ -33,8 +33,11 @@ def _bands(
     ax.plot(x, values[mid], color=colour, lw=1.6, label=label)
 
 
+TWO_COLUMNS_UP_TO = 4  # panels; more go three to a row
+
+
 def _grid(n: int) -> tuple[Any, np.ndarray]:
-    cols = 1 if n == 1 else 2 if n <= 4 else 3
+    cols = 1 if n == 1 else 2 if n <= TWO_COLUMNS_UP_TO else 3
     rows = math.ceil(n / cols)
     width = 7.0 if cols == 1 else 4.4 * cols
     fig, axes = plt.subplots(rows, cols, figsize=(width, 3.2 * rows + 0.4), squeeze=False)
@@ -47,6 +50,7 @@ def fan_chart(
     scenarios: Mapping[str, Mapping[str, Series]],
     variables: Sequence[str],
     path: str | Path,
+    *,
     title: str = "",
     dates: Any = None,
     time_label: str = "time",
@@ -87,8 +91,10 @@ def fan_chart(
 def sensitivity_bars(
     doc: Mapping[str, Any], path: str | Path, title: str = "", top: int = 20
 ) -> None:
-    """Ranked horizontal bars: Sobol ST and S1 (with confidence) or Morris mu* and sigma;
-    the ``top`` most influential constants only."""
+    """Ranked horizontal bars of the ``top`` most influential constants.
+
+    Sobol' ST and S1 (with confidence) or Morris mu* and sigma.
+    """
     if doc["method"] == "sobol":
         main, second, labels = "ST", "S1", ("total (ST)", "first order (S1)")
         err_main, err_second = doc["ST_conf"], doc["S1_conf"]

@@ -25,7 +25,7 @@ MISSING = "n/a"
 _WORDS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
 
 
-def fmt_number(
+def fmt_number(  # noqa: PLR0911 - one return per rule of the policy, in order
     x: float | None,
     sig: int = SIGNIFICANT,
     *,
@@ -83,12 +83,14 @@ def fmt_column(values: Iterable[float | None], sig: int = SIGNIFICANT) -> list[s
 
 
 def fmt_percent(p: float | None, digits: int = 0) -> str:
-    """A probability as a percentage: ``0.873`` → ``87%``; never ``0%`` or ``100%``
-    for an estimate that is merely close (``<1%``, ``>99%``)."""
+    """A probability as a percentage: ``0.873`` → ``87%``.
+
+    Never ``0%`` or ``100%`` for an estimate that is merely close (``<1%``, ``>99%``).
+    """
     if p is None or math.isnan(float(p)):
         return MISSING
     pct = 100.0 * float(p)
-    if pct == 0.0 or pct == 100.0:
+    if pct in {0.0, 100.0}:
         return f"{pct:.0f}%"
     step = 10.0**-digits
     if pct < step:

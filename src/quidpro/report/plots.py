@@ -59,6 +59,10 @@ def _grouped(events: list[dict[str, Any]], spec: Model | None) -> list[tuple[flo
     return out
 
 
+# Panels per row by number of panels (one panel alone): up to 4 → 2, up to 12 → 3, else 4.
+COLUMNS = ((4, 2), (12, 3), (math.inf, 4))
+
+
 def plot_run(
     df: pd.DataFrame,
     variables: Sequence[str],
@@ -97,7 +101,7 @@ def run_figure(
 ) -> Any:
     """The figure of :func:`plot_run` (a matplotlib Figure; the caller closes it)."""
     n = len(variables)
-    cols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 12 else 4
+    cols = 1 if n == 1 else next(c for limit, c in COLUMNS if n <= limit)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(
         rows,

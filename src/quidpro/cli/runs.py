@@ -10,12 +10,8 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
+from quidpro.cli.options import StoreOpt
 from quidpro.errors import ConfigError
-
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(help="Run store file (default: $QUIDPRO_STORE or the user data folder)."),
-]
 
 runs_app = typer.Typer(
     name="runs",

@@ -1,0 +1,116 @@
+"""The arguments and options the subcommands share, and the parsers of their text.
+
+One definition per option, so that ``--seed`` or ``--set`` reads and helps the same in
+every command. A new command imports what it needs from here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quidpro.errors import ConfigError
+
+
+class Method(StrEnum):
+    """Integration methods of ``quidpro run``."""
+
+    euler = "euler"
+    rk4 = "rk4"
+
+
+class Sampler(StrEnum):
+    """How ensemble members are drawn."""
+
+    random = "random"
+    lhs = "lhs"
+    sobol = "sobol"
+
+
+class Backend(StrEnum):
+    """Which kernel runs the batches."""
+
+    auto = "auto"
+    numpy = "numpy"
+    jit = "jit"
+
+
+ModelArg = Annotated[
+    str, typer.Argument(help="A model file (.yaml, .xmile) or a built-in name.", metavar="MODEL")
+]
+SeedOpt = Annotated[
+    int | None, typer.Option(help="Random seed (default: a fresh one, reported and stored).")
+]
+ScenarioOpt = Annotated[
+    str | None, typer.Option("--scenario", "-s", help="A scenario of the model.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Fix a constant: NAME=VALUE (repeatable; it is not sampled)."),
+]
+QueryOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--query", help='A comparison at a time, e.g. "x > 100 at 2025-06-01" (repeatable).'
+    ),
+]
+SamplerOpt = Annotated[Sampler, typer.Option(help="random, lhs (Latin hypercube) or sobol.")]
+BackendOpt = Annotated[Backend, typer.Option(help="Kernel: auto, numpy or jit (numba).")]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Run batches on a Dask cluster: a scheduler address (tcp://host:8786) or 'local'."
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(help="Run store file (default: $QUIDPRO_STORE or the user data folder)."),
+]
+NoStoreOpt = Annotated[bool, typer.Option("--no-store", help="Do not record in the run store.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress bar.")]
+
+
+def parse_sets(items: list[str] | None) -> dict[str, float]:
+    """``NAME=VALUE`` pairs from --set."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--set {name.strip()}: {value!r} is not a number") from None
+    return out
+
+
+def parse_quantiles(text: str) -> list[float]:
+    """Sorted distinct quantiles from ``"0.05,0.5,0.95"`` (--quantiles)."""
+    try:
+        qs = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--quantiles takes numbers like 0.05,0.5,0.95, got {text!r}") from None
+    if not qs or any(not 0.0 <= q <= 1.0 for q in qs):
+        raise ConfigError(f"--quantiles must be between 0 and 1, got {text!r}")
+    return sorted(set(qs))
+
+
+def parse_names(text: str | None) -> list[str] | None:
+    """The names of a comma-separated list (--vars, --at), or None when not given."""
+    return None if text is None else [v.strip() for v in text.split(",") if v.strip()]
+
+
+def check_suffix(path: Path | None, suffix: str, flag: str) -> None:
+    """Refuse an output file ``path`` that does not end in ``suffix``."""
+    if path is not None and path.suffix.lower() != suffix:
+        raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed given, or a fresh one (which the command reports and stores)."""
+    from quidpro.ensemble import new_seed
+
+    return new_seed() if seed is None else seed
