@@ -15,6 +15,7 @@ import typer
 
 from quidpro.cli import (
     backtest,
+    brief,
     calibrate,
     check,
     claims,
@@ -28,6 +29,7 @@ from quidpro.cli import (
     run,
     runs,
     sensitivity,
+    serve,
 )
 
 app = typer.Typer(
@@ -64,6 +66,8 @@ COMMANDS = (
     convert,  # convert
     loops,  # loops
     discover,  # discover
+    brief,  # brief
+    serve,  # serve
 )
 for module in COMMANDS:
     module.register(app)

@@ -49,7 +49,13 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="Write the results: FILE.csv or FILE.parquet.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Plot the stocks to FILE.png.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Plot to FILE.png (the stocks, or the --vars).")
+    ] = None,
+    vars_: Annotated[
+        str | None,
+        typer.Option("--vars", help="Variables to plot, comma-separated (default: the stocks)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
@@ -82,7 +88,7 @@ def run(
     if out is not None:
         write_table(df, out)
     if plot is not None:
-        _plot(m, df, scenario, plot)
+        _plot(m, df, scenario, plot, vars_)
     if not quiet:
         console.print(summary_table(m, df, scenario))
         if len(df.columns) > MOST_ROWS:
@@ -114,12 +120,18 @@ def warn_units(m: LoadedModel) -> None:
         err_console.print(str(warning), markup=False)
 
 
-def _plot(m: LoadedModel, df: pd.DataFrame, scenario: str | None, plot: Path) -> None:
+def _plot(
+    m: LoadedModel, df: pd.DataFrame, scenario: str | None, plot: Path, vars_: str | None
+) -> None:
     from quidpro.report.plots import plot_run
 
-    stocks = list(m.spec.stocks)[:16] or list(df.columns)[:16]
+    shown = [v.strip() for v in (vars_ or "").split(",") if v.strip()]
+    for v in shown:
+        if v not in df.columns:
+            raise ConfigError(f"--vars: {v!r} is not a variable of this model")
+    shown = shown or list(m.spec.stocks)[:16] or list(df.columns)[:16]
     title = (m.spec.title or m.name) + (f" — {scenario}" if scenario else "")
-    plot_run(df, stocks, plot, title, m.spec.time.units or "time")
+    plot_run(df, shown, plot, title, m.spec.time.units or "time", spec=m.spec)
 
 
 def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Table:
