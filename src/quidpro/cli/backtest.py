@@ -10,15 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.calibrate import (
-    CalMethod,
-    EvidenceOpt,
-    ModelArg,
-    load_evidence,
-    parse_cutoff,
-    stage_progress,
-)
 from quidpro.cli.common import command, console
+from quidpro.cli.format import stage_progress
+from quidpro.cli.options import CalMethod, EvidenceOpt, ModelArg, load_evidence, parse_cutoff
 from quidpro.errors import ConfigError
 
 

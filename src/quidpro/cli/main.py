@@ -15,8 +15,10 @@ import typer
 
 from quidpro.cli import (
     backtest,
+    brief,
     calibrate,
     check,
+    claims,
     compare,
     convert,
     describe,
@@ -27,6 +29,7 @@ from quidpro.cli import (
     run,
     runs,
     sensitivity,
+    serve,
 )
 
 app = typer.Typer(
@@ -58,10 +61,13 @@ COMMANDS = (
     evidence,  # evidence
     calibrate,  # calibrate
     backtest,  # backtest
+    claims,  # claims
     runs,  # runs list | show | export
     convert,  # convert
     loops,  # loops
     discover,  # discover
+    brief,  # brief
+    serve,  # serve
 )
 for module in COMMANDS:
     module.register(app)
