@@ -627,7 +627,7 @@ def test_missing_model_file() -> None:
             "'growth_rate'?)",
         ),
         ({"method": "rk5"}, "unknown method 'rk5'; use one of euler, rk4"),
-        ({"dt": 0}, "--dt must be positive, got 0"),
+        ({"dt": 0}, "dt must be positive, got 0"),
     ],
 )
 def test_config_errors(kw: dict, message: str) -> None:

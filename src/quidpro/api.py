@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quidpro.errors import ConfigError
@@ -26,6 +27,7 @@ class LoadedModel:
     def __init__(self, spec: Model) -> None:
         self.spec = spec
         self.compiled = Compiled(spec)
+        self._dates: dict[bytes, pd.DatetimeIndex] = {}
 
     @property
     def name(self) -> str:
@@ -73,9 +75,10 @@ class LoadedModel:
             record: The variables to keep; every stock, flow and auxiliary by default.
             save_every: The time between saved steps; every step by default.
             backend: ``"numpy"`` (vectorised over members, no compile time), ``"jit"``
-                (numba: machine code per member, parallel over cores) or ``"auto"``
-                (NumPy for a few runs; numba, when installed, for many members or a
-                model run repeatedly).
+                (numba: this model as machine code, parallel over cores; compiled once,
+                cached on disk), ``"vm"`` (numba's interpreter of the model's
+                instructions: no per-model compile, any size) or ``"auto"`` (NumPy
+                until the time it spends would pay for the cheapest of the others).
             member_offset: The ensemble index of the first member (random builtins
                 draw by member index).
 
@@ -132,7 +135,12 @@ class LoadedModel:
         t = self.spec.time
         if t.origin is None:
             raise ConfigError(f"model {self.name!r} has no time.origin, so no calendar dates")
-        return to_dates(times, t.origin, t.units, t.start)
+        key = np.asarray(times, dtype=float).tobytes()
+        if key not in self._dates:  # runs repeat the same axis: compute its dates once
+            if len(self._dates) > 8:
+                self._dates.clear()
+            self._dates[key] = to_dates(times, t.origin, t.units, t.start)
+        return self._dates[key]
 
 
 def load(path_or_name: str | Path) -> LoadedModel:

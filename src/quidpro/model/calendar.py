@@ -63,14 +63,20 @@ def to_dates(
     u = _unit(units)
     base = pd.Timestamp(origin)
     out = []
+    month_starts: dict[int, pd.Timestamp] = {}  # DateOffset is slow: once a month
+
+    def month(n: int) -> pd.Timestamp:
+        if n not in month_starts:
+            month_starts[n] = base + pd.DateOffset(months=n)
+        return month_starts[n]
+
     for t in np.asarray(times, dtype=float) - start:
         if u in _DAYS:
             out.append(base + pd.Timedelta(days=float(t) * _DAYS[u]))
             continue
         months = float(t) * _MONTHS[u]
         whole = int(np.floor(months))
-        first = base + pd.DateOffset(months=whole)
-        nxt = base + pd.DateOffset(months=whole + 1)
+        first, nxt = month(whole), month(whole + 1)
         out.append(first + (nxt - first) * (months - whole))
     return pd.DatetimeIndex(out, name="date")
 

@@ -4,8 +4,9 @@ Each variable becomes a local of the generated function, holding a float or an
 array over the ensemble axis. The source is made only from quidpro's own
 tokens: variable names are replaced by generated identifiers (``c0``, ``s3``,
 ``e7``) and numbers are formatted floats, so no text of the model file reaches
-Python. Non-finite values are found after the run and reported against the
-model's variable names (see :mod:`quidpro.solve.simulate`).
+Python. Non-finite values are reported against the
+model's variable names: the kernel checks every state and equation at every step
+(see :mod:`quidpro.solve.status`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
 from quidpro.lang.builtins import BUILTINS
 from quidpro.solve import noise, runtime
 from quidpro.solve.lower import System
+from quidpro.solve.status import RunStatus, Scanner
 from quidpro.solve.tableau import ButcherTableau
 
 _UNARY_FUNCS = {
@@ -99,7 +101,8 @@ class Emitter:
 
     def chain(self, e: Binary) -> str:
         """A left-nested run of ``+ -`` (or ``* /``) as one flat Python expression, so that
-        a sum of many terms recurses neither here nor in Python's compiler."""
+        a sum of many terms recurses neither here nor in Python's compiler.
+        """
         level = _CHAIN[e.op]
         spine: list[Binary] = []
         node: Expr = e
@@ -155,16 +158,33 @@ class Emitter:
 
 @dataclass
 class Kernel:
-    """A compiled model: ``run(C, t0, dt, n_steps, stride, out)`` fills ``out``.
+    """The NumPy kernel: :meth:`run` fills ``out[time, recorded variable, run]``.
 
-    ``out`` has shape (saved times, recorded variables, runs); ``record`` names the
-    recorded variables in order.
+    ``record`` names the recorded variables in order; ``source`` is the generated code.
     """
 
-    run: Callable[..., None]
+    function: Callable[..., None]
     record: tuple[str, ...]
     source: str
     constants: tuple[str, ...]
+
+    def run(
+        self,
+        consts: list[Any],
+        t0: float,
+        dt: float,
+        n_steps: int,
+        stride: int,
+        out: np.ndarray,
+        member_offset: int = 0,
+    ) -> RunStatus:
+        """Integrate every member; the status of each (see :class:`RunStatus`)."""
+        scan = Scanner(out.shape[2])
+        try:
+            self.function(consts, t0, dt, n_steps, stride, out, member_offset, scan)
+        except LagError as exc:
+            return RunStatus.short(out.shape[2], exc.index)
+        return scan.status
 
 
 def identifiers(system: System) -> tuple[dict[str, str], dict[str, str]]:
@@ -199,7 +219,8 @@ def initial_values(
     wrap: str = "{}",
 ) -> tuple[dict[str, str], list[str]]:
     """Statements computing every state, memory and equation at t0, in dependency order,
-    then the states' starting values; and the identifiers of those t0 values."""
+    then the states' starting values; and the identifiers of those t0 values.
+    """
     init_ident = {**ident}
     for name in [
         *(s.name for s in system.states),
@@ -235,80 +256,39 @@ def step_update(method: ButcherTableau, states: list[str]) -> list[str]:
     ]
 
 
+def finite_check(values: list[str], chunk: int = 64) -> list[str]:
+    """Statements setting ``_acc`` to a sum of ``values``: non-finite where any of them is
+    (or on overflow, which the scan then finds clean). Chunked: Python's compiler
+    recurses on long sums.
+    """
+    if not values:
+        return ["_acc = 0.0"]
+    lines = []
+    for i in range(0, len(values), chunk):
+        part = _balanced_sum(values[i : i + chunk])
+        lines.append(f"_acc = {part}" if i == 0 else f"_acc = _acc + {part}")
+    return lines
+
+
+def _balanced_sum(items: list[str]) -> str:
+    """``(a + b) + (c + d)``: a tree of additions, not a chain, so that the check adds
+    a few cycles of latency a step rather than one addition's per variable.
+    """
+    if len(items) == 1:
+        return items[0]
+    mid = len(items) // 2
+    return f"({_balanced_sum(items[:mid])} + {_balanced_sum(items[mid:])})"
+
+
+def checked_values(system: System, ident: dict[str, str]) -> list[str]:
+    """Identifiers of the states and equations, in evaluation order (after the statics)."""
+    return [ident[s.name] for s in system.states] + [ident[e.name] for e in system.equations]
+
+
 def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) -> Kernel:
-    m = system.model
+    """The NumPy kernel of ``system`` under ``method``, recording ``record``."""
     ident, lookups = identifiers(system)
-    em = Emitter(ident, lookups)
-    S = [ident[s.name] for s in system.states]
-    M = [ident[x.name] for x in system.memories]
-    # What rhs returns besides derivatives: recorded non-states, then memory sources.
-    rec_values = [r for r in record if r not in {s.name for s in system.states}]
-    mem_sources = [mem.source for mem in system.memories]
-    value_names = list(dict.fromkeys(rec_values + mem_sources))
-    L: list[str] = []
-    w = L.append
-    consts = ", ".join(ident[c] for c in system.constants)
-    w("def run(C, t0, dt, n_steps, stride, out, member_offset=0):")
-    w("    t0, dt = np.float64(t0), np.float64(dt)  # NumPy floats: 1/0 is inf, not an error")
-    w("    _t0 = t0")
-    w("    _t1 = t0 + n_steps * dt")
-    w("    _n = out.shape[2]  # ensemble members (random draws need one each)")
-    w("    _members = np.arange(member_offset, member_offset + _n, dtype=np.uint64)")
-    if system.constants:
-        w(f"    {consts}{',' if len(system.constants) == 1 else ''} = C")
-    for eq in system.static:
-        w(f"    {ident[eq.name]} = np.float64({em.num(eq.expr)})")
-    # Initial values, in dependency order, at t = t0.
-    w("    t = tk = t0")
-    init_ident, lines = initial_values(system, ident, lookups, Emitter, "np.float64({})")
-    for line in lines:
-        w(f"    {line}")
-    for i, mem in enumerate(system.memories):
-        # The lag in steps may differ between members (a delay time set per run).
-        w(f"    _lags{i} = np.round({em.num(mem.lag)})")
-        w(f"    if np.min(_lags{i}) < 1: raise _LagError({i})")
-        w(f"    _lag{i} = int(np.max(_lags{i}))")
-        w(f"    _one{i} = bool(np.all(_lags{i} == _lag{i}))")
-        w(f"    _buf{i} = _deque(maxlen=_lag{i})")
-        w(f"    _init{i} = {init_ident[mem.name]}")
-    # The right-hand side.
-    args = ", ".join(["t", "tk", *S, *M])
-    w(f"    def rhs({args}):")
-    for eq in system.equations:
-        w(f"        {ident[eq.name]} = {em.num(eq.expr)}")
-    derivs = [em.num(s.derivative) for s in system.states]
-    vals = [ident[v] for v in value_names]
-    w(f"        return ({''.join(d + ', ' for d in derivs)}), ({''.join(v + ', ' for v in vals)})")
-    # The time loop.
-    w("    isave = 0")
-    w("    for k in range(n_steps + 1):")
-    w("        tk = t0 + k * dt")
-    for i, mem in enumerate(system.memories):
-        w(
-            f"        {ident[mem.name]} = (_buf{i}[0] if len(_buf{i}) == _lag{i} else _init{i}) "
-            f"if _one{i} else _delayed(_buf{i}, _lags{i}, _init{i})"
-        )
-    w(f"        K0, V = rhs(tk, tk, {''.join(x + ', ' for x in S + M)})")
-    w("        if k % stride == 0:")
-    w("            o = out[isave]")
-    value_pos = {v: j for j, v in enumerate(value_names)}
-    for j, r in enumerate(record):
-        src = ident[r] if r in {s.name for s in system.states} else f"V[{value_pos[r]}]"
-        w(f"            o[{j}] = {src}")
-    w("            isave += 1")
-    for i, mem in enumerate(system.memories):
-        w(f"        _buf{i}.append(V[{value_pos[mem.source]}])")
-    w("        if k == n_steps:")
-    w("            break")
-    for stage in range(1, len(method.b)):
-        ys = stage_states(method, stage, S)
-        w(
-            f"        K{stage}, _ = rhs(tk + {method.c[stage]!r} * dt, tk, "
-            f"{''.join(y + ', ' for y in ys)}{''.join(x + ', ' for x in M)})"
-        )
-    for line in step_update(method, S):
-        w(f"        {line}")
-    source = "\n".join(L) + "\n"
+    source = "\n".join(_numpy_source(system, method, record, ident, lookups)) + "\n"
     namespace: dict[str, Any] = {
         "np": np,
         "_step": runtime.sd_step,
@@ -319,11 +299,120 @@ def generate(system: System, method: ButcherTableau, record: tuple[str, ...]) ->
         "_delayed": runtime.delayed,
         "_LagError": LagError,
     }
-    for name, lk in m.lookups.items():
+    for name, lk in system.model.lookups.items():
         namespace[lookups[name]] = runtime.LookupFn(lk.xs, lk.ys, lk.extrapolate, lk.discrete)
-    code = compile(source, f"<quidpro kernel {m.name}>", "exec")
+    code = compile(source, f"<quidpro kernel {system.model.name}>", "exec")
     exec(code, namespace)  # the source is generated from the checked syntax tree only
     return Kernel(namespace["run"], record, source, tuple(system.constants))
+
+
+def _numpy_source(
+    system: System,
+    method: ButcherTableau,
+    record: tuple[str, ...],
+    ident: dict[str, str],
+    lookups: dict[str, str],
+) -> list[str]:
+    """The lines of ``run``: set-up and initial values, the right-hand side, the loop."""
+    em = Emitter(ident, lookups)
+    L: list[str] = []
+    w = L.append
+    consts = ", ".join(ident[c] for c in system.constants)
+    w("def run(C, t0, dt, n_steps, stride, out, member_offset, _scan):")
+    w("    t0, dt = np.float64(t0), np.float64(dt)  # NumPy floats: 1/0 is inf, not an error")
+    w("    _t0 = t0")
+    w("    _t1 = t0 + n_steps * dt")
+    w("    _n = out.shape[2]  # ensemble members (random draws need one each)")
+    w("    _members = np.arange(member_offset, member_offset + _n, dtype=np.uint64)")
+    if system.constants:
+        w(f"    {consts}{',' if len(system.constants) == 1 else ''} = C")
+    for eq in system.static:
+        w(f"    {ident[eq.name]} = np.float64({em.num(eq.expr)})")
+    statics = [ident[e.name] for e in system.static]
+    w(f"    _scan.note(0, {_tuple_of(statics)}, 0)")
+    w("    t = tk = t0")  # initial values, in dependency order, at t = t0
+    init_ident, lines = initial_values(system, ident, lookups, Emitter, "np.float64({})")
+    L.extend(f"    {line}" for line in lines)
+    for i, mem in enumerate(system.memories):
+        # The lag in steps may differ between members (a delay time set per run).
+        w(f"    _lags{i} = np.round({em.num(mem.lag)})")
+        w(f"    if not np.min(_lags{i}) >= 1: raise _LagError({i})")
+        w(f"    _lag{i} = int(np.max(_lags{i}))")
+        w(f"    _one{i} = bool(np.all(_lags{i} == _lag{i}))")
+        w(f"    _buf{i} = _deque(maxlen=_lag{i})")
+        w(f"    _init{i} = {init_ident[mem.name]}")
+    value_pos = _numpy_rhs(system, record, ident, em, L)
+    _numpy_loop(system, method, record, ident, value_pos, L)
+    return L
+
+
+def _tuple_of(items: list[str]) -> str:
+    return "(" + "".join(i + ", " for i in items) + ")"
+
+
+def _numpy_rhs(
+    system: System, record: tuple[str, ...], ident: dict[str, str], em: Emitter, L: list[str]
+) -> dict[str, int]:
+    """``rhs``: every equation, the derivatives, and the values the loop records or
+    remembers; at stage 0 (``_k >= 0``) the finite check. Returns where each value is.
+    """
+    S = [ident[s.name] for s in system.states]
+    M = [ident[x.name] for x in system.memories]
+    states = {s.name for s in system.states}
+    value_names = list(
+        dict.fromkeys([r for r in record if r not in states] + [m.source for m in system.memories])
+    )
+    L.append(f"    def rhs({', '.join(['t', 'tk', '_k', *S, *M])}):")
+    L.extend(f"        {ident[eq.name]} = {em.num(eq.expr)}" for eq in system.equations)
+    L.append("        if _k >= 0:")
+    checked = checked_values(system, ident)
+    L.extend(f"            {line}" for line in finite_check(checked))
+    L.append("            if not np.all(np.isfinite(_acc)):")
+    L.append(f"                _scan.note(_k, {_tuple_of(checked)}, {len(system.static)})")
+    derivs = _tuple_of([em.num(s.derivative) for s in system.states])
+    L.append(f"        return {derivs}, {_tuple_of([ident[v] for v in value_names])}")
+    return {v: j for j, v in enumerate(value_names)}
+
+
+def _numpy_loop(
+    system: System,
+    method: ButcherTableau,
+    record: tuple[str, ...],
+    ident: dict[str, str],
+    value_pos: dict[str, int],
+    L: list[str],
+) -> None:
+    """The time loop: memories, stage 0 (recorded), the other stages, the update."""
+    w = L.append
+    S = [ident[s.name] for s in system.states]
+    M = [ident[x.name] for x in system.memories]
+    states = {s.name for s in system.states}
+    w("    isave = 0")
+    w("    for k in range(n_steps + 1):")
+    w("        tk = t0 + k * dt")
+    for i, mem in enumerate(system.memories):
+        w(
+            f"        {ident[mem.name]} = (_buf{i}[0] if len(_buf{i}) == _lag{i} else _init{i}) "
+            f"if _one{i} else _delayed(_buf{i}, _lags{i}, _init{i})"
+        )
+    w(f"        K0, V = rhs(tk, tk, k, {''.join(x + ', ' for x in S + M)})")
+    w("        if k % stride == 0:")
+    w("            o = out[isave]")
+    for j, r in enumerate(record):
+        src = ident[r] if r in states else f"V[{value_pos[r]}]"
+        w(f"            o[{j}] = {src}")
+    w("            isave += 1")
+    for i, mem in enumerate(system.memories):
+        w(f"        _buf{i}.append(V[{value_pos[mem.source]}])")
+    w("        if k == n_steps:")
+    w("            break")
+    for stage in range(1, len(method.b)):
+        ys = stage_states(method, stage, S)
+        w(
+            f"        K{stage}, _ = rhs(tk + {method.c[stage]!r} * dt, tk, -1, "
+            f"{''.join(y + ', ' for y in ys)}{''.join(x + ', ' for x in M)})"
+        )
+    L.extend(f"        {line}" for line in step_update(method, S))
 
 
 class LagError(Exception):

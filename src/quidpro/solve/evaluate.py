@@ -7,7 +7,9 @@ same :class:`~quidpro.solve.codegen.Emitter` as the kernel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from types import CodeType
 from typing import Any
 
 import numpy as np
@@ -45,4 +47,10 @@ def evaluate(
     for n in used:
         ns[ident[n]] = env[n]
     with np.errstate(all="ignore"):
-        return eval(compile(code, "<quidpro expression>", "eval"), ns)  # generated source only
+        return eval(_compiled(code), ns)  # generated source only
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(code: str) -> CodeType:
+    """Python's compile of an expression, once (constant expressions run every run)."""
+    return compile(code, "<quidpro expression>", "eval")

@@ -54,3 +54,12 @@ def j_interp(x: float, xs: np.ndarray, ys: np.ndarray, linear: bool, discrete: b
             hi = mid
     w = (x - xs[lo]) / (xs[hi] - xs[lo])
     return float(ys[lo] + w * (ys[hi] - ys[lo]))
+
+
+@njit(cache=True, error_model="numpy")
+def j_first_bad(values: np.ndarray) -> int:
+    """The index of the first non-finite value (-1 if none: the sum overflowed)."""
+    for i in range(values.shape[0]):
+        if not np.isfinite(values[i]):
+            return i
+    return -1

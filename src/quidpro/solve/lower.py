@@ -133,7 +133,7 @@ class _Lowerer:
     def stage_chain(
         self, x: Expr, tau: Expr, n: int, init: Expr | None, owner: str, loc: Loc, material: bool
     ) -> Expr:
-        """n first-order stages: smoothing (information) or delay (material) chains."""
+        """N first-order stages: smoothing (information) or delay (material) chains."""
         x = self.as_name(x, owner, "in", loc)
         tau = self.as_name(tau, owner, "tau", loc)
         start = init if init is not None else x

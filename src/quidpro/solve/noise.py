@@ -40,7 +40,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def uniform01(seed: Any, site: int, step: int, draw: int, members: np.ndarray) -> np.ndarray:
     """Uniform numbers in (0, 1): one per member (its index in the whole ensemble, so a
-    member draws the same numbers in any batch), for this site, step and draw."""
+    member draws the same numbers in any batch), for this site, step and draw.
+    """
     seeds = np.asarray(seed, dtype=float)
     members = np.asarray(members, dtype=np.uint64)
     key = _mix_int(_mix_int(_mix_int(site) ^ step) ^ draw)
@@ -65,7 +66,8 @@ def _normal(seed: Any, site: int, k: int, members: np.ndarray) -> np.ndarray:
 
 def draw(kind: str, tk: float, t0: float, dt: float, members: np.ndarray, *args: Any) -> Any:
     """One step's draw of ``kind`` for ``members`` (ensemble indices), with its
-    parameters, then (seed, site)."""
+    parameters, then (seed, site).
+    """
     n = len(members)
     *params, seed, site = args
     k = _step(tk, t0, dt)

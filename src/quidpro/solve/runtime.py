@@ -39,7 +39,8 @@ def sd_pulse(tk: float, dt: float, magnitude: Array, t0: Array, interval: Array 
 
 def delayed(buf: Sequence[Array], lags: np.ndarray, init: Array) -> np.ndarray:
     """Per member ``r``: the value ``lags[r]`` steps ago from ``buf`` (oldest first), or
-    ``init`` while fewer steps have passed. For delays that differ between members."""
+    ``init`` while fewer steps have passed. For delays that differ between members.
+    """
     n = len(buf)
     out = np.array(np.broadcast_to(init, lags.shape), dtype=float)
     for lag in np.unique(lags[lags <= n]):

@@ -1,9 +1,18 @@
 """Run a compiled model over time for one or many parameter sets at once.
 
 The ensemble axis is the last axis of every stored array: ``values[time, var, run]``.
-A single run is an ensemble of one. A run that produces a non-finite value gets a
-status (the variable and time) instead of stopping the others; :func:`run_single`
-turns that status into a :class:`~quidpro.errors.SimulationError`.
+A single run is an ensemble of one. Every backend has one protocol: a kernel is made
+once per (method, recorded variables, backend), ``kernel.run(...)`` fills the output
+and returns a :class:`~quidpro.solve.status.RunStatus` per member. A member that
+produces a non-finite value (in any equation, recorded or not) gets a status (the
+user's variable and the time) instead of stopping the others; :func:`raise_failure`
+turns it into a :class:`~quidpro.errors.SimulationError` at the variable's line.
+
+Backends: ``numpy`` (vectorised over members, no compile), ``jit`` (the model as
+numba machine code: fastest, but compiling costs 10-20 ms an equation, once; cached
+on disk), ``vm`` (an instruction array run by an interpreter compiled once per
+installation: no per-model compile, any size) and ``auto`` (see
+:meth:`Compiled.choose_backend`).
 """
 
 from __future__ import annotations
@@ -19,36 +28,46 @@ import numpy as np
 from quidpro.errors import ConfigError, Loc, ModelError, SimulationError
 from quidpro.lang.ast import names
 from quidpro.model.spec import Model, TimeSpec
-from quidpro.solve.codegen import LagError, generate
+from quidpro.solve.codegen import generate
 from quidpro.solve.evaluate import evaluate
-from quidpro.solve.lower import System, lower
+from quidpro.solve.lower import Equation, State, System, lower
 from quidpro.solve.methods import METHODS
+from quidpro.solve.status import RunStatus
 
 
 @dataclass
 class Trajectories:
-    """The result of a batch: ``values[time, variable, run]``."""
+    """The result of a batch: ``values[time, variable, run]``.
+
+    ``failures`` maps each failed run to its first non-finite value's user variable and
+    time (found in every equation, recorded or not); ``status`` holds the details.
+    """
 
     times: np.ndarray
     names: tuple[str, ...]
     values: np.ndarray
-    failures: dict[int, tuple[str, float]] = field(default_factory=dict)  # run -> (var, time)
+    failures: dict[int, tuple[str, float]] = field(default_factory=dict)
+    status: RunStatus | None = None
 
     def series(self, name: str) -> np.ndarray:
         """One variable, shape (time, run)."""
         return self.values[:, self.names.index(name), :]
 
 
-BACKENDS = ("auto", "numpy", "jit")
+BACKENDS = ("auto", "numpy", "jit", "vm")
 # Cost model of the "auto" backend (seconds, measured on a 2-core machine, see
-# docs/benchmarks.md): NumPy pays a call per equation per step, numba a compile
-# that grows faster than linearly with the number of equations, once per kernel.
+# docs/benchmarks.md): NumPy pays a call per equation per step; numba a compile
+# that grows faster than linearly with the number of equations, once per kernel;
+# the interpreter a load of numba (its compile is once per installation).
 NUMPY_CALL = 1.5e-6
 NUMPY_PER_MEMBER = 3e-9
-JIT_PER_MEMBER = 4e-9
+JIT_PER_MEMBER = 2e-9
+VM_PER_MEMBER = 6.5e-9
 JIT_COMPILE_FIXED = 1.5  # importing numba and its helpers
 JIT_COMPILE_PER_EQUATION = 0.05
 JIT_COMPILE_GROWTH = 150.0
+VM_LOAD = 0.5  # importing numba and loading the interpreter from its cache
+VM_COMPILE = 60.0  # the interpreter's one compile, when no cache holds it
 
 
 class Compiled:
@@ -59,22 +78,30 @@ class Compiled:
         self.system: System = lower(model)
         self._kernels: dict[tuple[str, tuple[str, ...], str], Any] = {}
         self.numpy_seconds = 0.0  # time spent in NumPy kernels (for the "auto" backend)
+        self.visible: tuple[str, ...] = tuple(self.system.visible)
 
     def kernel(self, method: str, record: tuple[str, ...], backend: str = "numpy") -> Any:
-        """The NumPy :class:`Kernel` or a :class:`~quidpro.solve.jit.JitKernel`."""
+        """The kernel of a backend (NumPy :class:`Kernel`, ``JitKernel`` or ``VmKernel``):
+        ``run(consts, t0, dt, n_steps, stride, out, member_offset) -> RunStatus``.
+        """
         key = (method, record, backend)
         if key not in self._kernels:
             try:
-                if backend == "jit":
-                    from quidpro.solve.jit import JitKernel, generate_source
-
-                    source = generate_source(self.system, METHODS[method], record)
-                    self._kernels[key] = JitKernel(source, record)
-                else:
-                    self._kernels[key] = generate(self.system, METHODS[method], record)
+                self._kernels[key] = self._make_kernel(method, record, backend)
             except (RecursionError, SyntaxError):  # Python's limits on nesting
                 raise _too_deep(self.system) from None
         return self._kernels[key]
+
+    def _make_kernel(self, method: str, record: tuple[str, ...], backend: str) -> Any:
+        if backend == "jit":
+            from quidpro.solve.jit import JitKernel, generate_source
+
+            return JitKernel(generate_source(self.system, METHODS[method], record), record)
+        if backend == "vm":
+            from quidpro.solve.vm import VmKernel, assemble
+
+            return VmKernel(assemble(self.system, METHODS[method], record))
+        return generate(self.system, METHODS[method], record)
 
     def choose_backend(
         self,
@@ -85,8 +112,9 @@ class Compiled:
         n_steps: int | None = None,
     ) -> str:
         """Resolve "auto" by tiered compilation: NumPy (no compile time) until the time it
-        has spent on this model, plus this call's, would pay for compiling with numba;
-        numba at once when its disk cache already holds the kernel.
+        has spent on this model, plus this call's, would pay for the cheapest fast path:
+        numba's kernel of this model (at once when its disk cache holds it) or the
+        interpreter (a load of numba; linear in the model, so any size).
         """
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
@@ -95,27 +123,39 @@ class Compiled:
         n_steps = n_steps if n_steps is not None else self.model.time.n_steps
         if backend == "auto":
             backend = os.environ.get("QUIDPRO_BACKEND", "auto")
-        if backend != "auto":
-            if backend == "jit" and not _jit_ok(self, method, record):
+        if backend in ("jit", "vm"):
+            if not _fast_ok(self, method, record, backend):
                 raise ConfigError(
-                    "the jit backend needs numba (pip install 'quidpro[jit]') "
-                    "and a model whose functions all have a JIT form"
+                    f"the {backend} backend needs numba (pip install 'quidpro[jit]') "
+                    "and a model whose functions all have a compiled form "
+                    "(models with random draws run on numpy)"
                 )
             return backend
-        if not _jit_ok(self, method, record):
-            return "numpy"
+        if backend == "numpy":
+            return backend
         n_eq = len(self.system.equations) + len(self.system.states)
         work = n_steps * len(METHODS[method].b) * n_eq
         numpy_cost = work * (NUMPY_CALL + NUMPY_PER_MEMBER * n_runs)
-        kernel = self.kernel(method, record, "jit")
-        compile_cost = (
-            0.0
-            if kernel.cached(many=n_runs > 1)
-            else JIT_COMPILE_FIXED
-            + JIT_COMPILE_PER_EQUATION * n_eq * (1 + n_eq / JIT_COMPILE_GROWTH)
-        )
-        jit_cost = compile_cost + work * JIT_PER_MEMBER * n_runs / (os.cpu_count() or 1)
-        return "jit" if self.numpy_seconds + numpy_cost > jit_cost else "numpy"
+        per_core = work * n_runs / (os.cpu_count() or 1)
+        costs: dict[str, float] = {}
+        if _fast_ok(self, method, record, "vm"):
+            from quidpro.solve.vm import VmKernel
+
+            load = 0.0 if VmKernel.loaded() else VM_LOAD if VmKernel.cached() else VM_COMPILE
+            costs["vm"] = load + per_core * VM_PER_MEMBER
+            if n_eq <= JIT_COMPILE_GROWTH * 4:  # larger models: numba's compile is minutes
+                kernel = self.kernel(method, record, "jit")
+                compile_cost = (
+                    0.0
+                    if kernel.cached(many=n_runs > 1)
+                    else JIT_COMPILE_FIXED
+                    + JIT_COMPILE_PER_EQUATION * n_eq * (1 + n_eq / JIT_COMPILE_GROWTH)
+                )
+                costs["jit"] = compile_cost + per_core * JIT_PER_MEMBER
+        if not costs:
+            return "numpy"
+        fast = min(costs, key=costs.__getitem__)
+        return fast if self.numpy_seconds + numpy_cost > costs[fast] else "numpy"
 
     def constant_values(self, overrides: Mapping[str, Any], n_runs: int) -> list[Any]:
         """Every constant's value (float or per-run array), expressions resolved in order."""
@@ -163,13 +203,14 @@ def _too_deep(system: System) -> ModelError:
     )
 
 
-def _jit_ok(compiled: Compiled, method: str, record: tuple[str, ...]) -> bool:
-    from quidpro.solve import jit
+def _fast_ok(compiled: Compiled, method: str, record: tuple[str, ...], backend: str) -> bool:
+    """Whether numba is installed and the model has a form for ``backend``."""
+    from quidpro.solve import vm
 
-    if not jit.available():
+    if not vm.available():
         return False
     try:
-        compiled.kernel(method, record, "jit")
+        compiled.kernel(method, record, backend)
     except NotImplementedError:
         return False
     return True
@@ -197,83 +238,101 @@ def simulate(
 ) -> Trajectories:
     """Integrate ``n_runs`` members at once; overrides are floats or per-run arrays.
 
-    ``member_offset`` is the ensemble index of the first member: random builtins draw by
-    member index, so a batch of a larger ensemble sees the numbers it would see in one
-    big batch.
+    Args:
+        compiled: the model, lowered.
+        overrides: constant values, a float or one value per run each.
+        n_runs: ensemble members.
+        method: "euler" or "rk4" (default: the model's).
+        dt: the time step (default: the model's).
+        record: the variables to keep (default: every stock, flow and auxiliary).
+        save_every: keep every this much model time (default: the model's).
+        backend: "auto", "numpy", "jit" or "vm".
+        member_offset: the ensemble index of the first member: random builtins draw by
+            member index, so a batch of a larger ensemble sees the numbers it would see
+            in one big batch.
+
+    Raises:
+        ConfigError: a bad argument (named by its parameter).
+        SimulationError: a delay shorter than one step.
     """
-    m = compiled.model
-    time: TimeSpec = m.time
-    if dt is not None:
-        if not dt > 0 or not np.isfinite(dt):  # NaN fails every comparison
-            raise ConfigError(f"--dt must be positive, got {dt:g}")
-        time = replace(time, dt=dt)
-    if save_every is not None:
-        time = replace(time, save_every=save_every)
-    method = method or time.method
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    rec = tuple(record) if record is not None else tuple(compiled.system.visible)
-    unknown = [r for r in rec if r not in compiled.system.visible]
-    if unknown:
-        raise ConfigError(f"unknown variable(s) to record: {', '.join(unknown)}")
+    time, method, rec = _resolve(compiled, dt, save_every, method, record)
     backend = compiled.choose_backend(backend, n_runs, method, rec, time.n_steps)
     kernel = compiled.kernel(method, rec, backend)
     consts = compiled.constant_values(overrides or {}, n_runs)
-    n_steps = time.n_steps
-    stride = time.save_stride
+    n_steps, stride = time.n_steps, time.save_stride
     n_save = n_steps // stride + 1
     if hasattr(kernel, "allocate"):
         out = kernel.allocate(n_save, len(rec), n_runs)
     else:
         out = np.empty((n_save, len(rec), n_runs))
     with np.errstate(all="ignore"):
-        try:
-            started = perf_counter()
-            status = kernel.run(consts, time.start, time.dt, n_steps, stride, out, member_offset)
-            if backend == "numpy":
-                compiled.numpy_seconds += perf_counter() - started
-            if status is not None and status.any():
-                raise LagError(int(status[status > 0][0]) - 1)
-        except LagError as exc:
-            mem = compiled.system.memories[exc.index]
-            raise SimulationError(
-                f"the delay of {mem.owner!r} is shorter than one step (dt = "
-                f"{time.dt:g}); use a delay of at least dt",
-                mem.owner,
-                time.start,
-                mem.loc,
-            ) from None
+        started = perf_counter()
+        status = kernel.run(consts, time.start, time.dt, n_steps, stride, out, member_offset)
+        if backend == "numpy":
+            compiled.numpy_seconds += perf_counter() - started
+    _raise_short_lag(compiled, status, time)
     times = time.start + np.arange(n_save) * stride * time.dt
-    traj = Trajectories(times, rec, out)
-    traj.failures = _failures(traj, evaluation_order(compiled.system))
-    return traj
+    failures = _failures(compiled.system, status, time)
+    return Trajectories(times, rec, out, failures, status)
 
 
-def evaluation_order(system: System) -> tuple[str, ...]:
-    """Names in the order a step computes them: statics, states, then the equations."""
-    return (
-        *(e.name for e in system.static),
-        *(s.name for s in system.states),
-        *(e.name for e in system.equations),
+def _resolve(
+    compiled: Compiled,
+    dt: float | None,
+    save_every: float | None,
+    method: str | None,
+    record: Sequence[str] | None,
+) -> tuple[TimeSpec, str, tuple[str, ...]]:
+    """The run's time axis, method and recorded variables, checked."""
+    time: TimeSpec = compiled.model.time
+    if dt is not None:
+        if not dt > 0 or not np.isfinite(dt):  # NaN fails every comparison
+            raise ConfigError(f"dt must be positive, got {dt:g}")
+        time = replace(time, dt=dt)
+    if save_every is not None:
+        time = replace(time, save_every=save_every)
+    method = method or time.method
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    visible = compiled.visible
+    rec = tuple(record) if record is not None else visible
+    known = set(visible)
+    unknown = [r for r in rec if r not in known]
+    if unknown:
+        raise ConfigError(f"unknown variable(s) to record: {', '.join(unknown)}")
+    return time, method, rec
+
+
+def _raise_short_lag(compiled: Compiled, status: RunStatus, time: TimeSpec) -> None:
+    index = status.short_lag()
+    if index is None:
+        return
+    mem = compiled.system.memories[index]
+    raise SimulationError(
+        f"the delay of {mem.owner!r} is shorter than one step (dt = "
+        f"{time.dt:g}); use a delay of at least dt",
+        mem.owner,
+        time.start,
+        mem.loc,
     )
 
 
-def _failures(traj: Trajectories, order: Sequence[str] = ()) -> dict[int, tuple[str, float]]:
-    """Each failed run's root cause: at the earliest time with a non-finite value, the
-    variable computed first (not the ones its value spread to in the same step)."""
-    finite = np.isfinite(traj.values)
-    if finite.all():
-        return {}
-    rank = {name: i for i, name in enumerate(order)}
-    columns = sorted(range(len(traj.names)), key=lambda j: rank.get(traj.names[j], len(rank)))
-    failures = {}
-    bad_runs = np.nonzero(~finite.all(axis=(0, 1)))[0]
-    for r in bad_runs:
-        ok = finite[:, :, r]
-        ti = int(np.argmax(~ok.all(axis=1)))
-        vi = next(j for j in columns if not ok[ti, j])
-        failures[int(r)] = (traj.names[vi], float(traj.times[ti]))
-    return failures
+def evaluation_order(system: System) -> list[Equation | State]:
+    """What a step computes, in order: statics, states, then the equations (the index
+    a :class:`RunStatus` gives).
+    """
+    return [*system.static, *system.states, *system.equations]
+
+
+def _failures(system: System, status: RunStatus, time: TimeSpec) -> dict[int, tuple[str, float]]:
+    """Each failed run's root cause: the user variable (hidden ones map to their owner)
+    whose value was first non-finite, and the time.
+    """
+    order = evaluation_order(system)
+    return {
+        int(r): (order[status.where[r]].owner, float(time.start + status.step[r] * time.dt))
+        for r in status.failed()
+    }
 
 
 def raise_failure(compiled: Compiled, traj: Trajectories, run: int = 0) -> None:
@@ -281,7 +340,7 @@ def raise_failure(compiled: Compiled, traj: Trajectories, run: int = 0) -> None:
     if run not in traj.failures:
         return
     name, t = traj.failures[run]
-    value = traj.values[list(traj.times).index(t), traj.names.index(name), run]
+    value = traj.status.value[run] if traj.status is not None else np.nan
     raise SimulationError(
         f"{name!r} became {value} at time {t:g}", name, t, compiled.model.loc_of(name)
     )
