@@ -32,8 +32,20 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` to stderr and leave with exit code ``code``."""
-    err_console.print(message, markup=False)
+    err_console.print(plain(message), markup=False)
     raise typer.Exit(code)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as hex escapes.
+
+    Model text (names, units, docs, titles) and stored text reach the terminal only
+    through this (and never as Rich markup), so a file cannot rewrite the screen.
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def as_flags(message: str, flags: Mapping[str, str]) -> str:
