@@ -100,7 +100,10 @@ def export(
     elif suffix == ".parquet":
         s.results(row["id"]).to_parquet(out, index=False)
     elif suffix == ".csv":
-        s.results(row["id"]).to_csv(out, index=False, float_format="%.17g")
+        from quidpro.io.results import spreadsheet_safe
+
+        table = spreadsheet_safe(s.results(row["id"]))
+        table.to_csv(out, index=False, float_format="%.17g")
     else:
         raise ConfigError(f"--out must end in .parquet, .csv or .json, got {out.name!r}")
     console.print(f"wrote {out}", markup=False)

@@ -2,6 +2,12 @@
 
 Files are CSV (full precision, round-trips exactly) or Parquet; the frames are long
 forms of ensembles, comparisons and sensitivity analyses.
+
+Formula injection: a spreadsheet runs a cell that starts with ``= + - @`` (or a tab or
+carriage return) as a formula, and model names from XMILE files can be any text
+(``=HYPERLINK(...)``). Every header and text cell written to a file goes through
+:func:`spreadsheet_safe`, which prefixes such text with a single quote (the OWASP
+advice); numbers are never changed.
 """
 
 from __future__ import annotations
@@ -12,12 +18,31 @@ from typing import Any
 
 import pandas as pd
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """``time,<variable>,...``: one row per saved step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def safe_text(text: str) -> str:
+    """``text``, prefixed with ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose headers, index name and text cells are :func:`safe_text`."""
     out = df.copy()
     out.attrs = {}
+    out.columns = [safe_text(c) if isinstance(c, str) else c for c in out.columns]
+    if isinstance(out.index.name, str):
+        out.index.name = safe_text(out.index.name)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [safe_text(v) if isinstance(v, str) else v for v in out[col]]
+    return out
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """``time,<variable>,...``: one row per saved step (headers :func:`spreadsheet_safe`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = spreadsheet_safe(df)
     if path.suffix.lower() == ".parquet":
         out.reset_index().to_parquet(path, index=False)
     else:
