@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from quidpro.cli import check as check_cli
 from quidpro.cli import main as cli_main
+from quidpro.cli.main import app
 
 
 def _boom(model: str) -> None:
@@ -47,3 +50,17 @@ def test_clean_errors_keep_their_exit_codes(
         cli_main.main()
     assert info.value.code in (1, 2)
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_model_is_never_echoed(tmp_path: Path) -> None:
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    r = CliRunner().invoke(app, ["run", str(secret)])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (
+        f"{secret}:1:1: not a quidpro model: no 'quidpro: 1' line and keys a model does not have"
+    )
+    assert "secret-hash" not in r.stdout + r.stderr
+    secret.write_text("just one line of secret-hash\n")
+    r = CliRunner().invoke(app, ["run", str(secret)])
+    assert r.stderr.strip() == f"{secret}:1:1: a model file must be a mapping, got a str"
