@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -72,7 +73,5 @@ QUERY_ATOMS = st.sampled_from(
 @given(st.lists(QUERY_ATOMS, max_size=12).map(" ".join))
 def test_any_query_text_is_a_probe_or_a_usage_error(text: str) -> None:
     spec = quidpro.load("logistic").spec
-    try:
+    with contextlib.suppress(ConfigError):  # anything else fails the test
         parse_probe(spec, text, comparison=True)
-    except ConfigError:
-        pass
