@@ -231,7 +231,8 @@ def test_the_installed_command_writes_csv(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert p.stdout == ""
     back = pd.read_csv(tmp_path / "out.csv")
-    assert list(back.columns) == ["time", "population", "births", "density"]
+    assert list(back.columns) == ["time", "population", "births", "density", "date"]
+    assert back["date"].iloc[0] == "2020-01-01"
     df = quidpro.load("logistic").run(dt=1, backend="numpy")
     np.testing.assert_array_equal(back["population"], df["population"])
 

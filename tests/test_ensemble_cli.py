@@ -52,7 +52,9 @@ def test_ensemble_json_contract(tmp_path: Path) -> None:
     assert doc["seed"] == 3
     assert set(doc["variables"]) == {"population", "births", "density"}
     pop = doc["variables"]["population"]
-    assert list(pop) == ["time", "quantiles"]
+    assert list(pop) == ["time", "dates", "quantiles"]  # dates: the model has time.origin
+    assert pop["dates"][0] == "2020-01-01"
+    assert len(pop["dates"]) == len(pop["time"])
     assert list(pop["quantiles"]) == ["0.05", "0.5", "0.95"]
     assert len(pop["time"]) == 401
     assert all(len(v) == 401 for v in pop["quantiles"].values())

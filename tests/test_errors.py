@@ -410,7 +410,7 @@ def test_initial_value_from_constant_expressions_is_fine() -> None:
             "constants:\n  c: {value: 1, rnage: [0, 2]}\n",
             "5:17",
             "unknown key 'rnage' in constant 'c' (did you mean 'range'?); allowed: value, units, "
-            "doc, range, distribution, source, assumption",
+            "doc, range, distribution, source, assumption, lever",
         ),
         (
             "constants:\n  c: {value: 1, distribution: {kind: normal, mean: 1, sigma: 2}}\n",

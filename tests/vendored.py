@@ -29,3 +29,4 @@ def vendored(*parts: str) -> Path:
 
 CONFORMANCE = vendored("conformance")
 CONFORMANCE_MODELS: list[str] = (CONFORMANCE / "models.txt").read_text().split()
+CONFORMANCE_VENSIM = vendored("conformance-vensim")

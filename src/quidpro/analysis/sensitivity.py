@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import CompiledLike, Executor, compiled_of, make_plan, run_plan
 from quidpro.ensemble.sampling import bounds, varied
@@ -28,12 +29,17 @@ from quidpro.model.spec import Model
 METHODS = ("sobol", "morris")
 
 
-def problem(model: Model, fixed: set[str] | None = None) -> dict[str, Any]:
+def problem(
+    model: Model, fixed: set[str] | None = None, posterior: PosteriorTable | None = None
+) -> dict[str, Any]:
     """SALib's problem dict over the varied constants not in ``fixed``.
 
     Args:
         model: The checked model.
         fixed: Constants held at a value (by a scenario or explicit settings).
+        posterior: A calibration's draws: a calibrated constant then varies between
+            its posterior's 1% and 99% quantiles (each on its own: SALib's indices
+            assume independent inputs).
 
     Returns:
         ``{"num_vars": k, "names": [...], "bounds": [(lo, hi), ...]}``.
@@ -52,7 +58,10 @@ def problem(model: Model, fixed: set[str] | None = None) -> dict[str, Any]:
     for n in candidates:
         if n in (fixed or set()):
             continue
-        lo, hi = bounds(model, n)
+        if posterior is not None and n in posterior.names:
+            lo, hi = (float(v) for v in np.quantile(posterior.column(n), [0.01, 0.99]))
+        else:
+            lo, hi = bounds(model, n)
         if lo > hi:
             loc = model.constants[n].loc
             raise ModelError(f"the range of {n!r} runs backwards, [{lo:g}, {hi:g}]", loc)
@@ -119,6 +128,7 @@ def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     backend: str = "auto",
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> dict[str, Any]:
     """Run the design and analyse it: indices, run count, seed (see :func:`json_document`).
 
@@ -127,7 +137,7 @@ def sensitivity(  # noqa: PLR0917 - the six positional ones define the analysis
     compiled = compiled_of(model)
     spec = compiled.model
     probe = parse_probe(spec, output, at=at)
-    prob = problem(spec, fixed_constants(spec, scenario, sets))
+    prob = problem(spec, fixed_constants(spec, scenario, sets), posterior)
     x = design(prob, method, samples, seed)
     plan = make_plan(
         compiled,

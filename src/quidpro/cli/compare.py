@@ -17,6 +17,8 @@ from quidpro.cli.options import (
     DaskOpt,
     ModelArg,
     NoStoreOpt,
+    PosteriorOpt,
+    PriorOpt,
     QueryOpt,
     QuietOpt,
     Sampler,
@@ -25,6 +27,7 @@ from quidpro.cli.options import (
     StoreOpt,
     check_suffix,
     parse_names,
+    resolve_posterior,
     resolve_seed,
 )
 from quidpro.cli.record import record
@@ -64,6 +67,8 @@ def compare(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Compare scenarios of MODEL side by side, each an ensemble of the same members.
 
@@ -89,6 +94,7 @@ def compare(
     variables = parse_names(vars_) or list(m.spec.stocks) or list(m.compiled.system.visible)
     times = parse_names(at) or default_times(m.spec)
     seed = resolve_seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     with (
         executor(m, dask) as ex,
         progress(runs * len(names), f"{m.name}: {len(names)} scenarios", quiet) as advance,
@@ -105,6 +111,7 @@ def compare(
             backend=backend.value,
             executor=ex,
             progress=advance,
+            posterior=table,
         )
     doc, bands = document(results, runs, seed, times)
     for name, (res, _) in results.items():

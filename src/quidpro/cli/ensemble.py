@@ -25,6 +25,8 @@ from quidpro.cli.options import (
     DaskOpt,
     ModelArg,
     NoStoreOpt,
+    PosteriorOpt,
+    PriorOpt,
     QueryOpt,
     QuietOpt,
     Sampler,
@@ -34,9 +36,11 @@ from quidpro.cli.options import (
     SetOpt,
     StoreOpt,
     check_suffix,
+    drawn_from,
     parse_names,
     parse_quantiles,
     parse_sets,
+    resolve_posterior,
     resolve_seed,
 )
 from quidpro.cli.record import record
@@ -79,10 +83,14 @@ def ensemble(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Run an ensemble of MODEL: quantiles over time and the probability of each query.
 
-    Every constant that has a distribution is sampled. Same --seed, same numbers,
+    Every constant that has a distribution and is not a lever is sampled: from the
+    model's posterior when it names one (--prior: from the distributions; --posterior
+    FILE: from another posterior). Same --seed, same numbers,
     whatever the batch size or where batches run.
 
     For example:
@@ -98,8 +106,9 @@ def ensemble(
     check_suffix(plot, ".png", "--plot")
     qs = parse_quantiles(quantiles)
     m = load_model(model)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     seed = resolve_seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     with (
         executor(m, dask) as ex,
         progress(runs, f"{m.name}: {runs:,} runs", quiet) as advance,
@@ -117,13 +126,16 @@ def ensemble(
             backend=backend.value,
             executor=ex,
             progress=advance,
+            posterior=table,
             max_bytes=max_memory * 2**20,
         )
     doc = summary(result, qs)
+    _add_dates(m, doc)
     _warn(result, runs)
     _write(m, doc, json_out, plot, scenario)
     if not quiet:
         _print_tables(m, doc, qs, scenario, sets)
+        console.print(f"drawn from the {drawn_from(table)}", markup=False)
         wrote(json_out, plot)
     settings = {
         "sampler": sampler.value,
@@ -136,6 +148,15 @@ def ensemble(
         "dask": dask,
     }
     _record(m, result, doc, settings, store=store, no_store=no_store)
+
+
+def _add_dates(m: LoadedModel, doc: dict[str, Any]) -> None:
+    """ISO dates beside model time in each variable of the document (with an origin)."""
+    if m.spec.time.origin is None:
+        return
+    for name, s in doc["variables"].items():
+        dates = [d.date().isoformat() for d in m.dates(s["time"])]
+        doc["variables"][name] = {"time": s["time"], "dates": dates, **s}
 
 
 def _warn(result: Result, runs: int) -> None:

@@ -18,7 +18,21 @@ import sys
 
 import typer
 
-from quidpro.cli import check, compare, convert, describe, ensemble, run, runs, sensitivity
+from quidpro.cli import (
+    backtest,
+    calibrate,
+    check,
+    compare,
+    convert,
+    describe,
+    discover,
+    ensemble,
+    evidence,
+    loops,
+    run,
+    runs,
+    sensitivity,
+)
 
 app = typer.Typer(
     name="quidpro",
@@ -46,8 +60,13 @@ COMMANDS = (
     ensemble,  # ensemble
     compare,  # compare
     sensitivity,  # sensitivity
+    evidence,  # evidence
+    calibrate,  # calibrate
+    backtest,  # backtest
     runs,  # runs list | show | export
     convert,  # convert
+    loops,  # loops
+    discover,  # discover
 )
 for module in COMMANDS:
     module.register(app)

@@ -6,13 +6,19 @@ every command. A new command imports what it needs from here.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quidpro.errors import ConfigError
+
+if TYPE_CHECKING:
+    from quidpro.api import LoadedModel
+    from quidpro.ensemble.posterior import PosteriorTable
+    from quidpro.model.spec import Model
 
 
 class Method(StrEnum):
@@ -80,18 +86,86 @@ NoStoreOpt = Annotated[bool, typer.Option("--no-store", help="Do not record in t
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress bar.")]
 
 
-def parse_sets(items: list[str] | None) -> dict[str, float]:
-    """``NAME=VALUE`` pairs from --set."""
+def parse_sets(items: list[str] | None, model: Model | None = None) -> dict[str, float]:
+    """``NAME=VALUE`` pairs from --set.
+
+    With ``model`` (one with ``time.origin``), a time constant may be set by date:
+    ``--set ceasefire_time=2025-07-01``.
+    """
     out: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
         try:
-            out[name.strip()] = float(value)
+            out[name] = float(value)
+            continue
         except ValueError:
-            raise ConfigError(f"--set {name.strip()}: {value!r} is not a number") from None
+            pass
+        if not _DATE.match(value.strip()):
+            raise ConfigError(f"--set {name}: {value!r} is not a number") from None
+        out[name] = _time_of_date(name, value.strip(), model)
     return out
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _time_of_date(name: str, value: str, model: Model | None) -> float:
+    """The model time of ``--set NAME=YYYY-MM-DD`` for a time constant."""
+    from quidpro.model.calendar import to_time
+
+    if model is None or model.time.origin is None:
+        what = f"model {model.name!r} has no time.origin" if model else "this command"
+        raise ConfigError(
+            f"--set {name}={value}: {what} cannot set a constant by date; give a number"
+        )
+    c = model.constants.get(name)
+    t = model.time
+    assert t.origin is not None
+    if c is not None and c.units and t.units and _unit(c.units) != _unit(t.units):
+        raise ConfigError(
+            f"--set {name}={value}: {name!r} is in {c.units}, not in the model's time "
+            f"units ({t.units}); only a time constant can be set by date"
+        )
+    return to_time(value, t.origin, t.units, t.start)
+
+
+def _unit(text: str) -> str:
+    return text.strip().rstrip("s")
+
+
+PosteriorOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Draw the calibrated constants from this posterior file (default: the one the "
+        "model names in calibration:)."
+    ),
+]
+PriorOpt = Annotated[
+    bool, typer.Option("--prior", help="Draw every constant from its distribution (no posterior).")
+]
+
+
+def resolve_posterior(m: LoadedModel, posterior: Path | None, prior: bool) -> PosteriorTable | None:
+    """The posterior to draw from: --posterior FILE, none with --prior, else the model's."""
+    from quidpro.ensemble.posterior import model_posterior, read_posterior
+
+    if posterior is not None and prior:
+        raise ConfigError("--posterior and --prior exclude each other")
+    if prior:
+        return None
+    if posterior is not None:
+        return read_posterior(posterior, m.spec)
+    return model_posterior(m.spec)
+
+
+def drawn_from(table: PosteriorTable | None) -> str:
+    """Where an ensemble's members come from, for the summary line."""
+    if table is None:
+        return "prior"
+    return f"posterior ({len(table):,} draws of {len(table.names)} constants)"
 
 
 def parse_quantiles(text: str) -> list[float]:

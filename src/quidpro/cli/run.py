@@ -68,7 +68,7 @@ def run(
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     df = m.run(
         scenario=scenario,
         set=sets,

@@ -18,6 +18,8 @@ from quidpro.cli.options import (
     DaskOpt,
     ModelArg,
     NoStoreOpt,
+    PosteriorOpt,
+    PriorOpt,
     QuietOpt,
     ScenarioOpt,
     SeedOpt,
@@ -25,6 +27,7 @@ from quidpro.cli.options import (
     StoreOpt,
     check_suffix,
     parse_sets,
+    resolve_posterior,
     resolve_seed,
 )
 from quidpro.cli.record import record
@@ -62,6 +65,8 @@ def sensitivity(
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
     quiet: QuietOpt = False,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Global sensitivity of OUTPUT at a time to the uncertain constants (SALib).
 
@@ -81,8 +86,9 @@ def sensitivity(
     check_suffix(json_out, ".json", "--json")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
-    sets = parse_sets(set_)
+    sets = parse_sets(set_, m.spec)
     seed = resolve_seed(seed)
+    table = resolve_posterior(m, posterior, prior)
     n_total = design_size(m.spec, method.value, samples, seed, scenario=scenario, sets=sets)
     with (
         executor(m, dask) as ex,
@@ -100,6 +106,7 @@ def sensitivity(
             backend=backend.value,
             executor=ex,
             progress=advance,
+            posterior=table,
         )
     if json_out is not None:
         json_out.write_text(json.dumps(json_document(doc), indent=1))

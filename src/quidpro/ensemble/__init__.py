@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import Probe, parse_probe, probabilities, wilson
 from quidpro.ensemble.runner import (
     MAX_BYTES,
@@ -44,11 +45,14 @@ def ensemble(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
     max_bytes: int | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> Result:
     """Sample, run and gather an ensemble of ``n_runs`` members of ``model``.
 
     ``queries`` are ``"EXPR at TIME"`` comparisons. Constants set by the scenario or
-    ``sets`` are not sampled. Same seed and sampler → same result whatever the batch size.
+    ``sets`` are not sampled. With ``posterior`` its constants come from its rows
+    (:mod:`quidpro.ensemble.posterior`), the others from their distributions. Same
+    seed and sampler → same result whatever the batch size.
     """
     spec = compiled_of(model).model
     probes = tuple(parse_probe(spec, q, comparison=True) for q in queries)
@@ -64,7 +68,15 @@ def ensemble(
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
     )
-    members = draw(spec, n_runs, seed, sampler, scenario=scenario, fixed=(sets or {}).keys())
+    members = draw(
+        spec,
+        n_runs,
+        seed,
+        sampler,
+        scenario=scenario,
+        fixed=(sets or {}).keys(),
+        posterior=posterior,
+    )
     return run_plan(model, plan, members, executor, progress)
 
 

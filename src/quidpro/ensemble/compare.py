@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from quidpro.ensemble import quantile_key, summary
+from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import (
     CompiledLike,
@@ -60,6 +61,7 @@ def compare(
     backend: str = "auto",
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> dict[str, tuple[Result, dict[str, Any]]]:
     """Run one ensemble per scenario with common random numbers, and tabulate them.
 
@@ -75,6 +77,7 @@ def compare(
         backend: ``"numpy"``, ``"jit"`` or ``"auto"``.
         executor: Where batches run (this process by default).
         progress: Called with the number of members just finished.
+        posterior: Draw the calibrated constants from these posterior draws.
 
     Returns:
         Per scenario: the ensemble result and its table
@@ -98,7 +101,9 @@ def compare(
             backend=backend,
         )
         members: Rows | dict[str, np.ndarray] = (
-            draw(spec, n_runs, seed, sampler, scenario=scen) if n_runs > 1 else {}
+            draw(spec, n_runs, seed, sampler, scenario=scen, posterior=posterior)
+            if n_runs > 1
+            else {}
         )
         res = run_plan(compiled, plan, members, executor, progress)
         values = res.probes[len(qprobes) :]

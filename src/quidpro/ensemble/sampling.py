@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
 from quidpro.errors import ConfigError, ModelError
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Distribution, Model
@@ -59,8 +60,12 @@ def frozen(dist: Distribution) -> stats.rv_continuous:
 
 
 def uncertain(model: Model) -> dict[str, Distribution]:
-    """The constants that carry a distribution, in file order."""
-    return {n: c.distribution for n, c in model.constants.items() if c.distribution is not None}
+    """The constants that carry a distribution and are not levers, in file order."""
+    return {
+        n: c.distribution
+        for n, c in model.constants.items()
+        if c.distribution is not None and not c.lever
+    }
 
 
 def new_seed() -> int:
@@ -169,8 +174,15 @@ def bounds(model: Model, name: str) -> tuple[float, float]:
 
 
 def varied(model: Model) -> list[str]:
-    """Constants a sensitivity analysis varies: those with a distribution or a range."""
-    return [n for n, c in model.constants.items() if c.distribution is not None or c.range]
+    """Constants a sensitivity analysis varies: those with a distribution or a range.
+
+    Levers are left out: scenario dates and switches are choices, not uncertainties.
+    """
+    return [
+        n
+        for n, c in model.constants.items()
+        if (c.distribution is not None or c.range) and not c.lever
+    ]
 
 
 def draw(
@@ -181,12 +193,22 @@ def draw(
     *,
     scenario: str | None = None,
     fixed: Iterable[str] = (),
-) -> MemberSample:
+    posterior: PosteriorTable | None = None,
+) -> MemberSample | PosteriorSample:
     """Members' values of every uncertain constant not fixed by the scenario or ``fixed``.
 
     The sample is drawn over *all* uncertain constants before any are dropped, so two
     scenarios run with one seed share their random numbers (common random numbers).
+    With ``posterior``, its constants come from resampled posterior rows and the others
+    keep their values, as in the calibration (:mod:`quidpro.ensemble.posterior`).
     """
     skip = set(fixed) | set_by_scenario(model, scenario)
     dists = uncertain(model)
-    return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
+    if posterior is None:
+        return MemberSample(dists, n, seed, sampler, [k for k in dists if k not in skip])
+    # The posterior was computed with every other constant at its value, so they stay
+    # there: drawing them from their priors would pair the calibrated constants with
+    # worlds the calibration never saw (quidpro.ensemble.posterior explains).
+    prior = MemberSample(dists, n, seed, sampler, [])
+    keep = [k for k in posterior.names if k not in skip]
+    return PosteriorSample(posterior, prior, n, seed, keep)

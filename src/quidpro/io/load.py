@@ -6,10 +6,11 @@ from importlib.resources import files
 from pathlib import Path
 
 from quidpro.errors import Loc, ModelError
-from quidpro.model.parse import XMILE_SUFFIXES, YAML_SUFFIXES, parse_model
+from quidpro.model.parse import VENSIM_SUFFIXES, XMILE_SUFFIXES, YAML_SUFFIXES, parse_model
 from quidpro.model.spec import Model
 
 __all__ = [
+    "VENSIM_SUFFIXES",
     "XMILE_SUFFIXES",
     "YAML_SUFFIXES",
     "builtin_models",
@@ -40,7 +41,7 @@ def resolve(path_or_name: str | Path) -> Path:
 
 
 def read_model(path_or_name: str | Path) -> Model:
-    """Read, build and check a model file (YAML or XMILE)."""
+    """Read, build and check a model file (YAML, XMILE or Vensim ``.mdl``)."""
     path = resolve(path_or_name)
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -40,9 +40,26 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
-    """``time,<variable>,...``: one row per saved step (headers :func:`spreadsheet_safe`)."""
+    """Write ``time,<variable>,...``, one row per saved step, to CSV or Parquet.
+
+    Where the run has calendar dates (``df.attrs["dates"]``, a model with
+    ``time.origin``), a last column ``date`` holds each row's date (ISO, to the second
+    when it is not midnight). Headers and text cells are :func:`spreadsheet_safe`.
+
+    Args:
+        df: A run's table, indexed by time.
+        path: ``FILE.csv`` or ``FILE.parquet``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = spreadsheet_safe(df)
+    out = df.copy()
+    dates = df.attrs.get("dates")
+    out.attrs = {}
+    if dates is not None and "date" not in out.columns:
+        stamps = pd.DatetimeIndex(dates)
+        out["date"] = [
+            d.date().isoformat() if d == d.normalize() else d.isoformat() for d in stamps
+        ]
+    out = spreadsheet_safe(out)
     if path.suffix.lower() == ".parquet":
         out.reset_index().to_parquet(path, index=False)
     else:

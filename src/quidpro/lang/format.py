@@ -137,14 +137,29 @@ _XMILE_NAMES = {
 }
 
 
+# Functions XMILE 1.0 spells with others: one template over the arguments a0, a1, ...
+_XMILE_TEMPLATES = {
+    "if": "(IF {a0} THEN {a1} ELSE {a2})",
+    "clip": "MIN(MAX({a0}, {a1}), {a2})",
+    "ceil": "-INT(-({a0}))",
+    "trunc": "(IF {a0} < 0 THEN -INT(-({a0})) ELSE INT({a0}))",  # toward zero
+}
+_XMILE_HYPERBOLIC = {
+    "sinh": "((EXP({x}) - EXP(-({x}))) / 2)",
+    "cosh": "((EXP({x}) + EXP(-({x}))) / 2)",
+    "tanh": "((EXP(2 * ({x})) - 1) / (EXP(2 * ({x})) + 1))",
+    "arcsinh": "LN({x} + SQRT(({x})^2 + 1))",
+    "arccosh": "LN({x} + SQRT(({x})^2 - 1))",
+    "arctanh": "(LN((1 + {x}) / (1 - {x})) / 2)",
+}
+
+
 def _xmile_call(e: Call, args: list[str], f: _Formatter) -> str:
     func = e.func
-    if func == "if":
-        return f"(IF {args[0]} THEN {args[1]} ELSE {args[2]})"
-    if func == "clip":
-        return f"MIN(MAX({args[0]}, {args[1]}), {args[2]})"
-    if func == "ceil":
-        return f"-INT(-({args[0]}))"
+    if func in _XMILE_TEMPLATES:
+        return _XMILE_TEMPLATES[func].format(**{f"a{i}": a for i, a in enumerate(args)})
+    if func in _XMILE_HYPERBOLIC:  # not in XMILE 1.0: spelled with EXP and LN
+        return _XMILE_HYPERBOLIC[func].format(x=args[0])
     if func in ("min", "max") and len(args) > 2:
         inner = Call(func, e.args[1:], e.loc)
         return f"{func.upper()}({args[0]}, {_xmile_call(inner, args[1:], f)})"

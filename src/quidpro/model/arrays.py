@@ -170,10 +170,43 @@ class ArraySpace:
         return Name(element_name(expr.id, tuple(binding[d] for d in dims)), expr.loc)
 
     def _items(self, arg: Expr, binding: Mapping[str, str], owner: str) -> list[Expr]:
-        free = self.free_dims(arg, binding)
-        if not free:
-            return [self.expand(arg, binding, owner)]
-        return [self.expand(arg, {**binding, **b}, owner) for b in self.bindings(tuple(free))]
+        arg, wild = self._whole(arg)
+        try:
+            free = self.free_dims(arg, binding)
+            if not free:
+                return [self.expand(arg, binding, owner)]
+            return [self.expand(arg, {**binding, **b}, owner) for b in self.bindings(tuple(free))]
+        finally:
+            for w in wild:
+                del self.dimensions[w]
+
+    def _whole(self, arg: Expr) -> tuple[Expr, list[str]]:
+        """``arg`` with each ``x[*]`` over ``dim`` as ``x[dim*]``, a copy no equation binds.
+
+        Inside a reduction ``*`` is the whole dimension, even in an equation over that
+        dimension (``share[actor] = w[actor] / sum(w[*])``).
+        """
+        wild: list[str] = []
+
+        def star(e: Expr) -> Expr:
+            if isinstance(e, Index) and e.id in self.shapes and "*" in e.subscripts:
+                subs = []
+                for dim, sub in zip(self.shapes[e.id], e.subscripts, strict=False):
+                    whole = f"{dim}*" if sub == "*" else sub
+                    if sub == "*" and whole not in self.dimensions:
+                        self.dimensions[whole] = self.dimensions[dim]
+                        wild.append(whole)
+                    subs.append(whole)
+                return Index(e.id, tuple(subs), e.loc)
+            if isinstance(e, Unary):
+                return Unary(e.op, star(e.operand), e.loc)
+            if isinstance(e, Binary):
+                return Binary(e.op, star(e.left), star(e.right), e.loc)
+            if isinstance(e, Call) and not (e.func in REDUCTIONS and e is not arg):
+                return Call(e.func, tuple(star(a) for a in e.args), e.loc)
+            return e
+
+        return star(arg), wild
 
     def _reduce(self, call: Call, binding: Mapping[str, str], owner: str) -> Expr:
         items = [x for a in call.args for x in self._items(a, binding, owner)]

@@ -15,6 +15,7 @@ from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError
 from quidpro.lang.ast import Call, Expr, Index, Name, walk
 from quidpro.lang.builtins import BUILTINS, RESERVED
 from quidpro.lang.suggest import did_you_mean
+from quidpro.model.observations import check_observations
 from quidpro.model.spec import Model
 
 TIME_NAMES = {"time", "dt", "start_time", "stop_time", "pi", "inf"}
@@ -245,3 +246,8 @@ def check_model(model: Model) -> None:
                     sc.loc,
                 )
     _check_provenance(model)
+    check_observations(
+        model.observations.values(),
+        {*model.stocks, *model.flows, *model.auxiliaries},
+        model.constants,
+    )

@@ -18,6 +18,8 @@ from quidpro.lang.located import Node, describe
 from quidpro.lang.suggest import did_you_mean
 from quidpro.model.arrays import expand_document, split_arrays
 from quidpro.model.limits import finite
+from quidpro.model.loops_spec import parse_loops
+from quidpro.model.observations import build_calibration, build_observations
 from quidpro.model.spec import (
     DISTRIBUTIONS,
     METHODS,
@@ -46,6 +48,9 @@ TOP_KEYS = (
     "scenarios",
     "sources",
     "claims",
+    "loops",
+    "observations",
+    "calibration",
 )
 T = TypeVar("T")
 
@@ -228,9 +233,14 @@ def _constant(name: str, node: Node) -> Constant:
         return Constant(name, value, None if isinstance(expr, Num) else expr, loc=loc)
     _check_keys(
         node,
-        ("value", "units", "doc", "range", "distribution", "source", "assumption"),
+        ("value", "units", "doc", "range", "distribution", "source", "assumption", "lever"),
         f"constant {name!r}",
     )
+    lever = node.get("lever")
+    if lever is not None and not isinstance(lever.value, bool):
+        raise ParseError(
+            f"lever of {name!r} must be true or false, got {describe(lever)}", lever.loc
+        )
     vn = node.get("value")
     if vn is None:
         raise ParseError(f"constant {name!r} needs a 'value'", node.loc)
@@ -256,6 +266,7 @@ def _constant(name: str, node: Node) -> Constant:
         _text(node.get("source")),
         _text(node.get("assumption")),
         loc,
+        lever=bool(lever.value) if lever is not None else False,
     )
 
 
@@ -489,6 +500,9 @@ def build_model(root: Node, file: str = "<string>") -> Model:
         scenarios=_section(root, "scenarios", _scenario, {}),
         sources=_sources(root.get("sources")),
         claims=_section(root, "claims", _claim, {}),
+        loops=parse_loops(root.get("loops")),
+        observations=build_observations(root.get("observations")),
+        calibration=build_calibration(root.get("calibration")),
         title=_text(root.get("title")),
         doc=_text(root.get("doc")),
         file=file,

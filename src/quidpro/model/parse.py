@@ -1,15 +1,17 @@
-"""Model text (YAML format v1 or XMILE) to a checked :class:`~quidpro.model.spec.Model`."""
+"""Model text (YAML format v1, XMILE or Vensim ``.mdl``) to a checked ``Model``."""
 
 from __future__ import annotations
 
 from quidpro.lang.yaml_reader import read_yaml
 from quidpro.model.check import check_model
+from quidpro.model.from_vensim import read_vensim
 from quidpro.model.from_xmile import read_xmile
 from quidpro.model.from_yaml import build_model
 from quidpro.model.spec import Model
 
 XMILE_SUFFIXES = (".xmile", ".stmx", ".xml", ".itmx")
 YAML_SUFFIXES = (".yaml", ".yml")
+VENSIM_SUFFIXES = (".mdl",)
 
 
 def is_xmile(text: str, file: str) -> bool:
@@ -18,7 +20,9 @@ def is_xmile(text: str, file: str) -> bool:
 
 
 def parse_model(text: str, file: str = "<string>") -> Model:
-    """Build and check a model from its text; the reader is chosen by :func:`is_xmile`.
+    """Build and check a model from its text; the reader is chosen by the file's suffix.
+
+    ``.mdl`` (any case) is Vensim; otherwise XMILE by :func:`is_xmile`, else YAML.
 
     Args:
         text: The whole model file.
@@ -30,8 +34,11 @@ def parse_model(text: str, file: str = "<string>") -> Model:
     Raises:
         ModelError: The text is not a valid model (with the file, line and column).
     """
-    model = (
-        read_xmile(text, file) if is_xmile(text, file) else build_model(read_yaml(text, file), file)
-    )
+    if file.lower().endswith(VENSIM_SUFFIXES):
+        model = read_vensim(text, file)
+    elif is_xmile(text, file):
+        model = read_xmile(text, file)
+    else:
+        model = build_model(read_yaml(text, file), file)
     check_model(model)
     return model

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from quidpro.errors import NOWHERE, Loc, ModelError
 from quidpro.lang.ast import Expr
 from quidpro.model.limits import check_steps, finite
+from quidpro.model.observations import Calibration, Observation
 
 METHODS = ("euler", "rk4")
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -97,6 +99,9 @@ class Constant:
     source: str | None = None
     assumption: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    # A scenario lever (a date or a switch): never sampled by ensembles, sensitivity
+    # analysis or calibration, whatever its range or distribution.
+    lever: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,14 @@ class Model:
     # and the flows report the reduced value (format v1); "clamp" floors the stock
     # and the flows report their own equation (XMILE, as Stella and PySD do).
     non_negative_mode: str = "limit"
+    # Report constants as result columns too (Vensim does, and its tests compare them).
+    report_constants: bool = False
+    # Named feedback loops (the ``loops:`` section, model/loops_spec.py).
+    loops: Mapping[str, Any] = field(default_factory=dict)
+    # How the model sees the indicators of evidence files, and the posterior its
+    # ensembles draw from (model/observations.py).
+    observations: Mapping[str, Observation] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
     @property
     def variables(self) -> dict[str, Variable]:

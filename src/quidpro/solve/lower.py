@@ -65,7 +65,8 @@ class System:
     @property
     def visible(self) -> list[str]:
         m = self.model
-        return [*m.stocks, *m.flows, *m.auxiliaries]
+        shown = [*m.stocks, *m.flows, *m.auxiliaries]
+        return [*shown, *m.constants] if m.report_constants else shown
 
 
 def _bin(op: str, a: Expr, b: Expr) -> Expr:
@@ -119,6 +120,8 @@ class _Lowerer:
             return out
         if isinstance(e, Call):
             args = tuple(self.expr(a, owner) for a in e.args)
+            if e.func == "safediv":
+                return _safediv(args, e.loc)
             b = BUILTINS.get(e.func)
             if b is not None and b.kind == "stateful":
                 return self.stateful(e.func, args, owner, e.loc)
@@ -344,6 +347,13 @@ def lower(model: Model) -> System:
     }
     sys.init_order = _order(init_nodes, base | static, model, "init")
     return sys
+
+
+def _safediv(args: tuple[Expr, ...], loc: Loc) -> Expr:
+    """``safediv(a, b[, otherwise])``: ``a / b``, or ``otherwise`` (default 0) where b is 0."""
+    a, b = args[0], args[1]
+    otherwise = args[2] if len(args) > 2 else ZERO
+    return Call("if", (Binary("==", b, ZERO, loc), otherwise, Binary("/", a, b, loc)), loc)
 
 
 def _calls(e: Expr) -> list[Call]:

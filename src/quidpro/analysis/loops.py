@@ -1,0 +1,491 @@
+"""Loop dominance analysis with Loops That Matter, over one run or an ensemble.
+
+:func:`analyse_loops` finds the model's feedback loops (every elementary loop, or a
+bounded strongest-path search where there are more than ``budget``), compiles an
+augmented model whose extra auxiliaries are the link and loop scores (see
+:mod:`quidpro.analysis.loops_kernel`), runs it, and reduces the loop scores:
+
+- relative loop score: a loop's score over the sum of the absolute scores of the
+  loops in its cycle partition (the strongly connected part of the model it lies
+  in), in [-1, 1];
+- dominant loops at a time: the smallest set of a partition's loops whose absolute
+  relative scores add up to at least one half; dominant periods are the runs of
+  saved times with the same dominant set;
+- with ``runs > 1``, members drawn from the uncertain constants' distributions, and
+  ``p_dominant``: the share of members in which each loop is dominant at each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from quidpro.analysis.loops_expand import Expansion, expand
+from quidpro.analysis.loops_graph import (
+    assign_ids,
+    enumerate_cycles,
+    fold,
+    is_internal,
+    link_graph,
+    partitions,
+    strongest_loops,
+)
+from quidpro.analysis.loops_kernel import augment, scores
+from quidpro.ensemble.runner import CompiledLike, compiled_of
+from quidpro.errors import ConfigError, ModelError
+from quidpro.model.overrides import constant_overrides
+from quidpro.model.spec import Model
+from quidpro.solve.simulate import Compiled, simulate
+
+BUDGET = 20000  # elementary loops enumerated before the bounded search takes over
+SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
+MIN_SHARE = 0.01  # loops below this relative score throughout are not reported
+BATCH = 2000  # ensemble members per kernel call, at most
+BATCH_BYTES = 768 * 2**20  # and at most this much recorded-series memory per batch
+
+
+@dataclass
+class LoopReport:
+    """One feedback loop and its scores over time (the base run)."""
+
+    id: str
+    polarity: str
+    variables: tuple[str, ...]
+    partition: int
+    relative_score: np.ndarray  # (time,)
+    score: np.ndarray  # (time,) raw loop score
+    name: str | None = None
+    claim: str | None = None
+    p_dominant: np.ndarray | None = None  # (time,), with runs > 1
+    mean_relative: float = 0.0
+    peak_relative: float = 0.0
+    # Polarity (+1/-1, 0 if it never scored) of each link variables[i] -> variables[i + 1]
+    # (and last -> first).
+    signs: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The id, with the loop's name when the model names it."""
+        return f"{self.id} {self.name}" if self.name else self.id
+
+
+@dataclass
+class Period:
+    """Saved times ``start`` to ``end`` (inclusive) with the same dominant loops."""
+
+    start: float
+    end: float
+    loops: tuple[str, ...]
+
+
+@dataclass
+class LoopAnalysis:
+    """The result of :func:`analyse_loops`."""
+
+    model: Model
+    times: np.ndarray
+    loops: list[LoopReport]
+    dominant_periods: list[Period]
+    searched: dict[str, Any] = field(default_factory=dict)
+    runs: int = 1
+    seed: int | None = None
+
+    def loop(self, key: str) -> LoopReport:
+        """A loop by id (``R1``) or by its name from the model's ``loops:`` section."""
+        for lp in self.loops:
+            if key in (lp.id, lp.name):
+                return lp
+        known = ", ".join(lp.label for lp in self.loops)
+        raise ConfigError(f"no loop {key!r}; the loops are: {known}")
+
+
+def relative_scores(scores: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Scores ``(loop, ...)`` over the absolute sum of their partition's, 0 where all are 0."""
+    rel = np.zeros_like(scores)
+    for p in np.unique(parts):
+        sel = parts == p
+        denom = np.abs(scores[sel]).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel[sel] = np.where(denom > 0, scores[sel] / denom, 0.0)
+    return rel
+
+
+def dominant_mask(rel: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Boolean ``(loop, ...)``: the smallest set per partition explaining >= half."""
+    mask = np.zeros(rel.shape, dtype=bool)
+    for p in np.unique(parts):
+        idx = np.flatnonzero(parts == p)
+        mag = np.abs(rel[idx])
+        order = np.argsort(-mag, axis=0, kind="stable")
+        sorted_mag = np.take_along_axis(mag, order, axis=0)
+        before = np.cumsum(sorted_mag, axis=0) - sorted_mag  # explained before this loop
+        take = (before < 0.5 - 1e-12) & (sorted_mag > 0)
+        chosen = np.zeros(mag.shape, dtype=bool)
+        np.put_along_axis(chosen, order, take, axis=0)
+        mask[idx] = chosen
+    return mask
+
+
+def periods(times: np.ndarray, mask: np.ndarray, ids: list[str]) -> list[Period]:
+    """Runs of consecutive saved times with the same (non-empty) dominant set."""
+    out: list[Period] = []
+    current: tuple[str, ...] = ()
+    start = 0
+    for k in range(len(times) + 1):
+        here = tuple(i for i, m in zip(ids, mask[:, k], strict=True) if m) if k < len(times) else ()
+        if here != current:
+            if current:
+                out.append(Period(float(times[start]), float(times[k - 1]), current))
+            current, start = here, k
+    return out
+
+
+class _Setup:
+    """The expanded model, its loops and the compiled link-score kernel."""
+
+    def __init__(self, spec: Model, budget: int, base_overrides: Mapping[str, Any]) -> None:
+        self.ex: Expansion = expand(spec)
+        self.g = link_graph(self.ex)
+        self.part = partitions(self.g)
+        cycles, cut = enumerate_cycles(self.g, budget)
+        self.searched: dict[str, Any] = {"budget": budget}
+        # Past the budget every link is scored, then the strongest paths are searched.
+        on_loops = sorted({lk for c in cycles for lk in _links(c)})
+        links: list[tuple[str, str]] = list(self.g.edges) if cut else on_loops
+        self.aug = augment(self.ex, self.g, links)
+        self.links = list(self.aug.recipes)
+        self.record = self.aug.record
+        self.model = Compiled(self.aug.model)
+        self.base: tuple[np.ndarray, np.ndarray] | None = None
+        if cut:
+            self.base = self.run(base_overrides, 1, "numpy", 0)
+            cycles = self._bounded(budget, self.base[1][:, :, 0])
+            self.searched.update(
+                method="strongest path (Eberlein & Schoenberg 2020)",
+                note=f"more than {budget} elementary loops: kept those the strongest-path "
+                f"search finds at {SEARCH_TIMES} times of the base run",
+            )
+        else:
+            self.searched.update(method="every elementary loop (Johnson 1975)")
+        internal = [c for c in cycles if is_internal(self.ex, c)]
+        self.cycles = [c for c in cycles if not is_internal(self.ex, c)]
+        self.searched.update(loops=len(self.cycles), internal_dropped=len(internal), cut=cut)
+        index = {lk: k for k, lk in enumerate(self.links)}
+        self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
+        self.parts = np.array([self.part[c[0]] for c in self.cycles], dtype=int)
+
+    def run(
+        self, overrides: Mapping[str, Any], n: int, backend: str, offset: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Times and link scores ``(link, time, run)`` of ``n`` members."""
+        if not self.record:
+            t = self.model.model.time
+            n_t = t.n_steps // t.save_stride + 1
+            return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
+        t = self.model.model.time
+        # Every step is recorded (the scores read x(t) - x(t - dt)), then thinned to
+        # the model's saved steps.
+        traj = simulate(
+            self.model,
+            dict(overrides),
+            n,
+            record=self.record,
+            save_every=t.dt,
+            backend=backend,
+            member_offset=offset,
+        )
+        series = {name: traj.values[:, k, :] for k, name in enumerate(self.record)}
+        ls = scores(self.aug, series, self.links)
+        stride = t.save_stride
+        return traj.times[::stride], ls[:, ::stride]
+
+    def loop_scores(
+        self, ls: np.ndarray, which: Sequence[int] | None = None, alive: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Loop scores ``(loop, ...)``: products of their link scores.
+
+        A loop with a link that never scores is 0, without multiplying.
+        """
+        idx = list(range(len(self.members))) if which is None else list(which)
+        out = np.zeros((len(idx), *ls.shape[1:]))
+        if alive is None:
+            alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
+        for j, k in enumerate(idx):
+            members = self.members[k]
+            if not alive[members].all():
+                continue
+            row = out[j]
+            np.copyto(row, ls[members[0]])
+            for m in members[1:]:
+                row *= ls[m]
+        return np.nan_to_num(out, nan=0.0, copy=False)
+
+    def _bounded(self, budget: int, ls: np.ndarray) -> list[tuple[str, ...]]:
+        scores = {lk: ls[k] for k, lk in enumerate(self.links) if lk[0] != lk[1]}
+        n = ls.shape[1]
+        times = np.unique(np.linspace(1, n - 1, min(SEARCH_TIMES, max(n - 1, 1))).astype(int))
+        return strongest_loops(self.ex.model.stocks, scores, times, budget)
+
+
+def _links(cycle: Sequence[str]) -> list[tuple[str, str]]:
+    return list(zip(cycle, (*cycle[1:], cycle[0]), strict=True))
+
+
+def analyse_loops(
+    model: CompiledLike | Model,
+    *,
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+    runs: int = 1,
+    seed: int | None = None,
+    budget: int = BUDGET,
+    min_share: float = MIN_SHARE,
+    backend: str = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> LoopAnalysis:
+    """Loops That Matter on ``model``: see the module docstring.
+
+    Args:
+        model: a model spec, a compiled model or a :class:`quidpro.LoadedModel`.
+        scenario: a scenario of the model (its constant settings).
+        sets: constant values that override the scenario's.
+        runs: ensemble members; above 1, uncertain constants are sampled and each loop
+            gets ``p_dominant``.
+        seed: the ensemble's seed (required for reproducible members).
+        budget: elementary loops to enumerate before switching to the bounded search.
+        min_share: loops whose relative score never reaches this share in the base run
+            are left out of the report (they still count in every normalisation).
+        backend: the kernel backend ("auto", "numpy", "jit").
+        progress: called with the number of members finished after each batch.
+    """
+    spec = model if isinstance(model, Model) else compiled_of(model).model
+    if runs < 1:
+        raise ConfigError(f"runs must be at least 1, got {runs}")
+    overrides = constant_overrides(spec, scenario, sets)
+    setup = _Setup(spec, budget, overrides)
+    times_arr, ls = setup.base or setup.run(overrides, 1, backend, 0)
+    scores = setup.loop_scores(ls[:, :, 0])
+    parts = setup.parts
+    link_sign = np.sign(ls[:, :, 0].sum(axis=1)) if ls.size else np.zeros(0)
+    rel = relative_scores(scores, parts)
+    polarity = [_polarity(scores[k]) for k in range(len(setup.cycles))]
+    peak_abs = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(setup.cycles))
+    named = _named_cycles(spec, setup)
+    for k, entry in named.items():
+        if polarity[k] is None:
+            polarity[k] = entry.polarity
+    keep = [
+        k
+        for k, pol in enumerate(polarity)
+        if pol is not None and (peak_abs[k] >= min_share or k in named)
+    ]
+    p_dom = None
+    if runs > 1:
+        p_dom = _ensemble(
+            setup,
+            spec=spec,
+            overrides=overrides,
+            keep=keep,
+            runs=runs,
+            seed=seed,
+            backend=backend,
+            progress=progress,
+        )
+    entries = [
+        (setup.cycles[k], str(polarity[k]), int(parts[k]), fold(setup.ex, setup.cycles[k]))
+        for k in keep
+    ]
+    ids = assign_ids(entries)
+    by_nodes = {lp.nodes: lp for lp in ids}
+    reports: list[LoopReport] = []
+    for j, k in enumerate(keep):
+        lp = by_nodes[setup.cycles[k]]
+        r = rel[k]
+        peak = int(np.argmax(np.abs(r))) if len(r) else 0
+        reports.append(
+            LoopReport(
+                lp.id,
+                lp.polarity,
+                lp.variables,
+                lp.partition,
+                r,
+                scores[k],
+                name=named[k].name if k in named else None,
+                claim=named[k].claim if k in named else None,
+                p_dominant=None if p_dom is None else p_dom[j],
+                signs=_folded_signs(setup, k, lp.variables, link_sign),
+                mean_relative=float(np.mean(r)) if len(r) else 0.0,
+                peak_relative=float(r[peak]) if len(r) else 0.0,
+            )
+        )
+    order = {lp.id: i for i, lp in enumerate(ids)}
+    reports.sort(key=lambda lp: order[lp.id])
+    inactive = [fold(setup.ex, setup.cycles[k]) for k, p in enumerate(polarity) if p is None]
+    minor = sum(1 for k, p in enumerate(polarity) if p is not None and peak_abs[k] < min_share)
+    setup.searched.update(
+        inactive=len(inactive),
+        inactive_loops=[list(v) for v in inactive],
+        below_min_share=minor,
+        min_share=min_share,
+    )
+    n_t = len(times_arr)
+    kept_rel = np.array([lp.relative_score for lp in reports]).reshape(len(reports), n_t)
+    kept_parts = np.array([lp.partition for lp in reports], dtype=int)
+    mask = dominant_mask(kept_rel, kept_parts)
+    dom = periods(times_arr, mask, [lp.id for lp in reports])
+    return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed)
+
+
+def _ensemble(
+    setup: _Setup,
+    *,
+    spec: Model,
+    overrides: Mapping[str, Any],
+    keep: list[int],
+    runs: int,
+    seed: int | None,
+    backend: str,
+    progress: Callable[[int], None] | None,
+) -> np.ndarray:
+    """Share of members in which each kept loop is dominant, ``(loop, time)``.
+
+    Relative scores are normalised over every loop; dominance is decided among the
+    kept loops (those that reach ``min_share`` in the base run).
+    """
+    from quidpro.ensemble.sampling import draw, new_seed
+
+    seed = new_seed() if seed is None else seed
+    levers = {n for n, c in spec.constants.items() if getattr(c, "lever", False)}
+    sample = draw(spec, runs, seed, fixed={*overrides, *levers})
+    t = spec.time
+    n_t = t.n_steps // t.save_stride + 1
+    steps = t.n_steps + 1
+    per_member = 8 * (2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t)
+    batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
+    counts = np.zeros((len(keep), n_t))
+    kept_parts = setup.parts[keep]
+    n_parts = int(setup.parts.max(initial=-1)) + 1
+    for lo in range(0, runs, batch):
+        hi = min(runs, lo + batch)
+        values: dict[str, Any] = dict(overrides)
+        values.update(sample.rows(lo, hi))
+        _, ls = setup.run(values, hi - lo, backend, lo)
+        denom = np.zeros((n_parts, n_t, hi - lo))
+        kept_at = {k: j for j, k in enumerate(keep)}
+        alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
+        kept = np.zeros((len(keep), n_t, hi - lo))
+        for k in range(len(setup.cycles)):  # one loop at a time: memory stays flat
+            score = setup.loop_scores(ls, [k], alive)[0]
+            denom[setup.parts[k]] += np.abs(score)
+            if k in kept_at:
+                kept[kept_at[k]] = score
+        d = denom[kept_parts]
+        rel = np.where(d > 0, kept / np.where(d > 0, d, 1.0), 0.0)
+        counts += dominant_mask(rel, kept_parts).sum(axis=2)
+        if progress is not None:
+            progress(hi)
+    return counts / runs
+
+
+def _polarity(scores: np.ndarray) -> str | None:
+    """R or B from the sign the loop's score takes (most of the time); None if inactive."""
+    total = float(np.sum(np.sign(scores)))
+    if total == 0:
+        return None
+    return "R" if total > 0 else "B"
+
+
+def _folded_signs(
+    setup: _Setup, k: int, variables: tuple[str, ...], link_sign: np.ndarray
+) -> tuple[int, ...]:
+    """Signs of the folded links of cycle ``k``, one per pair of consecutive variables.
+
+    Each is the product over the expanded links between the two; 0 where a link never
+    scored in the base run.
+    """
+    nodes = setup.cycles[k]
+    index = {lk: i for i, lk in enumerate(setup.links)}
+    vis = [setup.ex.visible(n) for n in nodes]
+    start = next(i for i in range(len(nodes)) if vis[i] == variables[0] and vis[i - 1] != vis[i])
+    order = nodes[start:] + nodes[:start]
+    out: dict[tuple[str, str], int] = {}
+    carried = 1
+    for a, b in _links(order):
+        carried *= int(link_sign[index[(a, b)]])
+        va, vb = setup.ex.visible(a), setup.ex.visible(b)
+        if va != vb:
+            out[(va, vb)] = carried
+            carried = 1
+    pairs = _links(variables) if len(variables) > 1 else [(variables[0], variables[0])]
+    return tuple(out.get(p, carried) for p in pairs)
+
+
+def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:
+    """Cycle index of each loop the model's ``loops:`` section names.
+
+    A name goes to the shortest loop through all of its variables.
+    """
+    out: dict[int, Any] = {}
+    folded = [fold(setup.ex, c) for c in setup.cycles]
+    for entry in spec.loops.values():
+        unknown = [v for v in entry.variables if v not in spec.variables and v not in spec.stocks]
+        if unknown:
+            raise ModelError(
+                f"loop {entry.name!r} names {', '.join(map(repr, unknown))}, which "
+                f"{'is' if len(unknown) == 1 else 'are'} not a stock, flow or auxiliary",
+                entry.loc,
+            )
+        matches = [k for k, v in enumerate(folded) if set(entry.variables) <= set(v)]
+        if not matches:
+            raise ModelError(
+                f"no feedback loop passes through all of {', '.join(entry.variables)} "
+                f"(loop {entry.name!r})",
+                entry.loc,
+            )
+        out[min(matches, key=lambda k: (len(folded[k]), folded[k]))] = entry
+    return out
+
+
+def link_scores(
+    model: CompiledLike | Model,
+    links: list[tuple[str, str]] | None = None,
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+) -> tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]:
+    """Link scores of one run, per link ``(source, target)``; every link when None.
+
+    Names are the model's own; links through a builtin's hidden stocks are not offered.
+    """
+    spec = model if isinstance(model, Model) else compiled_of(model).model
+    ex = expand(spec)
+    g = link_graph(ex)
+    wanted = list(g.edges) if links is None else links
+    bad = [f"{a} -> {b}" for a, b in wanted if not g.has_edge(a, b)]
+    if bad:
+        raise ConfigError(f"not a link of {spec.name}: {', '.join(bad)}")
+    aug = augment(ex, g, wanted)
+    traj = simulate(
+        Compiled(aug.model),
+        constant_overrides(spec, scenario, sets),
+        record=aug.record,
+        save_every=spec.time.dt,
+        backend="numpy",
+    )
+    series = {name: traj.values[:, k, :] for k, name in enumerate(aug.record)}
+    ls = scores(aug, series, wanted)[:, :, 0]
+    return traj.times, {link: ls[k] for k, link in enumerate(wanted)}
+
+
+__all__ = [
+    "LoopAnalysis",
+    "LoopReport",
+    "Period",
+    "analyse_loops",
+    "dominant_mask",
+    "link_scores",
+    "periods",
+    "relative_scores",
+]

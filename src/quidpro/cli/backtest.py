@@ -1,0 +1,147 @@
+"""``quidpro backtest``: calibrate before each cutoff, forecast and score what came after."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from quidpro.cli.calibrate import (
+    CalMethod,
+    EvidenceOpt,
+    ModelArg,
+    load_evidence,
+    parse_cutoff,
+    stage_progress,
+)
+from quidpro.cli.common import command, console
+from quidpro.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backtest`` to the ``quidpro`` command."""
+    app.command(
+        "backtest",
+        help=backtest_cmd.__doc__,
+        epilog=(
+            "Examples:\n\n"
+            "  quidpro backtest nk_russia --cutoff 2023-12-31 --cutoff 2024-03-01 "
+            "--json bt.json --plot bt.png\n\n"
+            "  quidpro backtest my.yaml --evidence obs.csv --cutoff 2021-01-01 --method map"
+        ),
+    )(command(backtest_cmd))
+
+
+def backtest_cmd(
+    *,  # Typer passes every argument and option by name
+    model: ModelArg,
+    cutoff: Annotated[
+        list[str],
+        typer.Option(
+            help="Calibrate on the evidence known before DATE, score the rest (repeatable)."
+        ),
+    ],
+    evidence: EvidenceOpt = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Forecast members per cutoff.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (calibration and forecast).")] = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the scores as JSON to FILE.json.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Forecasts against what was observed, FILE.png.")
+    ] = None,
+    method: Annotated[CalMethod, typer.Option(help="Calibration at each cutoff: map or mcmc.")] = (
+        CalMethod.mcmc
+    ),
+    draws: Annotated[int, typer.Option(help="Posterior draws per cutoff.")] = 1000,
+    params: Annotated[
+        str | None, typer.Option(help="Constants to calibrate, comma-separated (default: all).")
+    ] = None,
+    max_steps: Annotated[int, typer.Option(help="At most this many MCMC steps.")] = 5000,
+    sampler: Annotated[str, typer.Option(help="The mcmc sampler: smc or emcee.")] = "smc",
+    particles: Annotated[int | None, typer.Option(help="SMC particles per cutoff.")] = None,
+    backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
+) -> None:
+    """Back-test MODEL: calibrate before each cutoff, forecast and score what came after.
+
+    At each cutoff the model is calibrated on the rows known before it and forecasts
+    the rows after it (no look-ahead); the forecasts are scored by CRPS and 90%
+    coverage against persistence and trend baselines.
+    """
+    import quidpro
+    from quidpro.analysis.backtest import backtest
+    from quidpro.analysis.calibrate import check_params
+
+    for path, suffix, flag in ((json_out, ".json", "--json"), (plot, ".png", "--plot")):
+        if path is not None and path.suffix.lower() != suffix:
+            raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
+    m = quidpro.load(model)
+    ledger = load_evidence(m, evidence)
+    cuts = [parse_cutoff(c, ledger.dated, "--cutoff") for c in cutoff]
+    names = check_params(m, [p.strip() for p in params.split(",") if p.strip()]) if params else None
+    with stage_progress(quiet) as progress:
+        doc = backtest(
+            m,
+            ledger,
+            cuts,
+            runs=runs,
+            seed=seed,
+            method=method.value,
+            draws=draws,
+            params=names,
+            max_steps=max_steps,
+            backend=backend,
+            progress=progress,
+            sampler=sampler,
+            particles=particles,
+        )
+    if json_out is not None:
+        json_out.write_text(json.dumps(doc, indent=1))
+    if plot is not None:
+        from quidpro.report.backtest_plot import plot_backtest
+
+        units = {r.indicator: r.fields.get("unit", "") for r in ledger}
+        plot_backtest(doc, m.spec, plot, units)
+    if not quiet:
+        for c in doc["cutoffs"]:
+            _table(c)
+        for path in (json_out, plot):
+            if path is not None:
+                console.print(f"wrote {path}")
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+
+
+def _table(c: dict[str, Any]) -> None:
+    title = (
+        f"cutoff {c['cutoff']}: calibrated on {c['calibrated_on']} observations, "
+        f"{len(c['observations'])} scored"
+    )
+    table = Table(title=escape(title), title_justify="left")
+    cols: tuple[str, ...] = ("id", "indicator", "date", "kind", "observed", "q05", "q50")
+    cols += ("q95", "covered", "crps", "persistence", "trend")
+    for col in cols:
+        table.add_column(col, justify="left" if col in cols[:4] else "right")
+    for r in c["observations"]:
+        cells = [r["id"], r["indicator"], r["date"], r["kind"]]
+        cells += [_num(r[k]) for k in ("observed", "q05", "q50", "q95", "covered", "crps")]
+        cells += [_num(r["crps_persistence"]), _num(r["crps_trend"])]
+        table.add_row(*(escape(str(x)) for x in cells))
+    console.print(table)
+    console.print(
+        f"coverage90 {_num(c['coverage90'])}, CRPSS vs trend {_num(c['crpss_trend'])}, "
+        f"vs persistence {_num(c['crpss_persistence'])}, bounds respected "
+        f"{_num(c['bounds_respected'])}",
+        markup=False,
+    )

@@ -1,0 +1,105 @@
+"""``quidpro loops`` end to end: the DESIGN.md JSON, the plots, XMILE input, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from quidpro.cli.main import app
+from quidpro.io.xmile_writer import model_to_xmile
+
+DATA = Path(__file__).parent / "data" / "loops"
+runner = CliRunner()
+
+
+def test_json_follows_the_contract(tmp_path: Path) -> None:
+    out = tmp_path / "loops.json"
+    r = runner.invoke(app, ["loops", str(DATA / "yeast.yaml"), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "R1" in r.output
+    assert "cells → births" in r.output
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"time", "loops", "dominant_periods"}
+    n = len(doc["time"])
+    assert n == 201
+    for lp in doc["loops"]:
+        assert set(lp) == {"id", "polarity", "variables", "relative_score"}
+        assert lp["polarity"] in ("R", "B")
+        assert len(lp["relative_score"]) == n
+        assert all(-1 <= v <= 1 for v in lp["relative_score"])
+    total = np.abs([lp["relative_score"] for lp in doc["loops"]]).sum(axis=0)
+    np.testing.assert_allclose(total[1:], 1.0, atol=1e-9)
+    ids = {lp["id"] for lp in doc["loops"]}
+    for p in doc["dominant_periods"]:
+        assert set(p) == {"start", "end", "loops"}
+        assert p["start"] <= p["end"]
+        assert set(p["loops"]) <= ids
+
+
+def test_runs_add_p_dominant_and_plots_are_written(tmp_path: Path) -> None:
+    out, png = tmp_path / "l.json", tmp_path / "l.png"
+    r = runner.invoke(
+        app,
+        [
+            "loops",
+            "logistic",
+            "--runs",
+            "30",
+            "--seed",
+            "2",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    for lp in doc["loops"]:
+        assert len(lp["p_dominant"]) == len(doc["time"])
+        assert all(0 <= v <= 1 for v in lp["p_dominant"])
+    assert png.stat().st_size > 10_000
+    assert (tmp_path / "l_cld.png").stat().st_size > 5_000
+
+
+def test_dates_where_the_model_has_an_origin(tmp_path: Path) -> None:
+    out = tmp_path / "l.json"
+    r = runner.invoke(app, ["loops", "logistic", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert isinstance(doc["time"][0], str)
+    assert doc["time"][0][:4].isdigit()
+    assert doc["dominant_periods"][0]["start"] in doc["time"]
+
+
+def test_xmile_model(tmp_path: Path) -> None:
+    import quidpro
+
+    xmile = tmp_path / "yeast.xmile"
+    xmile.write_text(model_to_xmile(quidpro.load(DATA / "yeast.yaml").spec))
+    out = tmp_path / "x.json"
+    r = runner.invoke(app, ["loops", str(xmile), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(out.read_text())["loops"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["loops", "logistic", "--json", "x.txt"], 2, "--json must end in .json"),
+        (["loops", "logistic", "--runs", "0"], 2, "at least 1"),
+        (["loops", "logistic", "--scenario", "nope"], 2, "unknown scenario"),
+        (["loops", "logistic", "--set", "nope=1"], 2, "not a constant"),
+        (["loops", "no_such_model.yaml"], 1, "no such model"),
+        (["loops", "logistic", "--bogus"], 2, "No such option"),
+    ],
+)
+def test_errors_are_one_line_with_the_right_exit_code(args, code, text) -> None:
+    r = runner.invoke(app, args)
+    assert r.exit_code == code
+    assert text in r.output
+    assert "Traceback" not in r.output
