@@ -22,6 +22,7 @@ run: $(STAMP)
 
 # Everything the tests read is in the repository (tests/data/); -rs names any skip.
 test: $(STAMP)
+	bash scripts/install-system-deps.sh
 	bash scripts/check
 	$(BIN)/python -m pytest -q -rs
 
@@ -36,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_xmile.py
 	$(BIN)/python benchmarks/bench_ensemble.py
 	$(BIN)/python benchmarks/bench_kernel.py
+	$(BIN)/python benchmarks/bench_web.py --browser
 
 # 10,000 mutated model files: zero tracebacks and zero hangs (docs/hardening.md);
 # any crash is written to tests/fuzz/regressions/ and replayed by `make test`.

@@ -27,6 +27,7 @@ EXPECTED = [
     "SimulationError",
     "Trajectories",
     "UndefinedNameError",
+    "UnitError",
     "UnsupportedError",
     "__version__",
     "compare_scenarios",

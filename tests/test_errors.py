@@ -333,24 +333,21 @@ def test_time_errors_in_block_style_point_at_the_value() -> None:
     ("body", "where", "message"),
     [
         (
-            "stocks:\n  s: {initial: 1, inflows: [f]}\n  u: {initial: s * 2}\nflows:\n  f: 1\n",
-            "6:16",
-            "the initial value of 'u' must be constant, but it uses the stock 's'",
-        ),
-        (
             "stocks:\n  u: {initial: a}\nauxiliaries:\n  a: 1\n",
             "5:16",
-            "the initial value of 'u' must be constant, but it uses the auxiliary 'a'",
+            "the initial value of 'u' must use only constants and other stocks, "
+            "but it uses the auxiliary 'a'",
         ),
         (
             "stocks:\n  u: {initial: time}\n",
             "5:16",
-            "the initial value of 'u' must be constant, but it uses time",
+            "the initial value of 'u' must use only constants and other stocks, but it uses time",
         ),
         (
             'stocks:\n  u: {initial: "step(1, 0)"}\n',
             "5:17",
-            "the initial value of 'u' must be constant, but it calls step()",
+            "the initial value of 'u' must use only constants and other stocks, "
+            "but it calls step()",
         ),
         (
             "stocks:\n  s: {initial: 1}\nconstants:\n  c: s + 1\n",
@@ -421,7 +418,7 @@ def test_initial_value_from_constant_expressions_is_fine() -> None:
             "lookups:\n  l: {points: [[0, 1]], extrapolation: linear}\n",
             "5:25",
             "unknown key 'extrapolation' in lookup 'l' (did you mean 'extrapolate'?); allowed: "
-            "points, extrapolate, units, doc",
+            "points, extrapolate, units, input_units, doc",
         ),
         (
             "constants:\n  c: 1\nscenarios:\n  s: {set: {c: 2}, sets: 1}\n",

@@ -350,30 +350,52 @@ def test_h3_the_veto_keeps_sanctions_unlikely_and_brinkmanship_high() -> None:
         window(base, "nk_missile_launches_per_year", 84).mean()
         > window(restored, "nk_missile_launches_per_year", 84).mean()
     )
-    # The veto is what changed in 2022: the likelihood falls with the invasion.
+    # A plausible pre-war baseline: no sanctions resolution passed between 2018 and 2021,
+    # so the likelihood is low (at most 0.15) in mid-2021 with few launches, and the veto
+    # still takes it lower after the invasion (at most 0.02 at the start of 2023).
     assert (
-        at(base, "unsc_sanctions_likelihood", 30) > 0.2 > at(base, "unsc_sanctions_likelihood", 48)
+        0.15
+        >= at(base, "unsc_sanctions_likelihood", 30)
+        > at(base, "unsc_sanctions_likelihood", 48)
     )
+    assert at(base, "unsc_sanctions_likelihood", 48) <= 0.02
+    # A world without the war is no sanctions-prone world either: at most 0.25 in 2035.
+    assert window(run(invasion_time=9999.0), "unsc_sanctions_likelihood", 180).max() <= 0.25
 
 
 def test_h4_south_korean_pressure_rises_with_alliance_depth() -> None:
-    """H4 (C23): the deeper the alliance, the higher the pressure on Seoul to arm Ukraine.
+    """H4 (C23): in the nominal world, a deeper alliance raises the pressure on Seoul.
 
-    Thresholds: while the war is on (2022-2035 in the baseline) pressure and alliance depth
-    move together (correlation >= 0.95; ranks are not used because both series are flat,
-    up to numerical wiggles, after 2025); a deeper alliance through missile-
-    technology transfer raises mean pressure over 2026-2035 by at least 0.05; a shallower
-    alliance (no treaty) lowers it by at least 0.05.
+    Seoul's stance is its own mechanism (threat against restraint, sk_* constants), so
+    this is a finding of the nominal values, not an identity. Thresholds: a deeper
+    alliance (missile-technology transfer) raises mean pressure over 2026-2035 by at
+    least 0.02 and a shallower one (the treaty never signed) lowers it by at least 0.02
+    (a fiftieth of the scale, above the solver's numerical noise by orders of magnitude).
     """
     base = run()
-    w = base.loc[base.index >= 40]
-    assert w["alliance_depth"].corr(w["sk_arms_ukraine_pressure"]) >= 0.95
     deeper = run("missile_tech_transfer")
     shallower = run(treaty_threshold=1.0)  # the treaty is never signed
     assert window(deeper, "alliance_depth", 84).mean() > window(base, "alliance_depth", 84).mean()
     mean = lambda df: window(df, "sk_arms_ukraine_pressure", 84).mean()  # noqa: E731
-    assert mean(deeper) >= mean(base) + 0.05
-    assert mean(shallower) <= mean(base) - 0.05
+    assert mean(deeper) >= mean(base) + 0.02
+    assert mean(shallower) <= mean(base) - 0.02
+
+
+def test_h4_is_not_built_in() -> None:
+    """Seoul's pressure is not a function of alliance depth alone: with no threat from the
+    alliance and a strong Russian leverage, a deeper alliance lowers the pressure."""
+    sets = {
+        "sk_threat_alliance_weight": 0.0,
+        "sk_threat_exchange_weight": 0.4,
+        "sk_threat_hostility_weight": 0.4,
+        "sk_restraint_base": 0.15,
+        "sk_russia_leverage_weight": 0.6,
+    }
+    base = run(**sets)
+    shallower = run(treaty_threshold=1.0, **sets)
+    mean = lambda df: window(df, "sk_arms_ukraine_pressure", 84).mean()  # noqa: E731
+    assert mean(base) > 0.05  # the pressure is not pinned at zero
+    assert mean(shallower) > mean(base)
 
 
 def test_scenarios_move_their_levers() -> None:
@@ -465,3 +487,18 @@ def test_expression_text_round_trips(text: str) -> None:
 
     tree = parse_expression(text)
     assert parse_expression(expression_text(tree)) == tree
+
+
+def test_scenario_switches_are_levers_and_never_sampled() -> None:
+    """Scenario dates and structural switches are marked ``lever: true``: no distribution,
+    so ensembles, sensitivity and calibration leave them alone."""
+    from quidpro.ensemble.sampling import uncertain, varied
+
+    spec = model().spec
+    levers = {n for n, c in spec.constants.items() if c.lever}
+    switches = {c for sc in REQUIRED_SCENARIOS.values() for c in sc}
+    assert switches | {"loop_c9_strength", "hanoi_sanctions_relief"} <= levers
+    for name in levers:
+        assert spec.constants[name].distribution is None, name
+    assert not levers & set(uncertain(spec))
+    assert not levers & set(varied(spec))

@@ -1,9 +1,8 @@
 """Cross-check with PySD: export quidpro models to XMILE, run both, compare every variable.
 
-PySD is a test peer (the ``peer`` extra, also in ``dev``). Two PySD quirks are
-worked around in the exported text, for PySD only: it does not know XMILE's
-``DT`` (it calls it ``time_step``), and it reads ``-a^b`` as ``(-a)^b`` (the writer
-brackets such terms anyway).
+PySD is a test peer (the ``peer`` extra, also in ``dev``). PySD reads the exported
+text unchanged: the writer spells no ``DT`` (which PySD 3.14 does not know) and
+brackets ``-a^b``, which PySD reads as ``(-a)^b``.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ auxiliaries:
 
 def _pysd_run(xmile_text: str, folder: Path) -> dict[str, np.ndarray]:
     path = folder / "model_pysd.xmile"
-    path.write_text(re.sub(r"\bDT\b", "time_step", xmile_text))
+    path.write_text(xmile_text)  # unchanged: what `quidpro convert` writes
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         model = pysd.read_xmile(str(path))

@@ -180,7 +180,7 @@ def test_a_default_store_that_cannot_be_written_costs_a_warning_not_the_run(
     assert r.exit_code == 0, r.stderr
     assert "warning: the run was not recorded in the run store" in r.stderr
     assert "Traceback" not in r.stderr
-    assert pd.read_csv(out).shape == (401, 4)
+    assert pd.read_csv(out).shape == (401, 5)  # time, three variables, date
 
 
 def test_a_named_store_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:

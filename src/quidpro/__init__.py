@@ -33,6 +33,7 @@ from quidpro.errors import ParseError as ParseError
 from quidpro.errors import QuidproError as QuidproError
 from quidpro.errors import SimulationError as SimulationError
 from quidpro.errors import UndefinedNameError as UndefinedNameError
+from quidpro.errors import UnitError as UnitError
 from quidpro.errors import UnsupportedError as UnsupportedError
 from quidpro.solve.simulate import Trajectories as Trajectories
 from quidpro.version import __version__ as __version__
@@ -50,6 +51,7 @@ __all__ = [
     "SimulationError",
     "Trajectories",
     "UndefinedNameError",
+    "UnitError",
     "UnsupportedError",
     "__version__",
     "compare_scenarios",

@@ -8,7 +8,8 @@ Hierarchy (one base, caught once in the shells; the exit code of ``quidpro``)::
     │   ├── UndefinedNameError    a name (variable, function, dimension) that does not exist
     │   ├── DuplicateNameError    two definitions share a name
     │   ├── CycleError            variables that depend on each other within one step
-    │   └── UnsupportedError      a construct quidpro does not implement (never ignored)
+    │   ├── UnsupportedError      a construct quidpro does not implement (never ignored)
+    │   └── UnitError             units that do not agree (``quidpro check`` fails, ``run`` warns)
     ├── SimulationError           exit 1: a run went non-finite (``variable``, ``time``, ``loc``)
     └── ConfigError               exit 2: bad arguments to a function (unknown scenario,
                                   a setting that is not a constant, a bad query or count)
@@ -89,6 +90,10 @@ class CycleError(ModelError):
 
 class UnsupportedError(ModelError):
     """A construct quidpro does not implement; never silently ignored."""
+
+
+class UnitError(ModelError):
+    """Units that do not agree, or a unit name that does not exist (model/units.py)."""
 
 
 class SimulationError(QuidproError):

@@ -208,3 +208,29 @@ def _at_value(at: str) -> float | str:
         return float(at)
     except ValueError:
         return at
+
+
+def negative_note(doc: Mapping[str, Any]) -> str | None:
+    """A sentence explaining negative Sobol estimates in ``doc``, or None if there are none.
+
+    True Sobol indices lie in [0, 1]; a negative estimate is sampling error of a small
+    index. When its confidence interval reaches zero, read it as "no detectable effect";
+    one whose interval stays below zero means too few runs for that index.
+    """
+    if doc.get("method") != "sobol":
+        return None
+    neg = within = 0
+    for key in ("S1", "ST"):
+        for name, value in doc[key].items():
+            if value < 0:
+                neg += 1
+                within += value + doc[f"{key}_conf"][name] >= 0
+    if neg == 0:
+        return None
+    return (
+        f"{neg} Sobol estimate(s) are negative: true indices lie in [0, 1], so these are "
+        f"sampling error of small effects; {within} of them have a 95% interval (the ± "
+        "column) that reaches 0 (read: no detectable effect)"
+        + ("" if within == neg else "; the others need more --runs")
+        + "."
+    )

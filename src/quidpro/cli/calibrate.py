@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from quidpro.cli.common import command, console, err_console
-from quidpro.cli.options import parse_sets
+from quidpro.cli.common import command, console, plain
+from quidpro.cli.format import stage_progress
+from quidpro.cli.options import (
+    CalMethod,
+    EvidenceOpt,
+    ModelArg,
+    load_evidence,
+    parse_cutoff,
+    parse_sets,
+)
 from quidpro.errors import ConfigError
-
-ModelArg = Annotated[
-    str, typer.Argument(help="A model file (.yaml) or a built-in name.", metavar="MODEL")
-]
-EvidenceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--evidence",
-        help="Evidence CSV (default: the ledger that ships with a built-in model).",
-    ),
-]
-
-
-class CalMethod(StrEnum):
-    """Calibration methods."""
-
-    map = "map"
-    mcmc = "mcmc"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,48 +34,6 @@ def register(app: typer.Typer) -> None:
             "  quidpro calibrate my.yaml --evidence obs.csv --params growth,capacity"
         ),
     )(command(calibrate_cmd))
-
-
-def parse_cutoff(text: str, dated: bool, flag: str = "--until") -> dt.date | float:
-    """A cutoff: an ISO date for a dated ledger, a model time for one in model time."""
-    if dated:
-        try:
-            return dt.date.fromisoformat(text.strip())
-        except ValueError:
-            raise ConfigError(f"{flag} takes a date like 2024-01-01, got {text!r}") from None
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(
-            f"{flag} takes a model time (the evidence has times), got {text!r}"
-        ) from None
-
-
-def load_evidence(m: Any, evidence: Path | None) -> Any:
-    """The ledger given with --evidence, or the one that ships with the model."""
-    from quidpro.evidence.ledger import default_ledger
-
-    return default_ledger(m.spec.file, evidence)
-
-
-@contextmanager
-def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar whose label follows the stage of a long computation."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    ) as bar:
-        task = bar.add_task("starting", total=1)
-
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        yield update
 
 
 def calibrate_cmd(
@@ -225,7 +167,7 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
             cells.append(f"{rhat[name]:.3f}")
         if ess:
             cells.append(f"{ess[name]:,.0f}")
-        table.add_row(escape(name), *cells)
+        table.add_row(plain(name), *cells)
     console.print(table)
     line = (
         f"{d['evaluations']:,} model runs in {d['seconds']:.1f} s "

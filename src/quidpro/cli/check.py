@@ -5,22 +5,29 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, load_model
+from quidpro.cli.common import command, console, err_console, load_model
 from quidpro.cli.options import ModelArg
 from quidpro.errors import SimulationError
+from quidpro.model.check import unit_errors
 
 
 def check(model: ModelArg) -> None:
     """Check MODEL without writing anything, and trial-run every scenario.
 
-    The checks: syntax, names, loops, units of time, and a run of every scenario (a
-    non-finite value is an error).
+    The checks: syntax, names, loops, units (sums of like units, a flow in its stock's
+    units per time unit, function and lookup arguments, unit names), and a run of every
+    scenario (a non-finite value is an error). Each unit error is printed at its line.
 
     For example:
 
       quidpro check my_model.yaml
     """
     m = load_model(model)
+    problems = unit_errors(m.spec)
+    for problem in problems:
+        err_console.print(str(problem), markup=False)
+    if problems:
+        raise typer.Exit(1)
     for scenario in [None, *m.scenarios]:
         try:
             m.run(scenario=scenario)

@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.calibrate import EvidenceOpt, ModelArg, load_evidence
 from quidpro.cli.common import command, console
+from quidpro.cli.options import EvidenceOpt, ModelArg, load_evidence
 from quidpro.errors import ConfigError
 
 

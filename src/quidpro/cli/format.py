@@ -7,24 +7,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from quidpro.cli.common import console, err_console
+from quidpro.report.numbers import fmt_number
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
 
 
-GROUPED_BELOW = 1e6  # 12,345 reads better than 1.234e+04; 1.234e+07 than 12,340,000
-
-
 def fmt(x: float) -> str:
-    """A number in a table: four significant digits, thousands separated below a million."""
-    if not np.isfinite(x):
-        return str(x)
-    return f"{x:,.4g}" if abs(x) < GROUPED_BELOW else f"{x:.4g}"
+    """A number in a table, by the one number policy of the page, brief and terminal.
+
+    :func:`quidpro.report.numbers.fmt_number`: four significant digits, thousands
+    separators, ``0`` for rounding noise, ``n/a`` for a missing value.
+    """
+    return fmt_number(x)
 
 
 def listing(names: list[str], most: int = 6) -> str:
@@ -82,3 +87,23 @@ def progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], No
 def date_axis(m: LoadedModel) -> Callable[[Any], Any] | None:
     """Model times to calendar dates for plots, when the model has a calendar origin."""
     return m.dates if m.spec.time.origin is not None else None
+
+
+@contextmanager
+def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar whose label follows the stage of a long computation."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update

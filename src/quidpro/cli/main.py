@@ -20,8 +20,10 @@ import typer
 
 from quidpro.cli import (
     backtest,
+    brief,
     calibrate,
     check,
+    claims,
     compare,
     convert,
     describe,
@@ -32,6 +34,7 @@ from quidpro.cli import (
     run,
     runs,
     sensitivity,
+    serve,
 )
 
 app = typer.Typer(
@@ -63,10 +66,13 @@ COMMANDS = (
     evidence,  # evidence
     calibrate,  # calibrate
     backtest,  # backtest
+    claims,  # claims
     runs,  # runs list | show | export
     convert,  # convert
     loops,  # loops
     discover,  # discover
+    brief,  # brief
+    serve,  # serve
 )
 for module in COMMANDS:
     module.register(app)

@@ -6,10 +6,11 @@ every command. A new command imports what it needs from here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -195,3 +196,41 @@ def resolve_seed(seed: int | None) -> int:
     from quidpro.ensemble import new_seed
 
     return new_seed() if seed is None else seed
+
+
+EvidenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence",
+        help="Evidence CSV (default: the ledger that ships with a built-in model).",
+    ),
+]
+
+
+class CalMethod(StrEnum):
+    """Calibration methods."""
+
+    map = "map"
+    mcmc = "mcmc"
+
+
+def parse_cutoff(text: str, dated: bool, flag: str = "--until") -> dt.date | float:
+    """A cutoff: an ISO date for a dated ledger, a model time for one in model time."""
+    if dated:
+        try:
+            return dt.date.fromisoformat(text.strip())
+        except ValueError:
+            raise ConfigError(f"{flag} takes a date like 2024-01-01, got {text!r}") from None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{flag} takes a model time (the evidence has times), got {text!r}"
+        ) from None
+
+
+def load_evidence(m: Any, evidence: Path | None) -> Any:
+    """The ledger given with --evidence, or the one that ships with the model."""
+    from quidpro.evidence.ledger import default_ledger
+
+    return default_ledger(m.spec.file, evidence)

@@ -9,11 +9,12 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, load_model
+from quidpro.cli.common import command, console, err_console, load_model
 from quidpro.cli.format import fmt
 from quidpro.cli.options import Method, ModelArg, NoStoreOpt, StoreOpt, check_suffix, parse_sets
 from quidpro.cli.record import record
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, UnitError
+from quidpro.model.check import unit_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +48,13 @@ def run(
     out: Annotated[
         Path | None, typer.Option(help="Write the results: FILE.csv or FILE.parquet.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Plot the stocks to FILE.png.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Plot to FILE.png (the stocks, or the --vars).")
+    ] = None,
+    vars_: Annotated[
+        str | None,
+        typer.Option("--vars", help="Variables to plot, comma-separated (default: the stocks)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
     store: StoreOpt = None,
     no_store: NoStoreOpt = False,
@@ -68,6 +75,7 @@ def run(
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
+    warn_units(m)
     sets = parse_sets(set_, m.spec)
     df = m.run(
         scenario=scenario,
@@ -79,7 +87,7 @@ def run(
     if out is not None:
         write_table(df, out)
     if plot is not None:
-        _plot(m, df, scenario, plot)
+        _plot(m, df, scenario, plot, vars_)
     if not quiet:
         console.print(summary_table(m, df, scenario))
         if len(df.columns) > MOST_ROWS:
@@ -104,12 +112,25 @@ def run(
     )
 
 
-def _plot(m: LoadedModel, df: pd.DataFrame, scenario: str | None, plot: Path) -> None:
+def warn_units(m: LoadedModel) -> None:
+    """Unit errors do not stop a run (units never change the numbers): warn at each line."""
+    for problem in unit_errors(m.spec):
+        warning = UnitError(f"warning: {problem.message}", problem.loc)
+        err_console.print(str(warning), markup=False)
+
+
+def _plot(
+    m: LoadedModel, df: pd.DataFrame, scenario: str | None, plot: Path, vars_: str | None
+) -> None:
     from quidpro.report.plots import plot_run
 
-    stocks = list(m.spec.stocks)[:16] or list(df.columns)[:16]
+    shown = [v.strip() for v in (vars_ or "").split(",") if v.strip()]
+    for v in shown:
+        if v not in df.columns:
+            raise ConfigError(f"--vars: {v!r} is not a variable of this model")
+    shown = shown or list(m.spec.stocks)[:16] or list(df.columns)[:16]
     title = (m.spec.title or m.name) + (f" — {scenario}" if scenario else "")
-    plot_run(df, stocks, plot, title, m.spec.time.units or "time")
+    plot_run(df, shown, plot, title, m.spec.time.units or "time", spec=m.spec)
 
 
 def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Table:

@@ -136,6 +136,12 @@ def _print_indices(doc: dict[str, Any]) -> None:
     n_more = len(doc["S1" if doc["method"] == "sobol" else "mu_star"]) - MOST_ROWS
     if n_more > 0:
         console.print(f"... and {n_more} less influential constants (see --json)")
+    # Negative Sobol estimates (issue 8): explained where they are shown.
+    from quidpro.analysis.sensitivity import negative_note
+
+    note = negative_note(doc)
+    if note is not None:
+        console.print(note)
 
 
 def indices_table(doc: dict[str, Any]) -> Table:

@@ -1,7 +1,12 @@
 """Write a :class:`~quidpro.model.spec.Model` as a standard XMILE 1.0 file.
 
-Constants become auxiliaries with a number, lookups standalone graphical
-functions (called by name), arrays XMILE arrays with an equation per element.
+Written for the peers to read as well as quidpro (PySD 3.14, simlin): constants
+become auxiliaries with a number; a lookup is drawn inside the auxiliary that calls
+it (a graphical function with an input equation, which every XMILE tool reads;
+simlin cannot call a standalone one), through a helper auxiliary where the call
+is part of a larger equation; arrays become XMILE arrays with an equation per
+element. ``DT`` (which PySD 3.14 does not know) is written as an auxiliary with
+the number of the time step, ``quidpro_dt``.
 Docs, units, claim ids, sources and ranges are kept as ``<doc>`` text. A format v1
 non-negative stock reduces its outflows (and the flows report the reduced value),
 while XMILE floors the stock; the writer spells the reduction out in the flow's
@@ -11,10 +16,12 @@ distributions are not part of XMILE and are listed in the model's documentation.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
-from quidpro.lang.ast import Binary, Call, Expr, Name, Num
+from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, walk
 from quidpro.lang.format import format_number, format_xmile
 from quidpro.model.spec import Constant, Lookup, Model, Stock, Variable
 from quidpro.version import __version__
@@ -46,6 +53,21 @@ def _limited_flows(model: Model) -> dict[str, Expr]:
     return out
 
 
+def _map_calls(e: Expr, fn: Callable[[Call], Expr]) -> Expr:
+    """``e`` with every call replaced by ``fn(call)``, innermost first."""
+    if isinstance(e, Call):
+        return fn(Call(e.func, tuple(_map_calls(a, fn) for a in e.args), e.loc))
+    if isinstance(e, Binary):
+        return Binary(e.op, _map_calls(e.left, fn), _map_calls(e.right, fn), e.loc)
+    if isinstance(e, Unary):
+        return Unary(e.op, _map_calls(e.operand, fn), e.loc)
+    return e
+
+
+def _uses(e: Expr, name: str) -> bool:
+    return any(isinstance(n, Name) and n.id == name for n in walk(e))
+
+
 def _is_zero(e: Expr) -> bool:
     return isinstance(e, Num) and e.value == 0.0
 
@@ -60,6 +82,51 @@ class _Writer:
         self.m = model
         self.lines: list[str] = []
         self.limited = _limited_flows(model)
+        self.names = {*model.constants, *model.stocks, *model.variables, *model.lookups}
+        self.dt_name = self._fresh("quidpro_dt")
+        # Lookups drawn inside auxiliaries: owner -> (lookup, input); helpers beside them.
+        self.inline: dict[str, tuple[str, Expr]] = {}
+        self.helpers: dict[str, tuple[str, Expr]] = {}
+        self.equations = self._inline_lookups()
+        self.uses_dt = any(_uses(e, "dt") for e in self._every_expression() if isinstance(e, Expr))
+
+    def _fresh(self, name: str) -> str:
+        candidate, n = name, 1
+        while candidate in self.names:
+            n += 1
+            candidate = f"{name}_{n}"
+        self.names.add(candidate)
+        return candidate
+
+    def _every_expression(self) -> list[Expr]:
+        m = self.m
+        out = [c.expr for c in m.constants.values() if c.expr is not None]
+        out += [s.initial for s in m.stocks.values()]
+        out += list(self.equations.values())
+        return out + [x for _, x in (*self.inline.values(), *self.helpers.values())]
+
+    def _inline_lookups(self) -> dict[str, Expr]:
+        """Each flow's and auxiliary's equation, with its lookup calls moved into gfs."""
+        out: dict[str, Expr] = {}
+        for v in self.m.variables.values():
+            e = self.limited.get(v.name, v.equation)
+            if _ELEMENT.match(v.name) or not self.m.lookups:  # arrays keep calls by name
+                out[v.name] = e
+                continue
+            if isinstance(e, Call) and e.func in self.m.lookups and len(e.args) == 1:
+                arg = _map_calls(e.args[0], functools.partial(self._helper, v.name))
+                self.inline[v.name] = (e.func, arg)
+                out[v.name] = arg
+                continue
+            out[v.name] = _map_calls(e, functools.partial(self._helper, v.name))
+        return out
+
+    def _helper(self, owner: str, call: Call) -> Expr:
+        if call.func not in self.m.lookups or len(call.args) != 1:
+            return call
+        name = self._fresh(f"{owner}_{call.func}")
+        self.helpers[name] = (call.func, call.args[0])
+        return Name(name)
 
     def w(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)
@@ -68,6 +135,8 @@ class _Writer:
         return name.replace(".", "__")
 
     def eqn(self, e: Expr) -> str:
+        if self.uses_dt:
+            e = _map_names(e, {"dt": self.dt_name})
         return escape(format_xmile(_dots(e)))
 
     def common(self, depth: int, units: str | None, doc: str | None) -> None:
@@ -158,8 +227,10 @@ class _Writer:
         exprs: list[tuple[str, Expr]] = []
         for sub, x in items:
             assert isinstance(x, Variable)
-            exprs.append((sub, self.limited.get(x.name, x.equation)))
+            exprs.append((sub, self.equations[x.name]))
         self.element_eqns(4, base, exprs)
+        if v.name in self.inline:
+            self.gf(4, self.m.lookups[self.inline[v.name][0]], None)
         if v.non_negative:
             self.w(4, "<non_negative/>")
         claims = f"Claims: {', '.join(v.claims)}" if v.claims else None
@@ -167,16 +238,35 @@ class _Writer:
         self.common(4, v.units, _doc(v.doc, claims, assumption))
         self.w(3, f"</{tag}>")
 
-    def lookup(self, lk: Lookup) -> None:
+    def gf(self, depth: int, lk: Lookup, name: str | None) -> None:
+        """A graphical function: standalone (``name``) or inside its auxiliary."""
         kind = (
             "discrete" if lk.discrete else ("extrapolate" if lk.extrapolate == "linear" else None)
         )
-        attr = f" type={quoteattr(kind)}" if kind else ""
-        self.w(3, f"<gf name={quoteattr(self.name(lk.name))}{attr}>")
-        self.w(4, f"<xpts>{','.join(format_number(x) for x in lk.xs)}</xpts>")
-        self.w(4, f"<ypts>{','.join(format_number(y) for y in lk.ys)}</ypts>")
-        self.common(4, lk.units, lk.doc)
-        self.w(3, "</gf>")
+        attrs = (f" name={quoteattr(self.name(name))}" if name else "") + (
+            f" type={quoteattr(kind)}" if kind else ""
+        )
+        self.w(depth, f"<gf{attrs}>")
+        self.w(depth + 1, f"<xpts>{','.join(format_number(x) for x in lk.xs)}</xpts>")
+        self.w(depth + 1, f"<ypts>{','.join(format_number(y) for y in lk.ys)}</ypts>")
+        if name:
+            self.common(depth + 1, lk.units, lk.doc)
+        self.w(depth, "</gf>")
+
+    def helper(self, name: str, lookup: str, arg: Expr) -> None:
+        lk = self.m.lookups[lookup]
+        self.w(3, f"<aux name={quoteattr(self.name(name))}>")
+        self.w(4, f"<eqn>{self.eqn(arg)}</eqn>")
+        self.gf(4, lk, None)
+        self.common(4, lk.units, f"The lookup {lookup} of {format_xmile(arg)}.")
+        self.w(3, "</aux>")
+
+    def called_by_name(self) -> set[str]:
+        """The lookups still called like functions (from constants, initials, arrays)."""
+        exprs = self._every_expression()
+        called = {n.func for e in exprs for n in walk(e) if isinstance(n, Call)}
+        used = called | {lk for lk, _ in (*self.inline.values(), *self.helpers.values())}
+        return (called & set(self.m.lookups)) | (set(self.m.lookups) - used)
 
     def document(self) -> str:
         m, t = self.m, self.m.time
@@ -217,8 +307,18 @@ class _Writer:
             self.stock(base, items)
         for base, items in self.entries({**m.flows, **m.auxiliaries}):
             self.variable(base, items)
+        for name, (lookup, arg) in self.helpers.items():
+            self.helper(name, lookup, arg)
+        standalone = self.called_by_name()
         for lk in m.lookups.values():
-            self.lookup(lk)
+            if lk.name in standalone:
+                self.gf(3, lk, lk.name)
+        if self.uses_dt:
+            self.w(3, f"<aux name={quoteattr(self.dt_name)}>")
+            self.w(4, f"<eqn>{format_number(t.dt)}</eqn>")
+            self.w(4, "<doc>The time step (sim_specs dt) written as a number: PySD 3.14 does")
+            self.w(4, "not read XMILE's DT. Change it with the dt of sim_specs.</doc>")
+            self.w(3, "</aux>")
         self.w(2, "</variables>")
         self.w(1, "</model>")
         self.w(0, "</xmile>")
@@ -238,6 +338,12 @@ class _Writer:
             title = src.fields.get("title", "")
             parts.append(f"Source {src.id}: {title}")
         return _doc(*parts)
+
+
+def _map_names(e: Expr, names: dict[str, str]) -> Expr:
+    from quidpro.io.yaml_writer import rename
+
+    return rename(e, lambda n: names.get(n, n))
 
 
 def _dots(e: Expr) -> Expr:

@@ -7,6 +7,7 @@ node, relative to the place the expression sits in its model file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
@@ -159,6 +160,23 @@ def _describe(tok: Token | None) -> str:
     return repr(str(tok))
 
 
+# Vensim spellings a modeller may bring to a YAML expression, and what to write instead.
+_VENSIM_HINTS = (
+    (re.compile(r"\bIF\s+THEN\s+ELSE\b", re.IGNORECASE), "use if(cond, a, b) for IF THEN ELSE"),
+    (re.compile(r"<>"), "use != for 'not equal'"),
+    (re.compile(r"(?<![<>=!])=(?!=)"), "use == to compare ('=' is not an operator here)"),
+    (re.compile(r":(AND|OR|NOT):", re.IGNORECASE), "use and, or, not for :AND:, :OR:, :NOT:"),
+)
+
+
+def _vensim_hint(text: str) -> str:
+    """A hint for the first Vensim spelling in ``text`` (" (use ...)") or ``""``."""
+    for pattern, hint in _VENSIM_HINTS:
+        if pattern.search(text):
+            return f" ({hint})"
+    return ""
+
+
 def _syntax_error(exc: UnexpectedInput, text: str, base: Loc) -> ParseError:
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
@@ -177,8 +195,9 @@ def _syntax_error(exc: UnexpectedInput, text: str, base: Loc) -> ParseError:
         assert isinstance(exc, UnexpectedToken)
         what = f"unexpected {_describe(exc.token)}"
         expected = sorted(_TOKEN_NAMES.get(t, t) for t in exc.expected if t in _TOKEN_NAMES)
-        if expected:
+        if expected and not _vensim_hint(text):  # the hint says what to write instead
             what += f", expected {' or '.join(expected[:4])}"
+    what += _vensim_hint(text)
     lines = text.splitlines() or [""]
     if line == 1:
         loc = base.shifted(0, base.col + col - 1, base.source_line)

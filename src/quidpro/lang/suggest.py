@@ -9,18 +9,25 @@ CUTOFF = 0.6
 """How alike a word and a suggestion must be (difflib's ratio; 0.6 is its default)."""
 
 
-def closest(word: str, options: Iterable[str]) -> str | None:
+def closest(word: str, options: Iterable[str], cutoff: float = CUTOFF) -> str | None:
     """The option most like ``word``, or None when none is alike enough.
 
     Args:
         word: The misspelt text.
         options: The names that exist.
+        cutoff: How alike they must be (0 to 1; :data:`CUTOFF` by default).
 
     Returns:
-        The best match by :class:`difflib.SequenceMatcher` ratio; ties go to the
-        greater string, so the answer does not depend on the order of ``options``.
+        The option that differs from ``word`` only in case (``STEP`` -> ``step``,
+        ``Time`` -> ``time``), else the best match by :class:`difflib.SequenceMatcher`
+        ratio; ties go to the greater string, so the answer does not depend on the
+        order of ``options``.
     """
-    close = difflib.get_close_matches(word, sorted(set(options)), n=1, cutoff=CUTOFF)
+    ordered = sorted(set(options))
+    same_letters = [o for o in ordered if o.lower() == word.lower() and o != word]
+    if same_letters:
+        return same_letters[-1]
+    close = difflib.get_close_matches(word, ordered, n=1, cutoff=cutoff)
     return close[0] if close else None
 
 

@@ -11,7 +11,7 @@ import re
 
 import networkx as nx
 
-from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError
+from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError, UnitError
 from quidpro.lang.ast import Call, Expr, Index, Name, walk
 from quidpro.lang.builtins import BUILTINS, RESERVED
 from quidpro.lang.suggest import did_you_mean
@@ -57,7 +57,8 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                 )
             if node.id not in known and node.id not in TIME_NAMES:
                 raise UndefinedNameError(
-                    f"undefined name {node.id!r} in {owner!r}{did_you_mean(node.id, known)}",
+                    f"undefined name {node.id!r} in {owner!r}"
+                    f"{did_you_mean(node.id, known | TIME_NAMES)}",
                     node.loc,
                 )
             if isinstance(node, Index):  # arrays are expanded before: x[...] is left only
@@ -94,15 +95,20 @@ def _check_expression(model: Model, owner: str, expr: Expr, known: set[str]) -> 
                 )
 
 
-def _constant_only(model: Model, owner: str, what: str, expr: Expr) -> None:
+def _constant_only(
+    model: Model, owner: str, what: str, expr: Expr, stocks_too: bool = False
+) -> None:
+    """Raise unless ``expr`` uses only constants (and, with ``stocks_too``, stocks)."""
+    allowed = "use only constants and other stocks" if stocks_too else "be constant"
     for node in walk(expr):
         if (
             isinstance(node, Name)
             and node.id not in model.constants
             and node.id not in ("pi", "inf", "dt", "start_time", "stop_time")
+            and not (stocks_too and node.id in model.stocks)
         ):
             raise ModelError(
-                f"{what} of {owner!r} must be constant, but it uses "
+                f"{what} of {owner!r} must {allowed}, but it uses "
                 + (f"the {_kind_of(model, node.id)} {node.id!r}" if node.id != "time" else "time"),
                 node.loc,
             )
@@ -110,7 +116,7 @@ def _constant_only(model: Model, owner: str, what: str, expr: Expr) -> None:
             b = BUILTINS.get(node.func)
             if b is not None and b.kind != "pure":
                 raise ModelError(
-                    f"{what} of {owner!r} must be constant, but it calls {node.func}()", node.loc
+                    f"{what} of {owner!r} must {allowed}, but it calls {node.func}()", node.loc
                 )
 
 
@@ -206,6 +212,17 @@ def known_names(model: Model) -> set[str]:
     return {*model.constants, *model.stocks, *model.flows, *model.auxiliaries}
 
 
+def unit_errors(model: Model) -> list[UnitError]:
+    """The unit disagreements of a checked model (see :mod:`quidpro.model.units`).
+
+    Kept apart from :func:`check_model`: ``quidpro check`` fails on them, while a run
+    only warns, since units do not change the numbers.
+    """
+    from quidpro.model.units import unit_errors as find  # pint loads only when asked
+
+    return find(model)
+
+
 #: Names the compiler generates for hidden state (``_a__smooth1``, ``_f__raw``): a
 #: leading underscore and a double underscore. No model name may take that form, so a
 #: user's variable can never replace the hidden state of another.
@@ -234,9 +251,9 @@ def check_model(model: Model) -> None:
     for c in model.constants.values():
         if c.expr is not None:
             _constant_only(model, c.name, "the value", c.expr)
-    if not model.dynamic_initials:
+    if not model.dynamic_initials:  # a stock may start from others: solve/lower.py orders them
         for s in model.stocks.values():
-            _constant_only(model, s.name, "the initial value", s.initial)
+            _constant_only(model, s.name, "the initial value", s.initial, stocks_too=True)
     for sc in model.scenarios.values():
         for name in sc.set:
             if name not in model.constants:

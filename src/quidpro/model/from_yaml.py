@@ -84,6 +84,12 @@ def _number(node: Node, what: str) -> float:
     return finite(float(v), what, node.loc)
 
 
+def _units_loc(node: Node, key: str = "units") -> Loc | None:
+    """Where the ``units`` (or ``input_units``) value of a mapping is written."""
+    child = node.get(key)
+    return child.loc if child is not None else None
+
+
 def _text(node: Node | None) -> str | None:
     if node is None or node.value is None:
         return None
@@ -138,7 +144,16 @@ def _time(node: Node | None, file: str) -> TimeSpec:
             raise ParseError(f"time.hold_inputs must be true or false, got {describe(h)}", h.loc)
         hold = h.value
     return TimeSpec(
-        start, stop, step, _text(get("units")), method, origin, save_every, hold, node.loc
+        start,
+        stop,
+        step,
+        _text(get("units")),
+        method,
+        origin,
+        save_every,
+        hold,
+        node.loc,
+        _units_loc(node),
     )
 
 
@@ -266,6 +281,7 @@ def _constant(name: str, node: Node) -> Constant:
         _text(node.get("source")),
         _text(node.get("assumption")),
         loc,
+        units_loc=_units_loc(node),
         lever=bool(lever.value) if lever is not None else False,
     )
 
@@ -305,6 +321,7 @@ def _stock(name: str, node: Node) -> Stock:
         _text(node.get("units")),
         _text(node.get("doc")),
         loc,
+        _units_loc(node),
     )
 
 
@@ -334,6 +351,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             _text(node.get("assumption")),
             bool(nn.value) if nn is not None else False,
             loc,
+            _units_loc(node),
         )
 
     return build
@@ -343,7 +361,7 @@ def _lookup(name: str, node: Node) -> Lookup:
     loc = node.key_loc or node.loc
     if not node.is_map:
         raise ParseError(f"lookup {name!r} must be a mapping with 'points'", node.loc)
-    _check_keys(node, ("points", "extrapolate", "units", "doc"), f"lookup {name!r}")
+    _check_keys(node, ("points", "extrapolate", "units", "input_units", "doc"), f"lookup {name!r}")
     pn = node.get("points")
     if pn is None:
         raise ParseError(f"lookup {name!r} needs 'points': [[x, y], ...]", node.loc)
@@ -378,6 +396,8 @@ def _lookup(name: str, node: Node) -> Lookup:
         _text(node.get("units")),
         _text(node.get("doc")),
         loc,
+        _units_loc(node),
+        _text(node.get("input_units")),
     )
 
 

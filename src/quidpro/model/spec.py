@@ -40,6 +40,7 @@ class TimeSpec:
     # Runge-Kutta step, as Vensim does; set for XMILE files from Vensim.
     hold_inputs: bool = False
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse a clock no run can follow: non-finite, backwards or too many steps.
@@ -102,6 +103,7 @@ class Constant:
     # A scenario lever (a date or a switch): never sampled by ensembles, sensitivity
     # analysis or calibration, whatever its range or distribution.
     lever: bool = False
+    units_loc: Loc | None = field(default=None, compare=False)  # where ``units`` is written
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Stock:
     units: str | None = None
     doc: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class Variable:
     assumption: str | None = None
     non_negative: bool = False  # a flow that never goes below zero (XMILE)
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -142,9 +146,11 @@ class Lookup:
     ys: tuple[float, ...]
     extrapolate: str = "clamp"  # "clamp" | "linear"
     discrete: bool = False
-    units: str | None = None
+    units: str | None = None  # of the output (y)
     doc: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
+    units_loc: Loc | None = field(default=None, compare=False)
+    input_units: str | None = None  # of the argument (x)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,66 @@
+"""Plain-language labels, and the dated things of a model, for the page, brief and plots.
+
+- A *date lever* is a constant in the model's time units whose range reaches past the
+  end of the run, so that "never" is one of its values (the flagship's ceasefire and
+  red-line switches: 9999 = never).
+- A *dated event* is a constant named ``*_time`` in the model's time units whose value
+  falls inside the run (the Hanoi summit, the invasion): drawn as a line on charts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from quidpro.model.spec import Constant, Model
+
+# Abbreviations kept in capitals in labels (country and organisation codes, units).
+UPPER = {"nk", "ru", "us", "sk", "un", "unsc", "usd", "icbm", "slbm", "poe", "gdp", "eu"}
+
+
+def plain_label(name: str) -> str:
+    """A short label for a name: ``nk_shell_stockpile`` → ``NK shell stockpile``."""
+    words = name.replace("[", " ").replace("]", "").replace(",", " ").split("_")
+    out = [w.upper() if w.lower() in UPPER else w for w in words if w]
+    text = " ".join(out)
+    return text[:1].upper() + text[1:]
+
+
+def first_sentence(doc: str | None, limit: int = 160) -> str:
+    """The first sentence of a ``doc`` string (for tooltips and the assumptions register)."""
+    if not doc:
+        return ""
+    text = " ".join(doc.split())
+    m = re.match(r"(.+?[.!?])(\s|$)", text)
+    sentence = m.group(1) if m else text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+def _in_time_units(model: Model, c: Constant) -> bool:
+    units = (c.units or "").strip().lower()
+    time_units = (model.time.units or "").strip().lower()
+    return bool(units) and units in (time_units, time_units + "s")
+
+
+def date_levers(model: Model) -> list[str]:
+    """Constants that switch something on at a date, with "never" beyond the run."""
+    out = []
+    for name, c in model.constants.items():
+        if c.expr is not None or not _in_time_units(model, c) or c.distribution is not None:
+            continue
+        if c.range is not None and c.range[1] > model.time.stop:
+            out.append(name)
+    return out
+
+
+def dated_events(model: Model) -> list[dict[str, Any]]:
+    """``*_time`` constants whose value falls inside the run: ``{"name", "time", "label"}``."""
+    levers = set(date_levers(model))
+    out = []
+    for name, c in model.constants.items():
+        if name in levers or not name.endswith("_time") or not _in_time_units(model, c):
+            continue
+        if model.time.start <= c.value <= model.time.stop:
+            label = plain_label(name.removesuffix("_time"))
+            out.append({"name": name, "time": float(c.value), "label": label})
+    return out

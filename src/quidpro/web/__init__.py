@@ -1,0 +1,1 @@
+"""The analyst's workbench in the browser (``quidpro serve``): FastAPI app, page, API."""

@@ -1,0 +1,499 @@
+// One model's workbench page: Explore, Uncertainty, Why, Evidence (quidpro serve).
+// Charts are uPlot (shipped in /static, no CDN). Everything the tests read is exposed on
+// window.quidpro: the page data, the last run, the charts' data and the numbers shown.
+"use strict";
+(() => {
+  const MODEL = document.body.dataset.model;
+  const NA = "not available for this model yet";
+  const state = {
+    page: null, scenario: "baseline", sets: {}, chosen: [], baseline: null, last: null,
+    inflight: false, pending: false, charts: {}, fans: {}, ensembles: {}, runs: 0,
+    latencies: [],
+  };
+  window.quidpro = state;
+
+  const $ = (sel) => document.querySelector(sel);
+  const el = (tag, attrs = {}, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") e.textContent = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids) e.append(k);
+    return e;
+  };
+  async function api(path, body) {
+    const opts = body === undefined ? {} : {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    };
+    const r = await fetch(path, opts);
+    const doc = await r.json();
+    if (!r.ok) throw new Error(doc.error || r.statusText);
+    return doc;
+  }
+  const varInfo = (name) => state.page.variables.find((v) => v.name === name) || { label: name, units: "" };
+  const toSeconds = (iso) => Date.parse(iso + "T00:00:00Z") / 1000;
+  const xOf = (doc) => (doc.dates ? doc.dates.map(toSeconds) : doc.time);
+
+  // ---------------------------------------------------------------- tabs
+  for (const b of document.querySelectorAll("nav.tabs button")) {
+    b.addEventListener("click", () => {
+      for (const o of document.querySelectorAll("nav.tabs button")) o.setAttribute("aria-selected", o === b);
+      for (const s of document.querySelectorAll("section.tab")) s.hidden = s.id !== b.dataset.tab;
+      if (b.dataset.tab === "why") drawGraph();
+    });
+  }
+
+  // ---------------------------------------------------------------- charts
+  function eventsPlugin(events) {
+    // Dated events as dashed vertical lines; labels in staggered rows so that close
+    // events stay readable (the full label is in the chart's legend-free tooltip row).
+    return {
+      hooks: {
+        draw: (u) => {
+          const ctx = u.ctx, px = devicePixelRatio;
+          ctx.save();
+          ctx.font = `${10 * px}px sans-serif`;
+          ctx.textAlign = "left";
+          ctx.textBaseline = "alphabetic";
+          const shown = events
+            .map((e) => ({ ...e, pos: u.valToPos(e.x, "x", true) }))
+            .filter((e) => e.pos >= u.bbox.left && e.pos <= u.bbox.left + u.bbox.width)
+            .sort((a, b) => a.pos - b.pos);
+          const rowEnd = [];
+          for (const e of shown) {
+            ctx.strokeStyle = e.colour || "#b0413e";
+            ctx.setLineDash([4 * px, 3 * px]);
+            ctx.beginPath(); ctx.moveTo(e.pos, u.bbox.top); ctx.lineTo(e.pos, u.bbox.top + u.bbox.height); ctx.stroke();
+            const w = ctx.measureText(e.label).width;
+            let row = rowEnd.findIndex((end) => end < e.pos);
+            if (row < 0) { row = rowEnd.length; rowEnd.push(0); }
+            rowEnd[row] = e.pos + w + 6 * px;
+            const y = u.bbox.top + (11 + 12 * row) * px;
+            ctx.fillStyle = "rgba(255,255,255,0.85)";
+            ctx.fillRect(e.pos + 2 * px, y - 9 * px, w + 2 * px, 11 * px);
+            ctx.fillStyle = e.colour || "#b0413e";
+            ctx.fillText(e.label, e.pos + 3 * px, y);
+          }
+          ctx.restore();
+        },
+      },
+    };
+  }
+  function chartEvents() {
+    const p = state.page;
+    const out = p.events.map((e) => ({ x: e.date ? toSeconds(e.date) : e.time, label: e.label, colour: "#777" }));
+    for (const lever of p.date_levers) {
+      const v = lever.name in state.sets ? state.sets[lever.name] : null;
+      const iso = typeof v === "string" ? v : null;
+      const t = typeof v === "number" ? v : null;
+      if (iso) out.push({ x: toSeconds(iso), label: lever.label });
+      else if (t !== null && t <= p.time.stop) out.push({ x: t, label: lever.label });
+    }
+    const sc = p.scenarios.find((s) => s.name === state.scenario);
+    if (sc) for (const [k, v] of Object.entries(sc.set)) {
+      const lever = p.date_levers.find((l) => l.name === k);
+      if (lever && !(k in state.sets) && v <= p.time.stop) out.push({ x: timeToX(v), label: lever.label });
+    }
+    return out;
+  }
+  function timeToX(t) {
+    // Model time to the chart's x: a date where the model has one (baseline run's mapping).
+    const b = state.baseline;
+    if (!b || !b.dates) return t;
+    const i = b.time.findIndex((x) => x >= t);
+    return toSeconds(b.dates[i < 0 ? b.dates.length - 1 : i]);
+  }
+  function axisValues(_, ticks) { return ticks.map((v) => QNum.fmt(v, 3)); }
+  function legendValue(u, v) { return v === null || v === undefined ? "" : QNum.fmt(v); }
+  function chartWidth(target) {
+    // Two charts a row in the area the charts share (a chart's own box has no width yet).
+    const area = target.parentElement ? target.parentElement.clientWidth : 1100;
+    return Math.max(340, Math.min(640, Math.floor((area - 40) / 2)));
+  }
+  function makeChart(target, title, units, data, series, extra = {}) {
+    const width = chartWidth(target);
+    target.style.width = `${width + 10}px`;
+    const opts = {
+      title, width, height: 240,
+      scales: { x: { time: !!state.page.time.origin } },
+      axes: [{}, { label: units || "", values: axisValues, size: 78, labelSize: 20 }],
+      series: [{ label: state.page.time.origin ? "date" : state.page.time.units }, ...series],
+      plugins: [eventsPlugin(chartEvents())],
+      legend: { live: true },
+      ...extra,
+    };
+    return new uPlot(opts, data, target);
+  }
+
+  // ---------------------------------------------------------------- explore
+  function currentSets() {
+    const out = {};
+    for (const [k, v] of Object.entries(state.sets)) out[k] = v;
+    return out;
+  }
+  function buildExplore() {
+    const p = state.page;
+    const sc = $("#scenarios");
+    for (const s of p.scenarios) {
+      const id = `sc-${s.name}`;
+      const input = el("input", { type: "radio", name: "scenario", id, value: s.name });
+      if (s.name === "baseline") input.checked = true;
+      input.addEventListener("change", () => { state.scenario = s.name; rerun(); });
+      sc.append(el("div", { class: "opt", title: s.doc }, input, el("label", { for: id, text: ` ${s.name.replaceAll("_", " ")}` }), el("div", { class: "note", text: s.doc })));
+    }
+    const dl = $("#date-levers");
+    if (!p.date_levers.length) dl.append(el("p", { class: "note", text: "This model has no dated levers." }));
+    for (const lever of p.date_levers) {
+      const date = el("input", { type: "date", id: `date-${lever.name}`, min: lever.min_date || "", max: lever.max_date || "" });
+      const never = el("input", { type: "checkbox", id: `never-${lever.name}` });
+      never.checked = lever.never;
+      if (lever.date) date.value = lever.date;
+      date.disabled = lever.never;
+      const apply = () => {
+        date.disabled = never.checked;
+        if (never.checked) delete state.sets[lever.name];
+        else if (date.value) state.sets[lever.name] = date.value;
+        rerun();
+      };
+      never.addEventListener("change", () => { if (!never.checked && !date.value) date.value = lever.max_date ? lever.min_date : ""; apply(); });
+      date.addEventListener("change", apply);
+      dl.append(el("div", { class: "lever", title: lever.doc }, el("div", { text: lever.label }),
+        date, el("label", {}, never, " never"), el("div", { class: "note", text: lever.doc })));
+    }
+    const box = $("#sliders");
+    if (!p.sliders.length) box.append(el("p", { class: "note", text: "No uncertain constants to move." }));
+    for (const s of p.sliders) {
+      const input = el("input", { type: "range", id: `slider-${s.name}`, min: s.min, max: s.max, step: s.step, value: s.value, "data-name": s.name });
+      const shown = el("output", { id: `value-${s.name}`, text: QNum.fmt(s.value) });
+      input.addEventListener("input", () => {
+        const v = Number(input.value);
+        shown.textContent = QNum.fmt(v);
+        if (Math.abs(v - s.value) < s.step / 2) delete state.sets[s.name]; else state.sets[s.name] = v;
+        rerun();
+      });
+      box.append(el("div", { class: "slider", title: s.doc },
+        el("div", { class: "slider-head" }, el("span", { text: s.label }), shown, el("span", { class: "units", text: s.units })),
+        input,
+        el("div", { class: "range note", text: `${QNum.fmt(s.min)} – ${QNum.fmt(s.max)} ${s.units}` }),
+        el("div", { class: "note", text: s.doc })));
+    }
+    $("#reset").addEventListener("click", () => {
+      state.sets = {};
+      for (const s of p.sliders) { $(`#slider-${s.name}`).value = s.value; $(`#value-${s.name}`).textContent = QNum.fmt(s.value); }
+      for (const lever of p.date_levers) {
+        $(`#never-${lever.name}`).checked = lever.never; $(`#date-${lever.name}`).disabled = lever.never;
+        $(`#date-${lever.name}`).value = lever.date || "";
+      }
+      $("#sc-baseline").checked = true; state.scenario = "baseline";
+      rerun();
+    });
+    const sel = $("#variables");
+    for (const v of p.variables) {
+      const o = el("option", { value: v.name, text: `${v.label}${v.units ? ` (${v.units})` : ""}` });
+      o.selected = p.default_variables.includes(v.name);
+      sel.append(o);
+    }
+    state.chosen = [...p.default_variables];
+    sel.addEventListener("change", async () => {
+      state.chosen = [...sel.selectedOptions].map((o) => o.value).slice(0, 12);
+      state.baseline = await api("/api/run", { model: MODEL, vars: state.chosen });
+      rerun();
+    });
+  }
+  async function rerun() {
+    if (state.inflight) { state.pending = true; return; }
+    state.inflight = true;
+    const t0 = performance.now();
+    try {
+      const body = { model: MODEL, scenario: state.scenario, set: currentSets(), vars: state.chosen };
+      state.last = await api("/api/run", body);
+      state.latencies.push(performance.now() - t0);
+      state.runs += 1;
+      drawExplore();
+      $("#run-status").textContent = `re-run in ${QNum.fmt(performance.now() - t0, 2)} ms`;
+      $("#run-status").classList.remove("error");
+    } catch (err) {
+      $("#run-status").textContent = `error: ${err.message}`;
+      $("#run-status").classList.add("error");
+    } finally {
+      state.inflight = false;
+      if (state.pending) { state.pending = false; rerun(); }
+    }
+  }
+  function drawExplore() {
+    const box = $("#explore-charts");
+    box.textContent = "";
+    state.charts = {};
+    state.shown = {};
+    const run = state.last, base = state.baseline;
+    const x = xOf(run);
+    for (const name of state.chosen) {
+      const info = varInfo(name);
+      const holder = el("div", { class: "chart", "data-variable": name });
+      box.append(holder);
+      const data = [x, base.variables[name], run.variables[name]];
+      const series = [
+        { label: "baseline", stroke: "#999", dash: [5, 4], width: 1.5, value: legendValue },
+        { label: state.scenario === "baseline" && !Object.keys(state.sets).length ? "this run (= baseline)" : "this run", stroke: "#1f5f8b", width: 2, value: legendValue },
+      ];
+      const ev = (state.page.evidence || []).filter((r) => r.variable === name && r.value !== null);
+      if (ev.length) {
+        const pts = x.map(() => null);
+        for (const r of ev) {
+          const xv = r.date ? toSeconds(r.date) : r.time;
+          let i = x.findIndex((t) => t >= xv); if (i < 0) i = x.length - 1;
+          pts[i] = r.value;
+        }
+        data.push(pts);
+        series.push({ label: "evidence", stroke: "#d9822b", width: 0, points: { show: true, size: 8, fill: "#d9822b" }, value: legendValue });
+      }
+      state.charts[name] = makeChart(holder, info.label, info.units, data, series);
+      const end = run.variables[name][run.variables[name].length - 1];
+      const bend = base.variables[name][base.variables[name].length - 1];
+      const when = run.dates ? run.dates[run.dates.length - 1] : QNum.fmt(run.time[run.time.length - 1]);
+      const note = el("p", { class: "numbers" });
+      note.innerHTML = `${info.label} at ${when}: <b class="value">${QNum.fmt(end)}</b> ${info.units} (baseline <span class="base">${QNum.fmt(bend)}</span>)`;
+      holder.append(note);
+      state.shown[name] = { end: QNum.fmt(end), baseline: QNum.fmt(bend) };
+    }
+  }
+
+  // ---------------------------------------------------------------- uncertainty
+  function buildUncertainty() {
+    const p = state.page;
+    const box = $("#ens-scenarios");
+    for (const s of p.scenarios) {
+      const input = el("input", { type: "checkbox", id: `ens-${s.name}`, value: s.name });
+      input.checked = s.name === "baseline";
+      box.append(el("label", { title: s.doc }, input, ` ${s.name.replaceAll("_", " ")} `));
+    }
+    $("#ens-basis").textContent = p.posterior
+      ? `Drawn from the model's posterior (${p.posterior}).`
+      : "Drawn from the prior: the constants' distributions in the model file (no calibrated posterior for this model yet).";
+    const first = p.default_variables[0];
+    if (first && state.baseline) {
+      const vals = state.baseline.variables[first];
+      const i = Math.floor(vals.length * 0.75);
+      const at = state.baseline.dates ? state.baseline.dates[i] : String(state.baseline.time[i]);
+      $("#query-text").value = `${first} > ${Number(vals[i].toPrecision(2))} at ${at}`;
+    }
+    state.queries = [];
+    $("#query-add").addEventListener("click", () => { state.queries.push($("#query-text").value); runEnsembles(); });
+    $("#ens-go").addEventListener("click", runEnsembles);
+  }
+  async function runEnsembles() {
+    const runs = Number($("#ens-runs").value), seed = Number($("#ens-seed").value);
+    const scenarios = [...document.querySelectorAll("#ens-scenarios input:checked")].map((i) => i.value);
+    $("#ens-status").textContent = `running ${QNum.fmt(runs)} members × ${scenarios.length} scenario(s)…`;
+    $("#ens-status").classList.remove("error");
+    try {
+      state.ensembles = {};
+      for (const s of scenarios) {
+        state.ensembles[s] = await api("/api/ensemble", { model: MODEL, scenario: s, runs, seed, vars: state.chosen, queries: state.queries });
+      }
+      $("#ens-status").textContent = `done: ${QNum.fmt(runs)} members, seed ${seed}`;
+      drawFans();
+    } catch (err) {
+      $("#ens-status").textContent = `error: ${err.message}`;
+      $("#ens-status").classList.add("error");
+    }
+  }
+  const COLOURS = ["#1f5f8b", "#d9822b", "#3c8d40", "#b0413e", "#6b4c9a", "#8c6d31", "#2a9d8f"];
+  function fade(hex, a) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${a})`;
+  }
+  function drawFans() {
+    const box = $("#fan-charts");
+    box.textContent = "";
+    state.fans = {};
+    const names = Object.keys(state.ensembles);
+    if (!names.length) return;
+    for (const v of state.chosen) {
+      const first = state.ensembles[names[0]].variables[v];
+      if (!first) continue;
+      const info = varInfo(v);
+      const x = first.time.map((t) => timeToX(t));
+      const data = [x], series = [], bands = [];
+      names.forEach((s, k) => {
+        const q = state.ensembles[s].variables[v].quantiles, c = COLOURS[k % COLOURS.length];
+        const base = data.length;
+        data.push(q["0.05"], q["0.25"], q["0.5"], q["0.75"], q["0.95"]);
+        series.push(
+          { label: `${s} 5%`, stroke: fade(c, 0.3), width: 1, value: legendValue },
+          { label: `${s} 25%`, stroke: fade(c, 0.5), width: 1, value: legendValue },
+          { label: `${s} median`, stroke: c, width: 2, value: legendValue },
+          { label: `${s} 75%`, stroke: fade(c, 0.5), width: 1, value: legendValue },
+          { label: `${s} 95%`, stroke: fade(c, 0.3), width: 1, value: legendValue });
+        bands.push({ series: [base + 4, base], fill: fade(c, 0.12) }, { series: [base + 3, base + 1], fill: fade(c, 0.22) });
+      });
+      const holder = el("div", { class: "chart", "data-variable": v });
+      box.append(holder);
+      state.fans[v] = makeChart(holder, `${info.label}: median, 50% and 90% bands`, info.units, data, series, { bands, legend: { show: false } });
+      const key = el("p", { class: "numbers" });
+      names.forEach((s, k) => key.append(el("span", { class: "swatch", style: `background:${COLOURS[k % COLOURS.length]}` }), ` ${s.replaceAll("_", " ")}  `));
+      holder.append(key);
+    }
+    drawQueries(); drawSideBySide();
+  }
+  function drawQueries() {
+    const body = $("#queries tbody");
+    body.textContent = "";
+    for (const [s, doc] of Object.entries(state.ensembles)) {
+      for (const q of doc.queries || []) {
+        body.append(el("tr", {}, el("td", { text: s }), el("td", { text: q.query }),
+          el("td", { class: "num", text: QNum.percent(q.probability) }),
+          el("td", { class: "num", text: `${QNum.percent(q.ci[0])}–${QNum.percent(q.ci[1])}` })));
+      }
+    }
+  }
+  function drawSideBySide() {
+    const t = $("#side-by-side");
+    t.textContent = "";
+    const names = Object.keys(state.ensembles);
+    const head = el("tr", {}, el("th", { text: "variable (at the end of the run)" }));
+    for (const s of names) head.append(el("th", { text: `${s}: median (90% interval)` }));
+    t.append(el("thead", {}, head));
+    const body = el("tbody");
+    for (const v of state.chosen) {
+      const row = el("tr", {}, el("td", { text: `${varInfo(v).label} (${varInfo(v).units})` }));
+      for (const s of names) {
+        const q = state.ensembles[s].variables[v].quantiles, n = q["0.5"].length - 1;
+        const scale = Math.max(Math.abs(q["0.05"][n]), Math.abs(q["0.95"][n])) || 1;
+        row.append(el("td", { class: "num", text: `${QNum.fmt(q["0.5"][n], 4, scale)} (${QNum.fmt(q["0.05"][n], 4, scale)}–${QNum.fmt(q["0.95"][n], 4, scale)})` }));
+      }
+      body.append(row);
+    }
+    t.append(body);
+  }
+
+  // ---------------------------------------------------------------- why
+  function claimPanel(claimIds, link) {
+    const p = state.page, panel = $("#claim-panel");
+    panel.textContent = "";
+    panel.append(el("h2", { text: link ? `${varInfo(link[0]).label} → ${varInfo(link[1]).label}` : "Claim" }));
+    for (const id of claimIds) {
+      const c = p.claims.find((x) => x.id === id);
+      if (!c) continue;
+      const src = p.sources[c.source] || {};
+      panel.append(el("h3", { text: `${c.id} (${c.kind || ""}, polarity ${c.polarity || "?"})` }),
+        el("p", { text: c.text }),
+        el("p", { class: "note", text: `Source: “${src.title || c.source || "?"}”${src.publisher ? `, ${src.publisher}` : ""}, ¶${c.paragraph.join(", ¶")}` }));
+    }
+    if (link) {
+      const ev = [];
+      for (const n of link) {
+        const c = p.constants_sources ? p.constants_sources[n] : null;
+        if (c) ev.push(c);
+      }
+      const ids = new Set();
+      for (const n of link) for (const id of (p.evidence_ids[n] || [])) ids.add(id);
+      if (ids.size) {
+        const ul = el("ul");
+        for (const id of ids) {
+          const s = p.sources[id] || {};
+          ul.append(el("li", {}, el("code", { text: id }), ` ${s.title || ""} (${s.publisher || ""}, ${s.date || ""}) `,
+            s.url ? el("a", { href: s.url, target: "_blank", rel: "noopener", text: "link" }) : ""));
+        }
+        panel.append(el("h3", { text: "Evidence behind the constants of this link" }), ul);
+      }
+    }
+  }
+  function drawGraph() {
+    const g = state.page.graph, svg = $("#graph");
+    if (svg.dataset.drawn) return;
+    svg.dataset.drawn = "1";
+    const NS = "http://www.w3.org/2000/svg";
+    const mk = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+    const defs = mk("defs", {});
+    const marker = mk("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+    marker.append(mk("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#555" }));
+    defs.append(marker); svg.append(defs);
+    const pos = Object.fromEntries(g.nodes.map((n) => [n.id, n]));
+    const loopEdges = new Set(g.loop_edges || []);
+    for (const e of g.edges) {
+      const a = pos[e.source], b = pos[e.target];
+      const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
+      const line = mk("line", { x1: a.x + dx / len * 8, y1: a.y + dy / len * 8, x2: b.x - dx / len * 10, y2: b.y - dy / len * 10,
+        class: "edge" + (loopEdges.has(`${e.source}>${e.target}`) ? " loop" : ""), "marker-end": "url(#arrow)", "data-claims": e.claims.join(" ") });
+      const hit = mk("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" });
+      const title = mk("title", {}); title.textContent = `${e.source} → ${e.target} (${e.claims.join(", ")})`;
+      hit.append(title);
+      hit.addEventListener("click", () => { for (const l of svg.querySelectorAll(".edge.on")) l.classList.remove("on"); line.classList.add("on"); claimPanel(e.claims, [e.source, e.target]); });
+      svg.append(line, hit);
+    }
+    for (const n of g.nodes) {
+      const c = mk("circle", { cx: n.x, cy: n.y, r: n.kind === "stock" ? 7 : 4, class: `node ${n.kind}` });
+      const t = mk("text", { x: n.x + 8, y: n.y - 6, class: "label" }); t.textContent = varInfo(n.id).label;
+      const title = mk("title", {}); title.textContent = varInfo(n.id).doc || n.id; c.append(title);
+      svg.append(c, t);
+    }
+  }
+  function buildWhy() {
+    const p = state.page, ul = $("#claims");
+    for (const c of p.claims) {
+      const li = el("li", {}, el("a", { href: "#", text: c.id }), ` ${c.text} `, el("span", { class: "note", text: `(¶${c.paragraph.join(", ¶")})` }));
+      li.querySelector("a").addEventListener("click", (ev) => { ev.preventDefault(); claimPanel([c.id], null); });
+      ul.append(li);
+    }
+    const box = $("#loops");
+    if (!p.loops) { box.append(el("p", { class: "na", text: `Loop dominance: ${NA}.` })); return; }
+    const x = p.loops.time.map((t) => timeToX(t));
+    const data = [x], series = [];
+    p.loops.loops.slice(0, 8).forEach((lp, k) => {
+      data.push(lp.relative_score);
+      series.push({ label: `${lp.id} (${lp.polarity === "R" ? "reinforcing" : "balancing"})`, stroke: COLOURS[k % COLOURS.length], width: 2, value: (u, v) => QNum.fmt(v, 2) });
+    });
+    const holder = el("div", { class: "chart" }); box.append(holder);
+    state.loopChart = makeChart(holder, "Relative loop score (share of the behaviour each loop explains)", "relative score", data, series);
+    const list = el("ul");
+    for (const lp of p.loops.loops.slice(0, 8)) list.append(el("li", { text: `${lp.id} ${lp.polarity}: ${lp.variables.map((v) => varInfo(v).label).join(" → ")}` }));
+    box.append(list);
+  }
+
+  // ---------------------------------------------------------------- evidence
+  function buildEvidence() {
+    const p = state.page;
+    const ledger = $("#ledger");
+    if (!p.evidence) ledger.append(el("p", { class: "na", text: `The evidence ledger against the model: ${NA}.` }));
+    else {
+      const t = el("table", {}, el("thead", {}, el("tr", {}, ...["id", "date", "indicator", "kind", "observed", "model"].map((h) => el("th", { text: h })))));
+      const body = el("tbody");
+      for (const r of p.evidence) body.append(el("tr", {}, el("td", { text: r.id }), el("td", { text: r.date || "" }), el("td", { text: r.indicator }), el("td", { text: r.kind }), el("td", { class: "num", text: QNum.fmt(r.value) }), el("td", { class: "num", text: QNum.fmt(r.model) })));
+      t.append(body); ledger.append(t);
+    }
+    const bt = $("#backtest");
+    if (!p.backtest) bt.append(el("p", { class: "na", text: `Back-test scores: ${NA}.` }));
+    else {
+      const t = el("table", {}, el("thead", {}, el("tr", {}, ...["cutoff", "90% coverage", "CRPSS vs trend", "CRPSS vs persistence"].map((h) => el("th", { text: h })))));
+      for (const c of p.backtest.cutoffs) t.append(el("tr", {}, el("td", { text: c.cutoff }), el("td", { class: "num", text: QNum.percent(c.coverage90) }), el("td", { class: "num", text: QNum.fmt(c.crpss_trend, 2) }), el("td", { class: "num", text: QNum.fmt(c.crpss_persistence, 2) })));
+      bt.append(t);
+    }
+    const src = $("#sources");
+    src.append(el("thead", {}, el("tr", {}, ...["id", "title", "publisher", "date", "indicator", "confidence"].map((h) => el("th", { text: h })))));
+    const body = el("tbody");
+    for (const [id, s] of Object.entries(p.sources)) {
+      const title = s.url ? el("a", { href: s.url, target: "_blank", rel: "noopener", text: s.title || id }) : el("span", { text: s.title || id });
+      body.append(el("tr", {}, el("td", { text: id }), el("td", {}, title), el("td", { text: s.publisher || "" }), el("td", { text: s.date || "" }), el("td", { text: s.indicator || s.kind || "" }), el("td", { text: s.confidence || "" })));
+    }
+    src.append(body);
+  }
+
+  // ---------------------------------------------------------------- start
+  async function start() {
+    $("#run-status").textContent = "loading the model…";
+    try {
+      state.page = await api(`/api/page/${encodeURIComponent(MODEL)}`);
+      state.chosen = [...state.page.default_variables];
+      state.baseline = await api("/api/run", { model: MODEL, vars: state.chosen });
+      buildExplore(); buildUncertainty(); buildWhy(); buildEvidence();
+      await rerun();
+      document.body.dataset.ready = "1";
+    } catch (err) {
+      $("#run-status").textContent = `error: ${err.message}`;
+      $("#run-status").classList.add("error");
+    }
+  }
+  start();
+})();

@@ -1,0 +1,69 @@
+"""run --plot: any variables, plain titles, units on the axes, dates, events, observations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from typer.testing import CliRunner
+
+import quidpro
+from quidpro.cli.main import app
+from quidpro.report.labels import dated_events
+from quidpro.report.plots import run_figure
+
+
+def test_panels_have_labels_units_dates_events_and_points() -> None:
+    m = quidpro.load("nk_russia")
+    df = m.run(backend="numpy")
+    obs = {
+        "containers_shipped": [
+            (pd.Timestamp("2023-10-13"), 1000.0),
+            (pd.Timestamp("2024-03-18"), 7000.0),
+        ]
+    }
+    fig = run_figure(
+        df, ["containers_shipped", "partnership_intensity"], "t", spec=m.spec, observations=obs
+    )
+    try:
+        a, b = fig.axes[:2]
+        assert a.get_title() == "Containers shipped"
+        assert a.get_ylabel() == "containers"
+        assert b.get_ylabel() == "dimensionless"
+        assert a.get_xlabel() == b.get_xlabel() == "date"  # one row: both are the bottom
+        n_events = len(dated_events(m.spec))
+        assert n_events >= 3
+        dashed = [ln for ln in a.get_lines() if ln.get_linestyle() == "--"]
+        assert len(dashed) == n_events
+        offsets = a.collections[0].get_offsets()
+        assert len(offsets) == 2
+        assert list(offsets[:, 1]) == [1000.0, 7000.0]
+        ticks = [t.get_text() for t in a.get_yticklabels()]
+        assert any("," in t for t in ticks)  # thousands separators on the axis
+    finally:
+        plt.close(fig)
+
+
+def test_run_plot_takes_vars(tmp_path: Path) -> None:
+    out = tmp_path / "run.png"
+    r = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "nk_russia",
+            "--plot",
+            str(out),
+            "--no-store",
+            "-q",
+            "--vars",
+            "containers_per_month,nk_missile_launches_per_year",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    r = CliRunner().invoke(
+        app, ["run", "nk_russia", "--plot", str(out), "--no-store", "--vars", "nope"]
+    )
+    assert r.exit_code == 2
+    assert "--vars: 'nope' is not a variable" in r.output
