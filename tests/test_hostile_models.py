@@ -150,3 +150,30 @@ def test_an_xmile_expression_has_the_same_bounds() -> None:
         parse_xmile_expression("^".join(["1"] * 200))
     with pytest.raises(QuidproError, match=r"nested too deeply|nested more than"):
         parse_xmile_expression("IF a THEN " * 1000 + "1" + " ELSE 0" * 1000)
+
+
+@pytest.mark.parametrize(
+    ("time", "message"),
+    [
+        (
+            "{start: 0, stop: 100000, dt: 1, units: year, origin: 9999-01-01}",
+            "a run of 100000 year from 9999-01-01 would end after 2262-04-11, the last "
+            "calendar date quidpro can show; use an earlier time.origin or a shorter run",
+        ),
+        (
+            "{start: 0, stop: 300, dt: 1, units: year, origin: 2000-01-01}",
+            "a run of 300 year from 2000-01-01 would end after 2262-04-11, the last "
+            "calendar date quidpro can show; use an earlier time.origin or a shorter run",
+        ),
+    ],
+)
+def test_a_calendar_beyond_the_dates_quidpro_can_show_is_refused(time: str, message: str) -> None:
+    err = error_of("{start: 0, stop: 10, dt: 1}", time)
+    assert isinstance(err, ModelError)
+    assert (str(err.loc), err.message) == ("m.yaml:3:7", message)
+
+
+def test_a_calendar_up_to_the_last_date_runs() -> None:
+    text = BASE.replace("dt: 1}", "dt: 1, units: year, origin: 2200-01-01}")
+    df = LoadedModel(parse_model(text, "m.yaml")).run()
+    assert df.attrs["dates"][-1].year == 2210

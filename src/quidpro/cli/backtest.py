@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.common import command, console
+from quidpro.cli.common import command, console, plain
 from quidpro.cli.format import stage_progress
 from quidpro.cli.options import CalMethod, EvidenceOpt, ModelArg, load_evidence, parse_cutoff
 from quidpro.errors import ConfigError
@@ -122,7 +121,7 @@ def _table(c: dict[str, Any]) -> None:
         f"cutoff {c['cutoff']}: calibrated on {c['calibrated_on']} observations, "
         f"{len(c['observations'])} scored"
     )
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     cols: tuple[str, ...] = ("id", "indicator", "date", "kind", "observed", "q05", "q50")
     cols += ("q95", "covered", "crps", "persistence", "trend")
     for col in cols:
@@ -131,7 +130,7 @@ def _table(c: dict[str, Any]) -> None:
         cells = [r["id"], r["indicator"], r["date"], r["kind"]]
         cells += [_num(r[k]) for k in ("observed", "q05", "q50", "q95", "covered", "crps")]
         cells += [_num(r["crps_persistence"]), _num(r["crps_trend"])]
-        table.add_row(*(escape(str(x)) for x in cells))
+        table.add_row(*(plain(str(x)) for x in cells))
     console.print(table)
     console.print(
         f"coverage90 {_num(c['coverage90'])}, CRPSS vs trend {_num(c['crpss_trend'])}, "

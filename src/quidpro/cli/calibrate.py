@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.common import command, console
+from quidpro.cli.common import command, console, plain
 from quidpro.cli.format import stage_progress
 from quidpro.cli.options import (
     CalMethod,
@@ -168,7 +167,7 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
             cells.append(f"{rhat[name]:.3f}")
         if ess:
             cells.append(f"{ess[name]:,.0f}")
-        table.add_row(escape(name), *cells)
+        table.add_row(plain(name), *cells)
     console.print(table)
     line = (
         f"{d['evaluations']:,} model runs in {d['seconds']:.1f} s "

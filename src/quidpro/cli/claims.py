@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from quidpro.cli.common import command, console
+from quidpro.cli.common import command, console, plain
 
 HELP = """Each headline claim (H1-H4) and observable claim (C...) as a probability.
 
@@ -88,10 +87,10 @@ def claims_cmd(
         moved = f"{ev['indicator']} {ev['date']} (r = {ev['correlation']:+.2f})" if ev else "-"
         split = f"{_pct(ev['p_if_high'])} / {_pct(ev['p_if_low'])}" if ev else "-"
         table.add_row(
-            f"{c['id']}: {escape(c['text'])}",
+            f"{c['id']}: {plain(c['text'])}",
             _pct(c["probability"]),
             f"{_pct(lo)}-{_pct(hi)}",
-            escape(moved),
+            plain(moved),
             split,
         )
     console.print(table)

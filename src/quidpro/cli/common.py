@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from quidpro.errors import ConfigError, QuidproError
 
@@ -25,14 +26,35 @@ if TYPE_CHECKING:
     from quidpro.api import LoadedModel
     from quidpro.ensemble.runner import Executor
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` with control characters (terminal escape sequences) shown as hex escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+class PlainConsole(Console):
+    """A console for model text: no markup, no emoji codes, control characters shown.
+
+    Names, units, docs and titles come from model files (and the run store), so they
+    may hold ``[/]``, ``:smile:`` or terminal escape sequences; every string printed
+    or put in a table passes :meth:`render_str`, which here never reads markup and
+    shows control characters as hex escapes. Styling is done with Rich objects, not markup.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # noqa: D102
+        return super().render_str(plain(text), **kwargs)
+
+
 # Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes.
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = PlainConsole(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False)
+err_console = PlainConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` to stderr and leave with exit code ``code``."""
-    err_console.print(message, markup=False)
+    err_console.print(plain(message), markup=False)
     raise typer.Exit(code)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from quidpro.cli.common import command, console, executor, load_model
@@ -212,9 +211,9 @@ def value_table(
                 q = doc["scenarios"][n]["table"][var][t]
                 cell = fmt(q["0.5"])
                 if runs > 1:
-                    cell += escape(f" [{fmt(q['0.05'])}–{fmt(q['0.95'])}]")
+                    cell += f" [{fmt(q['0.05'])}–{fmt(q['0.95'])}]"
                 cells.append(cell)
-            table.add_row(escape(var), escape(t), *cells)
+            table.add_row(var, t, *cells)
     return table
 
 
@@ -229,7 +228,7 @@ def query_table(doc: dict[str, Any], names: list[str]) -> Table:
         for n in names:
             r = doc["scenarios"][n]["queries"][i]
             cells.append(f"{r['probability']:.3f} ({r['ci'][0]:.2f}–{r['ci'][1]:.2f})")
-        table.add_row(escape(q["query"]), *cells)
+        table.add_row(q["query"], *cells)
     return table
 
 

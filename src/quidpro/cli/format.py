@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -48,7 +47,7 @@ def query_table(title: str, queries: list[dict[str, Any]]) -> Table:
     table.add_column("95% CI", justify="right")
     for q in queries:
         lo, hi = q["ci"]
-        table.add_row(escape(q["query"]), f"{q['probability']:.3f}", f"{lo:.3f} – {hi:.3f}")
+        table.add_row(q["query"], f"{q['probability']:.3f}", f"{lo:.3f} – {hi:.3f}")
     return table
 
 

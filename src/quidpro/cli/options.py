@@ -48,8 +48,15 @@ class Backend(StrEnum):
 ModelArg = Annotated[
     str, typer.Argument(help="A model file (.yaml, .xmile) or a built-in name.", metavar="MODEL")
 ]
+#: The largest seed: the run store keeps seeds as signed 64-bit integers.
+MAX_SEED = 2**63 - 1
 SeedOpt = Annotated[
-    int | None, typer.Option(help="Random seed (default: a fresh one, reported and stored).")
+    int | None,
+    typer.Option(
+        min=0,
+        max=MAX_SEED,
+        help="Random seed, 0 to 2^63-1 (default: a fresh one, reported and stored).",
+    ),
 ]
 ScenarioOpt = Annotated[
     str | None, typer.Option("--scenario", "-s", help="A scenario of the model.")

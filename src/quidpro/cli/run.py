@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from quidpro.cli.common import command, console, err_console, load_model
@@ -142,7 +141,7 @@ def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Tab
     if "dates" in df.attrs:
         first, last = (f"{d:%Y-%m-%d}" for d in (df.attrs["dates"][0], df.attrs["dates"][-1]))
     title = f"{spec.title or spec.name}  [{scenario or 'baseline'}, {t.method}, dt={t.dt:g}]"
-    table = Table(title=escape(title), title_justify="left")  # "[baseline, ...]" is text
+    table = Table(title=title, title_justify="left")  # never markup: see cli.common
     table.add_column("variable", no_wrap=True)
     for heading in (first, "min", "max", last):
         table.add_column(heading, justify="right", no_wrap=True, min_width=9)
@@ -155,7 +154,7 @@ def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Tab
         units = getattr(spec.stocks.get(name) or spec.variables.get(name), "units", None)
         end_of_group = len(shown) > RULED_PAST and any(g and name == g[-1] for g in groups)
         table.add_row(
-            escape(name),  # an array element "x[a]" is a name, not markup
+            name,  # an array element "x[a]" is a name, not markup (see cli.common)
             *(fmt(x) for x in (col[0], np.min(col), np.max(col), col[-1])),
             units or "",
             end_section=end_of_group,

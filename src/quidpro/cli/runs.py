@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from quidpro.cli.common import command, console
+from quidpro.cli.common import command, console, plain
 from quidpro.cli.options import StoreOpt
 from quidpro.errors import ConfigError
 
@@ -28,9 +29,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
 
 
-@runs_app.command("list")
-@command
-def list_runs(
+def _list_runs(
     store: StoreOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 50,
 ) -> None:
@@ -40,13 +39,13 @@ def list_runs(
     s = Store(store)
     rows = s.list(limit)
     if not rows:
-        console.print(f"no runs stored in {s.path}")
+        console.print(f"no runs stored in {s.path}", markup=False)
         return
-    table = Table(title=f"runs in {s.path}", title_justify="left")
+    table = Table(title=Text(f"runs in {s.path}"), title_justify="left")
     for col in ("id", "kind", "model", "scenario", "runs", "seed", "created (UTC)"):
         table.add_column(col, no_wrap=col in ("id", "kind", "created (UTC)"))
     for r in rows:
-        table.add_row(
+        cells = (
             r["id"],
             r["kind"],
             r["model"],
@@ -55,7 +54,11 @@ def list_runs(
             "" if r["seed"] is None else str(r["seed"]),
             r["created"].strftime("%Y-%m-%d %H:%M:%S"),
         )
+        table.add_row(*(Text(plain(c)) for c in cells))  # stored text is never markup
     console.print(table)
+
+
+list_runs = runs_app.command("list")(command(_list_runs, flags={"limit": "--limit"}))
 
 
 @runs_app.command("show")
@@ -97,7 +100,10 @@ def export(
     elif suffix == ".parquet":
         s.results(row["id"]).to_parquet(out, index=False)
     elif suffix == ".csv":
-        s.results(row["id"]).to_csv(out, index=False, float_format="%.17g")
+        from quidpro.io.results import spreadsheet_safe
+
+        table = spreadsheet_safe(s.results(row["id"]))
+        table.to_csv(out, index=False, float_format="%.17g")
     else:
         raise ConfigError(f"--out must end in .parquet, .csv or .json, got {out.name!r}")
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", markup=False)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from quidpro.errors import ConfigError, ParseError
-from quidpro.lang.ast import Binary, Expr, Unary, names
+from quidpro.lang.ast import Binary, Call, Expr, Unary, names, walk
+from quidpro.lang.builtins import BUILTINS
 from quidpro.lang.expr import parse_expression
 from quidpro.model.calendar import to_time
 from quidpro.model.spec import Model
@@ -74,6 +75,7 @@ def parse_probe(model: Model, text: str, at: str | None = None, comparison: bool
         raise ConfigError(
             f"a query must be a comparison such as 'x > 10 at 2025-01-01', got {text!r}"
         )
+    _check_calls(model, text, expr)
     visible = {*model.stocks, *model.flows, *model.auxiliaries}
     used = names(expr)
     unknown = sorted(n for n in used if n not in visible and n not in ("time", "dt", "pi"))
@@ -83,6 +85,33 @@ def parse_probe(model: Model, text: str, at: str | None = None, comparison: bool
         )
     variables = tuple(sorted(n for n in used if n in visible))
     return Probe(text, expr, resolve_time(model, at), variables)
+
+
+def _check_calls(model: Model, text: str, expr: Expr) -> None:
+    """Refuse calls a probe cannot evaluate: unknown, with memory or random, wrong arity.
+
+    A probe reads saved values at one time, so a function that needs the run's history
+    (``smooth``) or draws random numbers (``normal``) has no meaning there.
+    """
+    for node in walk(expr):
+        if not isinstance(node, Call):
+            continue
+        n = len(node.args)
+        if node.func in model.lookups:
+            if n != 1:
+                raise ConfigError(f"in {text!r}: lookup {node.func} takes 1 argument, got {n}")
+            continue
+        fn = BUILTINS.get(node.func)
+        if fn is None:
+            raise ConfigError(f"in {text!r}: {node.func}() is not a function or lookup")
+        if fn.kind in ("stateful", "random"):
+            what = "remembers the past" if fn.kind == "stateful" else "draws random numbers"
+            raise ConfigError(
+                f"in {text!r}: {node.func}() {what}, so a query cannot compute it from saved "
+                "values; define it as an auxiliary of the model and query that"
+            )
+        if not fn.min_args <= n <= fn.max_args:
+            raise ConfigError(f"in {text!r}: {node.func}() takes {fn.arity_text()}, got {n}")
 
 
 def _is_boolean(expr: Expr) -> bool:

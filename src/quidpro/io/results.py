@@ -2,6 +2,12 @@
 
 Files are CSV (full precision, round-trips exactly) or Parquet; the frames are long
 forms of ensembles, comparisons and sensitivity analyses.
+
+Formula injection: a spreadsheet runs a cell that starts with ``= + - @`` (or a tab or
+carriage return) as a formula, and model names from XMILE files can be any text
+(``=HYPERLINK(...)``). Every header and text cell written to a file goes through
+:func:`spreadsheet_safe`, which prefixes such text with a single quote (the OWASP
+advice); numbers are never changed.
 """
 
 from __future__ import annotations
@@ -12,13 +18,33 @@ from typing import Any
 
 import pandas as pd
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """``text``, prefixed with ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose headers, index name and text cells are :func:`safe_text`."""
+    out = df.copy()
+    out.attrs = {}
+    out.columns = [safe_text(c) if isinstance(c, str) else c for c in out.columns]
+    if isinstance(out.index.name, str):
+        out.index.name = safe_text(out.index.name)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [safe_text(v) if isinstance(v, str) else v for v in out[col]]
+    return out
+
 
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write ``time,<variable>,...``, one row per saved step, to CSV or Parquet.
 
     Where the run has calendar dates (``df.attrs["dates"]``, a model with
     ``time.origin``), a last column ``date`` holds each row's date (ISO, to the second
-    when it is not midnight).
+    when it is not midnight). Headers and text cells are :func:`spreadsheet_safe`.
 
     Args:
         df: A run's table, indexed by time.
@@ -33,6 +59,7 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         out["date"] = [
             d.date().isoformat() if d == d.normalize() else d.isoformat() for d in stamps
         ]
+    out = spreadsheet_safe(out)
     if path.suffix.lower() == ".parquet":
         out.reset_index().to_parquet(path, index=False)
     else:

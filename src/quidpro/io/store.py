@@ -9,8 +9,17 @@ Atomicity: the Parquet file is written to a temporary name and moved into place 
 ``os.replace``; only then is the row inserted, in one transaction. A process killed at
 any point leaves either no row (at worst an orphan results file, which nothing lists)
 or a complete run. DuckDB allows one writing process at a time, so every connection is
-opened under an exclusive ``fcntl.flock`` on ``<store>.lock``, retried until
-:data:`LOCK_TIMEOUT` seconds pass, and closed straight after use.
+opened under an ``fcntl.flock`` on ``<store>.lock`` (exclusive to write, shared to
+read), retried until :data:`LOCK_TIMEOUT` seconds pass, and closed straight after use.
+
+Trust: the store file may have been crafted by someone else, so it is trusted for
+nothing (docs/hardening.md). DuckDB is opened with external access (files, network)
+and extension autoloading/autoinstalling off and the configuration locked; before any
+read the file must be a DuckDB database whose ``runs`` is a table (not a view) with
+exactly the expected columns, else a :class:`StoreError` names the file. Every query
+takes its values as parameters. Writing collects, under the lock, ``.tmp`` files and
+results files no row names (left by a process killed mid-write). A store you cannot
+write is still listed, read-only.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -31,9 +41,22 @@ from typing import Any
 
 import pandas as pd
 
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, QuidproError
 
 LOCK_TIMEOUT = 60.0
+#: The most rows ``list`` returns at once.
+MAX_LIST = 1_000_000
+#: DuckDB settings for a file that is trusted for nothing.
+_SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "lock_configuration": True,
+}
+#: A run id: UTC date and time, then six hex digits (see :meth:`Store.add`).
+_RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
+_ID_PREFIX = re.compile(r"[0-9a-f-]{1,22}")
+_DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB database file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id VARCHAR PRIMARY KEY,
@@ -50,6 +73,7 @@ CREATE TABLE IF NOT EXISTS runs (
     results VARCHAR
 )
 """
+_TYPES = {"created": "TIMESTAMP", "seed": "BIGINT", "n_runs": "BIGINT"}
 COLUMNS = (
     "id",
     "kind",
@@ -108,6 +132,10 @@ class RunRecord:
     summary: Mapping[str, Any]
 
 
+class StoreError(QuidproError):
+    """The run store file is not a run store quidpro made (corrupt, foreign or crafted)."""
+
+
 class Store:
     """A run store at ``path`` (created on first write)."""
 
@@ -117,14 +145,23 @@ class Store:
         self.results_dir = self.path.with_name(self.path.name + ".results")
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _locked(self, write: bool) -> Iterator[None]:
         lock = self.path.with_name(self.path.name + ".lock")
-        with open(lock, "a+") as fh:
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fh = open(lock, "a+" if write else "r")  # noqa: SIM115 - closed below
+        except OSError:
+            if write:
+                raise
+            yield  # a store you cannot write (or never written): read without the lock
+            return
+        with fh:
             deadline = time.monotonic() + LOCK_TIMEOUT
+            mode = fcntl.LOCK_EX if write else fcntl.LOCK_SH
             while True:
                 try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh, mode | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
@@ -138,34 +175,80 @@ class Store:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     @contextmanager
-    def connect(self) -> Iterator[Any]:
-        """A DuckDB connection held under the store's lock."""
+    def connect(self, write: bool = True) -> Iterator[Any]:
+        """A DuckDB connection held under the store's lock, its schema verified.
+
+        Raises:
+            StoreError: The file is not a DuckDB database, or its ``runs`` is not the
+                table quidpro makes.
+        """
         import duckdb
 
-        with self._locked():
-            con = duckdb.connect(str(self.path))
+        with self._locked(write):
+            self._check_header()
             try:
-                con.execute(_SCHEMA)
+                con = duckdb.connect(str(self.path), read_only=not write, config=_SAFE_CONFIG)
+            except duckdb.Error as exc:
+                raise self._error(f"cannot be opened ({_first_line(exc)})") from None
+            try:
+                self._verify(con)
+                if write:
+                    con.execute(_SCHEMA)
+                    self._collect(con)
                 yield con
+            except duckdb.Error as exc:
+                raise self._error(f"cannot be read ({_first_line(exc)})") from None
             finally:
                 con.close()
+
+    def _error(self, what: str) -> StoreError:
+        return StoreError(f"the run store {self.path} {what}")
+
+    def _check_header(self) -> None:
+        """Refuse a file that is not a DuckDB database before DuckDB reads it."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            head = fh.read(12)
+        if head[8:12] != _DUCKDB_MAGIC:
+            what = "is empty" if not head else "is not a DuckDB database (or is truncated)"
+            raise self._error(what)
+
+    def _verify(self, con: Any) -> None:
+        """Raise unless the database is empty or its ``runs`` is the table quidpro makes."""
+        objects = con.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables"
+        ).fetchall()
+        if not objects:
+            return
+        runs = [o for o in objects if o[0] == "main" and o[1] == "runs"]
+        if not runs or runs[0][2] != "BASE TABLE":
+            raise self._error("has no table 'runs' (a view or another database?)")
+        cols = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = 'runs' ORDER BY ordinal_position"
+        ).fetchall()
+        expected = [(c, _TYPES.get(c, "VARCHAR")) for c in COLUMNS]
+        if [tuple(c) for c in cols] != expected:
+            raise self._error("has a 'runs' table with other columns than quidpro's")
+
+    def _collect(self, con: Any) -> None:
+        """Delete ``.tmp`` files and results files that no row names (under the lock)."""
+        if not self.results_dir.is_dir():
+            return
+        named = {r[0] for r in con.execute("SELECT results FROM runs").fetchall()}
+        for f in self.results_dir.iterdir():
+            stale_tmp = f.name.startswith(".") and f.name.endswith(".parquet.tmp")
+            orphan = (
+                f.suffix == ".parquet" and _RUN_ID.fullmatch(f.stem) is not None
+            ) and f.name not in named
+            if (stale_tmp or orphan) and f.is_file():
+                f.unlink(missing_ok=True)
 
     def add(self, record: RunRecord, results: pd.DataFrame | None = None) -> str:
         """Store a run: results file first (atomically), then the row. Returns its id."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run_id = now.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        rel = None
-        if results is not None:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
-            final = self.results_dir / f"{run_id}.parquet"
-            tmp = self.results_dir / f".{run_id}.parquet.tmp"
-            table = results.copy(deep=False)
-            table.attrs = {}  # e.g. run dates: Parquet metadata holds only JSON
-            table.to_parquet(tmp, index=False)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-            rel = final.name
         row = (
             run_id,
             record.kind,
@@ -178,48 +261,97 @@ class Store:
             json.dumps(dict(record.settings), default=str),
             json.dumps(versions()),
             json.dumps(dict(record.summary), default=_jsonable),
-            rel,
+            None if results is None else f"{run_id}.parquet",
         )
+        # The results file is written under the lock too, so that the collection of
+        # orphans by another writer can never remove a file about to be committed.
         with self.connect() as con:
+            if results is not None:
+                self._write_results(run_id, results)
             con.execute("BEGIN TRANSACTION")
             con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
             con.execute("COMMIT")
         return run_id
 
+    def _write_results(self, run_id: str, results: pd.DataFrame) -> None:
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        final = self.results_dir / f"{run_id}.parquet"
+        tmp = self.results_dir / f".{run_id}.parquet.tmp"
+        table = results.copy(deep=False)
+        table.attrs = {}  # e.g. run dates: Parquet metadata holds only JSON
+        table.to_parquet(tmp, index=False)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest runs first."""
+        """The newest runs first, at most ``limit`` (1 to :data:`MAX_LIST`) of them."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+            raise ConfigError(f"limit must be a whole number from 1 to {MAX_LIST:,}, got {limit}")
         if not self.path.exists():
             return []
-        with self.connect() as con:
+        with self.connect(write=False) as con:
+            if not self._has_runs(con):
+                return []
             rows = con.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY created DESC LIMIT ?", [limit]
+                f"SELECT {', '.join(COLUMNS)} FROM main.runs ORDER BY created DESC LIMIT ?",
+                [limit],
             ).fetchall()
         return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
+    @staticmethod
+    def _has_runs(con: Any) -> bool:
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_name = 'runs'"
+            ).fetchone()[0]
+        )
+
     def get(self, run_id: str) -> dict[str, Any]:
-        """One run by id or a unique prefix of it."""
+        """One run by id or a unique prefix of it (digits, ``a-f`` and ``-`` only)."""
+        if _ID_PREFIX.fullmatch(run_id) is None:
+            raise ConfigError(
+                f"{run_id!r} is not a run id (such as 20260101-120000-1a2b3c) or a prefix of one"
+            )
         if not self.path.exists():
             raise ConfigError(f"no run store at {self.path}")
-        with self.connect() as con:
-            rows = con.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM runs WHERE id LIKE ? ORDER BY id",
-                [run_id + "%"],
-            ).fetchall()
+        with self.connect(write=False) as con:
+            rows = (
+                con.execute(
+                    f"SELECT {', '.join(COLUMNS)} FROM main.runs "
+                    "WHERE starts_with(id, ?) ORDER BY id",
+                    [run_id],
+                ).fetchall()
+                if self._has_runs(con)
+                else []
+            )
         if not rows:
             raise ConfigError(f"no run {run_id!r} in {self.path}")
         if len(rows) > 1:
             raise ConfigError(f"{run_id!r} matches {len(rows)} runs; give more of the id")
         out = dict(zip(COLUMNS, rows[0], strict=True))
         for key in ("settings", "versions", "summary"):
-            out[key] = json.loads(out[key]) if out[key] else {}
+            try:
+                out[key] = json.loads(out[key]) if out[key] else {}
+            except json.JSONDecodeError:
+                raise self._error(f"holds a run {out['id']!r} whose {key} is not JSON") from None
         return out
 
     def results(self, run_id: str) -> pd.DataFrame:
         """The stored results table of a run."""
         row = self.get(run_id)
-        if not row["results"]:
+        name = row["results"]
+        if not name:
             raise ConfigError(f"run {row['id']} has no stored results table")
-        return pd.read_parquet(self.results_dir / row["results"])
+        if name != f"{row['id']}.parquet":  # a crafted row must not name another file
+            raise self._error(f"names the results file {name!r} for run {row['id']!r}")
+        return pd.read_parquet(self.results_dir / name)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _jsonable(x: Any) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, Loc, ModelError
 
 _DAYS = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0}
 _MONTHS = {
@@ -23,6 +23,27 @@ _MONTHS = {
     "year": 12.0,
     "years": 12.0,
 }
+
+
+# pandas' datetime64[ns] range: dates of a run must fall inside it to be shown.
+FIRST_DATE = dt.date(1677, 9, 22)
+LAST_DATE = dt.date(2262, 4, 11)
+
+
+def check_span(origin: dt.date, units: str | None, start: float, stop: float, loc: Loc) -> None:
+    """Refuse a calendar run that would end (or start) outside the dates quidpro can show."""
+    u = (units or "").strip().lower()
+    days_per_unit = _DAYS.get(u) or 31.0 * _MONTHS.get(u, 0.0)
+    if not days_per_unit:
+        return  # not a calendar unit: to_dates says so if dates are asked for
+    needed = (stop - start) * days_per_unit
+    if origin < FIRST_DATE or needed > (LAST_DATE - origin).days:
+        raise ModelError(
+            f"a run of {stop - start:g} {units} from {origin.isoformat()} would end after "
+            f"{LAST_DATE.isoformat()}, the last calendar date quidpro can show; use an "
+            f"earlier time.origin or a shorter run",
+            loc,
+        )
 
 
 def _unit(units: str | None) -> str:

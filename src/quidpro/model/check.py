@@ -223,6 +223,12 @@ def unit_errors(model: Model) -> list[UnitError]:
     return find(model)
 
 
+#: Names the compiler generates for hidden state (``_a__smooth1``, ``_f__raw``): a
+#: leading underscore and a double underscore. No model name may take that form, so a
+#: user's variable can never replace the hidden state of another.
+GENERATED = re.compile(r"_\w*?__")
+
+
 def check_model(model: Model) -> None:
     """Raise the first meaning error of ``model``; return quietly if there is none."""
     known = known_names(model)
@@ -232,6 +238,12 @@ def check_model(model: Model) -> None:
                 what = "a built-in function" if name in BUILTINS else "reserved"
                 loc: Loc = item.loc
                 raise ModelError(f"{name!r} is {what}; choose another name", loc)
+            if GENERATED.match(name):
+                raise ModelError(
+                    f"{name!r} is in the namespace quidpro keeps for generated names "
+                    "(a leading '_' with a '__' after it); choose another name",
+                    item.loc,
+                )
     for owner, _, expr in expressions(model):
         _check_expression(model, owner, expr, known)
     _check_flows(model)

@@ -474,7 +474,16 @@ def _sources(node: Node | None) -> dict[str, Source]:
 def build_model(root: Node, file: str = "<string>") -> Model:
     """Turn a located document into a ``Model`` (shape checks only)."""
     if not root.is_map:
-        raise ParseError(f"a model file must be a mapping, got {describe(root)}", root.loc)
+        # Not a model at all (say, /etc/shadow): name what it is, never quote its text.
+        v = root.value
+        kind = describe(root) if isinstance(v, list) or v is None else f"a {type(v).__name__}"
+        bare = Loc(root.loc.file, root.loc.line, root.loc.col)
+        raise ParseError(f"a model file must be a mapping, got {kind}", bare)
+    if root.get("quidpro") is None and any(k not in TOP_KEYS for k, _ in root.items()):
+        raise ParseError(  # not a model at all: never quote its keys (a password file?)
+            "not a quidpro model: no 'quidpro: 1' line and keys a model does not have",
+            Loc(file, 1, 1),
+        )
     _check_keys(root, TOP_KEYS, "the model file")
     version = root.get("quidpro")
     if version is None:

@@ -59,6 +59,10 @@ class TimeSpec:
                 f"time.stop ({self.stop:g}) must be after time.start ({self.start:g})", self.loc
             )
         check_steps(self.start, self.stop, self.dt, self.loc)
+        if self.origin is not None:
+            from quidpro.model.calendar import check_span  # pandas only when dated
+
+            check_span(self.origin, self.units, self.start, self.stop, self.loc)
 
     @property
     def n_steps(self) -> int:

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from quidpro.report.plots import PLAIN_TEXT
+
 Series = Mapping[str, Any]  # {"time": [...], "quantiles": {"0.05": [...], ...}}
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
@@ -46,6 +48,7 @@ def _grid(n: int) -> tuple[Any, np.ndarray]:
     return fig, axes.flat[:n]
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def fan_chart(
     scenarios: Mapping[str, Mapping[str, Series]],
     variables: Sequence[str],
@@ -88,6 +91,7 @@ def fan_chart(
     plt.close(fig)
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def sensitivity_bars(
     doc: Mapping[str, Any], path: str | Path, title: str = "", top: int = 20
 ) -> None:

@@ -59,10 +59,14 @@ def _grouped(events: list[dict[str, Any]], spec: Model | None) -> list[tuple[flo
     return out
 
 
+#: Model text (names, units, titles) is drawn as written: ``$x^{$`` is not mathtext.
+PLAIN_TEXT: Any = {"text.parse_math": False, "text.usetex": False}
+
 # Panels per row by number of panels (one panel alone): up to 4 → 2, up to 12 → 3, else 4.
 COLUMNS = ((4, 2), (12, 3), (math.inf, 4))
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def plot_run(
     df: pd.DataFrame,
     variables: Sequence[str],

@@ -1,0 +1,1 @@
+"""Fuzzing: mutated model files and hostile queries must give clean answers (issue 13)."""

@@ -1,0 +1,138 @@
+"""Hostile queries, flags and text (issue 13): usage errors, and text that stays text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import quidpro
+from quidpro.cli.common import plain
+from quidpro.cli.main import app
+from quidpro.ensemble.query import parse_probe
+from quidpro.errors import ConfigError
+from quidpro.io.results import safe_text, spreadsheet_safe, write_table
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(app, list(args))
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    return r.exit_code, r.stdout, r.stderr
+
+
+QUERIES = [
+    (
+        "smooth(population, 1) > 0 at 5",
+        "in 'smooth(population, 1) > 0 at 5': smooth() remembers the past, so a query cannot "
+        "compute it from saved values; define it as an auxiliary of the model and query that",
+    ),
+    (
+        "normal(0, 1) > 0 at 5",
+        "in 'normal(0, 1) > 0 at 5': normal() draws random numbers, so a query cannot "
+        "compute it from saved values; define it as an auxiliary of the model and query that",
+    ),
+    ("min() > 0 at 5", "in 'min() > 0 at 5': min() takes at least 1 argument, got 0"),
+    ("abs(1, 2) > 0 at 5", "in 'abs(1, 2) > 0 at 5': abs() takes 1 argument, got 2"),
+    ("evil(1) > 0 at 5", "in 'evil(1) > 0 at 5': evil() is not a function or lookup"),
+]
+
+
+@pytest.mark.parametrize(("query", "message"), QUERIES)
+def test_a_query_calling_what_it_cannot_compute_is_a_usage_error(query: str, message: str) -> None:
+    spec = quidpro.load("logistic").spec
+    with pytest.raises(ConfigError) as info:
+        parse_probe(spec, query, comparison=True)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ensemble", "logistic", "-n", "4", "-q", "--query", "smooth(population,1) > 0 at 5"],
+        ["compare", "logistic", "--scenarios", "fast", "-n", "1", "--query", "min() > 0 at 5"],
+        ["sensitivity", "logistic", "--output", "normal(0, 1)", "--at", "5"],
+    ],
+)
+def test_queries_and_outputs_are_checked_in_every_command(args: list[str]) -> None:
+    code, _, err = _cli(*args)
+    assert code == 2, err
+    assert err.strip().startswith("quidpro: error: in ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_a_seed_out_of_range_is_a_usage_error(seed: str) -> None:
+    code, _, err = _cli("ensemble", "logistic", "-n", "4", "-q", "--seed", seed)
+    assert code == 2
+    assert "--seed" in err
+    assert "Invalid value for '--seed': Input should be " in err
+
+
+HOSTILE_TEXT = """quidpro: 1
+name: t
+title: "[bold]title[/] $x^{$"
+time: {start: 0, stop: 2, dt: 1}
+constants:
+  k: {value: 0.1, units: "[/]"}
+stocks:
+  s: {initial: 1, inflows: [f], units: "\\e]0;owned\\a[red]people"}
+flows:
+  f: k * s
+"""
+
+
+def test_markup_and_escape_sequences_in_model_text_print_as_text(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text(HOSTILE_TEXT)
+    code, out, err = _cli("run", str(model), "--out", str(tmp_path / "m.csv"))
+    assert code == 0, err
+    assert "[bold]title[/] $x^{$" in out  # markup shown, not applied; mathtext not read
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\\x1b]0;owne" in out  # the units column is cut at 18 characters
+
+
+def test_a_mathtext_title_is_drawn_as_written(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text(HOSTILE_TEXT.replace("\\e]0;owned\\a", ""))
+    png = tmp_path / "m.png"
+    code, _, err = _cli("run", str(model), "--plot", str(png))
+    assert code == 0, err
+    assert png.stat().st_size > 0
+
+
+def test_plain_shows_control_characters_and_keeps_newlines() -> None:
+    assert plain("a\x1b[2Jb\x9bc\td\ne") == "a\\x1b[2Jb\\x9bc\td\ne"
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("population", "population"),
+        ("x[a]", "x[a]"),
+    ],
+)
+def test_cells_a_spreadsheet_would_run_are_quoted(text: str, safe: str) -> None:
+    assert safe_text(text) == safe
+
+
+def test_csv_and_parquet_headers_and_text_cells_are_safe(tmp_path: Path) -> None:
+    df = pd.DataFrame({"=HYPERLINK(1)": [1.0, -2.0], "v": ["=cmd", "ok"]})
+    df.index.name = "time"
+    write_table(df, tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_text().splitlines() == [
+        "time,'=HYPERLINK(1),v",
+        "0,1.0,'=cmd",
+        "1,-2.0,ok",
+    ]
+    write_table(df, tmp_path / "r.parquet")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert list(back.columns) == ["time", "'=HYPERLINK(1)", "v"]
+    assert list(spreadsheet_safe(df)["'=HYPERLINK(1)"]) == [1.0, -2.0]  # numbers unchanged
