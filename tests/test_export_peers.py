@@ -144,6 +144,14 @@ def test_lookups_and_dt_agree_with_simlin(lookups_model: Path, tmp_path: Path) -
     assert _compare(ours, _simlin(path)) == 6
 
 
+OFF_GRID_STEP = (
+    "the peers switch STEP half a step early when its time is off the dt grid (PySD: 1 at "
+    "t=2.0 for STEP(1, 2.1), dt 0.25); the revised flagship's war_started = "
+    "step(1, invasion_time = 37.82) differs at t=37.75 (issue 11 stays open)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=OFF_GRID_STEP)
 def test_the_flagship_agrees_with_simlin(tmp_path: Path) -> None:
     ours, path = _export("nk_russia", tmp_path)
     assert _compare(ours, _simlin(path)) == len(ours.columns) > 90

@@ -108,13 +108,16 @@ auxiliaries:
   e0: c0 + np + t
   out: e0 * 2
   _step: s0 - 1
-  K0: out + __import__
-  __import__: 1
+  K0: out + exec
+  exec: 1
   tk: time
   zz_marker: tk * 0
 """
     m = LoadedModel(parse_model(HEAD + body, "names.yaml"))
     df = m.run(backend="numpy")
+    # A dunder name is in the namespace quidpro keeps for generated names: refused.
+    with pytest.raises(ModelError, match="namespace quidpro keeps for generated names"):
+        parse_model(HEAD + body.replace("exec", "__import__"), "names.yaml")
     assert df["e0"].tolist() == [9, 9, 9]
     assert df["K0"].tolist() == [19, 19, 19]
     assert df["s0"].tolist() == [2, 6, 12]

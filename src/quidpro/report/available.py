@@ -78,15 +78,17 @@ def loop_analysis(m: LoadedModel) -> dict[str, Any] | None:
 
 
 def claims_document(m: LoadedModel, runs: int, seed: int) -> dict[str, Any] | None:
-    """The ``claims --json`` document (H1-H4 with probabilities), or None."""
-    mod = _module("quidpro.analysis.claims")
-    if mod is None:
+    """The ``claims --json`` document (H1-H4 with probabilities), or None without claims."""
+    from quidpro.analysis.claims import evaluate
+    from quidpro.analysis.flagship_claims import claim_set
+    from quidpro.errors import QuidproError
+
+    try:
+        claims = claim_set(m)
+    except QuidproError:  # a model with no claim tests
         return None
-    for fn in ("claims_document", "evaluate_claims", "claims"):
-        if callable(getattr(mod, fn, None)):
-            doc: dict[str, Any] = getattr(mod, fn)(m, runs=runs, seed=seed)
-            return doc
-    return None
+    doc: dict[str, Any] = evaluate(m, claims, n=runs, seed=seed).to_json()
+    return doc
 
 
 def evidence_rows(m: LoadedModel) -> list[dict[str, Any]] | None:
