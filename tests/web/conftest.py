@@ -28,8 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "img"
 
 
 def free_port() -> int:
