@@ -70,6 +70,25 @@ def _depth(expr: Expr) -> int:
     return deepest
 
 
+def fold_chain(children: list[Any], op: str | None, loc_of: Callable[[Token], Loc]) -> Expr:
+    """A left-associative chain ``a op b op c`` as nested :class:`Binary` nodes.
+
+    ``children`` alternate operand, operator token, operand...; with a fixed ``op``
+    (``and``, ``or``) they are operands only. Shared by the YAML and Vensim readers.
+    """
+    node: Expr = children[0]
+    i = 1
+    while i < len(children):
+        if op is None:
+            tok, right = children[i], children[i + 1]
+            node = Binary(str(tok), node, right, loc_of(tok))
+            i += 2
+        else:
+            node = Binary(op, node, children[i], node.loc)
+            i += 1
+    return node
+
+
 @cache
 def _parser() -> Lark:
     grammar = files("quidpro.lang").joinpath("expr.lark").read_text()
@@ -112,17 +131,7 @@ class _ToAst(Transformer[Token, Expr]):
         return str(children[0])
 
     def _chain(self, children: list[Any], op: str | None = None) -> Expr:
-        node: Expr = children[0]
-        i = 1
-        while i < len(children):
-            if op is None:
-                tok, right = children[i], children[i + 1]
-                node = Binary(str(tok), node, right, self._tok(tok))
-                i += 2
-            else:
-                node = Binary(op, node, children[i], node.loc)
-                i += 1
-        return node
+        return fold_chain(children, op, self._tok)
 
     def sum_chain(self, children: list[Any]) -> Expr:
         return self._chain(children)

@@ -20,7 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.lang.expr import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, _depth
+from quidpro.lang.expr import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, _depth, fold_chain
 
 NA_VALUE = -(2.0**110)  # Vensim's :NA: (-1.298e33)
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -85,17 +85,7 @@ class _ToAst(Transformer[Token, Expr]):
         return text + "!" if len(children) > 1 else text
 
     def _chain(self, children: list[Any], op: str | None = None) -> Expr:
-        node: Expr = children[0]
-        i = 1
-        while i < len(children):
-            if op is None:
-                tok, right = children[i], children[i + 1]
-                node = Binary(str(tok), node, right, self._loc(tok.start_pos))
-                i += 2
-            else:
-                node = Binary(op, node, children[i], node.loc)
-                i += 1
-        return node
+        return fold_chain(children, op, lambda tok: self._loc(tok.start_pos))
 
     def sum_chain(self, children: list[Any]) -> Expr:
         return self._chain(children)
