@@ -1,7 +1,8 @@
 """XMILE that the peers read: ``quidpro convert`` output run unchanged by PySD and simlin.
 
 What each peer needs from the writer: no ``DT`` inside equations (PySD 3.14 does not
-know it; a number auxiliary ``quidpro_dt`` stands in), graphical functions drawn
+know it; a number auxiliary ``quidpro_dt`` stands in), ``STEP`` and ``PULSE`` as ``IF``
+forms (the peers switch them differently off the ``dt`` grid), graphical functions drawn
 inside the auxiliary that uses them (simlin cannot call a standalone one), and
 ``<non_negative/>`` on the non-negative stocks. Every variable is compared within
 1e-6 (Euler in all three: the same arithmetic up to rounding).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,30 @@ auxiliaries:
 lookups:
   crowding: {points: [[0, 1], [0.5, 0.8], [1, 0]], units: dimensionless}
   shape: {points: [[0, 0], [6, 1], [12, 0.5]], extrapolate: linear}
+"""
+
+
+# step and pulse off the dt grid (2.1, 1.3 with dt 0.25), on it, repeating (by a
+# number and by a constant), and a ramp: the peers' own STEP switches half a step
+# early and PySD's PULSE misses an off-grid start, so the writer spells both out.
+TIME_FUNCTIONS_YAML = """\
+quidpro: 1
+name: time_functions
+time: {start: 0, stop: 12, dt: 0.25}
+constants:
+  t_on: 2.1
+  every: 1.3
+stocks:
+  s: {initial: 0, inflows: [f]}
+flows:
+  f: {equation: "pulse(5, 2.1) + pulse(3, t_on, every) + pulse(2, 1, 2)"}
+auxiliaries:
+  a: "step(1, t_on) + step(2, 3.0) + step(4, 37.82)"
+  r: "ramp(2, 1.1, 3.3) + ramp(1, t_on)"
+  p1: "pulse(5, 2.1)"
+  p2: "pulse(3, t_on, every)"
+  p3: "pulse(2, 1, 2)"
+  p4: "pulse(2, 1, 0)"
 """
 
 
@@ -90,6 +116,13 @@ def _simlin(path: Path) -> pd.DataFrame:
         warnings.simplefilter("ignore")
         df: pd.DataFrame = simlin.load(path).run(analyze_loops=False).results
     return df
+
+
+@pytest.fixture
+def time_functions(tmp_path: Path) -> Path:
+    path = tmp_path / "time_functions.yaml"
+    path.write_text(TIME_FUNCTIONS_YAML)
+    return path
 
 
 @pytest.fixture
@@ -144,14 +177,35 @@ def test_lookups_and_dt_agree_with_simlin(lookups_model: Path, tmp_path: Path) -
     assert _compare(ours, _simlin(path)) == 6
 
 
-OFF_GRID_STEP = (
-    "the peers switch STEP half a step early when its time is off the dt grid (PySD: 1 at "
-    "t=2.0 for STEP(1, 2.1), dt 0.25); the revised flagship's war_started = "
-    "step(1, invasion_time = 37.82) differs at t=37.75 (issue 11 stays open)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=OFF_GRID_STEP)
 def test_the_flagship_agrees_with_simlin(tmp_path: Path) -> None:
     ours, path = _export("nk_russia", tmp_path)
     assert _compare(ours, _simlin(path)) == len(ours.columns) > 90
+
+
+def test_step_and_pulse_are_written_as_if_forms(time_functions: Path) -> None:
+    text = model_to_xmile(read_model(time_functions))
+    assert not re.search(r"\b(STEP|PULSE)\(", text)
+    assert "(IF TIME &gt;= t_on THEN 1 ELSE 0)" in text
+    assert "(IF TIME - 2.1 &gt; -(quidpro_dt * 1e-06) AND" in text
+
+
+def test_rk4_keeps_pulse_whose_if_form_would_read_stage_times(
+    time_functions: Path, tmp_path: Path
+) -> None:
+    rk4 = tmp_path / "rk4.yaml"
+    rk4.write_text(time_functions.read_text().replace("dt: 0.25}", "dt: 0.25, method: rk4}"))
+    text = model_to_xmile(read_model(rk4))
+    assert "PULSE(5, 2.1)" in text
+    assert "STEP(" not in text  # exact at every stage time
+    ours, path = _export(rk4, tmp_path)
+    back = quidpro.load(path).run()
+    for col in ours.columns:
+        np.testing.assert_allclose(ours[col], back[col], rtol=1e-12, atol=1e-12, err_msg=col)
+
+
+@pytest.mark.parametrize("peer", [_pysd, _simlin, lambda p: quidpro.load(p).run()])
+def test_time_functions_agree_off_the_grid(
+    peer: Callable[[Path], pd.DataFrame], time_functions: Path, tmp_path: Path
+) -> None:
+    ours, path = _export(time_functions, tmp_path)
+    assert _compare(ours, peer(path)) == 8

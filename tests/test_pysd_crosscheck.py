@@ -78,23 +78,7 @@ def _compare(model_path: Path | str, tmp_path: Path) -> int:
     return compared
 
 
-OFF_GRID_STEP = (
-    "the peers switch STEP half a step early when its time is off the dt grid (PySD: 1 at "
-    "t=2.0 for STEP(1, 2.1), dt 0.25); the revised flagship's war_started = "
-    "step(1, invasion_time = 37.82) differs at t=37.75 (issue 11 stays open)"
-)
-
-
-_OFF_GRID_STEP = pytest.mark.xfail(strict=True, reason=OFF_GRID_STEP)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=_OFF_GRID_STEP) if n == "nk_russia" else n
-        for n in sorted(builtin_models())
-    ],
-)
+@pytest.mark.parametrize("name", sorted(builtin_models()))
 def test_builtin_model_agrees_with_pysd(name: str, tmp_path: Path) -> None:
     assert _compare(builtin_models()[name], tmp_path) > 0
 

@@ -46,7 +46,7 @@ def test_xmile_syntax_round_trips(e: Expr) -> None:
 def test_xmile_spelling() -> None:
     e = parse_expression("if(time > dt and not x, smooth(y, 3), delay_fixed(y, 2, 0)) + mod(a, b)")
     assert format_xmile(e) == (
-        "(IF TIME > DT AND NOT x THEN SMTH1(y, 3) ELSE DELAY(y, 2, 0)) + (a MOD b)"
+        "(IF TIME > DT AND NOT x THEN SMTH1(y, 3) ELSE DELAY(y, 2, 0)) + (a mod b)"
     )
     assert format_xmile(parse_expression("-a^2 + 2^-b")) == "-(a^2) + 2^(-b)"
     assert format_xmile(Name("Heat loss")) == '"Heat loss"'

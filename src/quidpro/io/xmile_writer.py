@@ -6,7 +6,9 @@ it (a graphical function with an input equation, which every XMILE tool reads;
 simlin cannot call a standalone one), through a helper auxiliary where the call
 is part of a larger equation; arrays become XMILE arrays with an equation per
 element. ``DT`` (which PySD 3.14 does not know) is written as an auxiliary with
-the number of the time step, ``quidpro_dt``.
+the number of the time step, ``quidpro_dt``. ``STEP`` and ``PULSE``, which the
+peers switch differently off the ``dt`` grid, are spelled out with ``IF``
+(:mod:`quidpro.io.peer_forms`).
 Docs, units, claim ids, sources and ranges are kept as ``<doc>`` text. A format v1
 non-negative stock reduces its outflows (and the flows report the reduced value),
 while XMILE floors the stock; the writer spells the reduction out in the flow's
@@ -21,6 +23,7 @@ import re
 from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
+from quidpro.io.peer_forms import peer_forms
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, walk
 from quidpro.lang.format import format_number, format_xmile
 from quidpro.model.spec import Constant, Lookup, Model, Stock, Variable
@@ -88,7 +91,7 @@ class _Writer:
         self.inline: dict[str, tuple[str, Expr]] = {}
         self.helpers: dict[str, tuple[str, Expr]] = {}
         self.equations = self._inline_lookups()
-        self.uses_dt = any(_uses(e, "dt") for e in self._every_expression() if isinstance(e, Expr))
+        self.uses_dt = any(_uses(self.peer(e), "dt") for e in self._every_expression())
 
     def _fresh(self, name: str) -> str:
         candidate, n = name, 1
@@ -134,7 +137,12 @@ class _Writer:
     def name(self, name: str) -> str:
         return name.replace(".", "__")
 
+    def peer(self, e: Expr) -> Expr:
+        """``e`` with the time functions the peers read differently spelled out."""
+        return peer_forms(e, self.m.time)
+
     def eqn(self, e: Expr) -> str:
+        e = self.peer(e)
         if self.uses_dt:
             e = _map_names(e, {"dt": self.dt_name})
         return escape(format_xmile(_dots(e)))

@@ -163,8 +163,8 @@ def _xmile_call(e: Call, args: list[str], f: _Formatter) -> str:
     if func in ("min", "max") and len(args) > 2:
         inner = Call(func, e.args[1:], e.loc)
         return f"{func.upper()}({args[0]}, {_xmile_call(inner, args[1:], f)})"
-    if func == "mod":
-        return f"({f.wrap(e.args[0], _PROD)} MOD {f.wrap(e.args[1], _UNARY)})"
+    if func == "mod":  # XMILE is case-blind, but PySD's grammar reads only lowercase mod
+        return f"({f.wrap(e.args[0], _PROD)} mod {f.wrap(e.args[1], _UNARY)})"
     if func in _XMILE_NAMES:
         name = _XMILE_NAMES[func]
     elif func in BUILTINS or func in ("sum", "mean", "prod", "size", "stddev"):
