@@ -1,6 +1,7 @@
 """Vensim conformance: the SDXorg test-models subset vendored in tests/data/conformance-vensim.
 
-The comparison rules are those of the suite's ``check_xmile.py``, unchanged: names
+The comparison rules are those of the suite's ``check_xmile.py``, unchanged
+(``conformance_harness``, shared with the XMILE suite): names
 compared ignoring case, quotes and runs of spaces/underscores; only columns present
 in both, at least one; the expected time points matched by linear interpolation of
 the produced series; a value passes within 1e-3 absolute or relative; a ``.tab``
@@ -11,16 +12,13 @@ so a model that starts passing is noticed.
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import quidpro
+from conformance_harness import check_run
 from quidpro.errors import UnsupportedError
 from quidpro.model.from_vensim import DynamicControlWarning
 from vendored import CONFORMANCE_VENSIM
@@ -53,45 +51,6 @@ WARNS: dict[str, type[Warning]] = {
 }
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_]+", " ", name.strip().strip('"').lower())
-
-
-def _num(s: str) -> float:
-    try:
-        return float(s)
-    except ValueError:
-        return math.nan
-
-
-def expected(model: str) -> tuple[list[float], dict[str, list[float]]]:
-    """(times, columns) of the model's output.csv or output.tab, as check_xmile.py reads it."""
-    folder = (SUITE / model).parent
-    path = next(folder / n for n in ("output.csv", "output.tab") if (folder / n).exists())
-    raw = path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
-    delimiter = "\t" if path.suffix == ".tab" else ","
-    rows = [r for r in csv.reader(raw.splitlines(), delimiter=delimiter) if r and any(r)]
-    head = rows[0]
-    if _norm(head[0]) == "time":
-        times = [_num(r[0]) for r in rows[1:]]
-        cols = {
-            _norm(h): [_num(r[i]) if i < len(r) else math.nan for r in rows[1:]]
-            for i, h in enumerate(head)
-            if i
-        }
-    else:  # transposed: names in the first column, times in the first row
-        times = [_num(c) for c in head[1:]]
-        cols = {_norm(r[0]): [_num(c) for c in r[1:]] for r in rows[1:]}
-    keep = [i for i, t in enumerate(times) if not math.isnan(t)]
-    out = {}
-    for k, v in cols.items():
-        vals = [v[i] if i < len(v) else math.nan for i in keep]
-        if len(vals) > 1 and all(math.isnan(x) for x in vals[1:]) and not math.isnan(vals[0]):
-            vals = [vals[0]] * len(vals)
-        out[k] = vals
-    return [times[i] for i in keep], out
-
-
 def compare(model: str) -> int:
     """Run ``model`` and compare it with its expected output; the number of columns compared."""
     warns = WARNS.get(model)
@@ -100,22 +59,7 @@ def compare(model: str) -> int:
             loaded = quidpro.load(SUITE / model)
     else:
         loaded = quidpro.load(SUITE / model)
-    df = loaded.run(backend="numpy")
-    times = df.index.to_numpy()
-    cols = {_norm(c): df[c].to_numpy() for c in df.columns}
-    ets, ecols = expected(model)
-    common = [c for c in ecols if c in cols and c != "time"]
-    assert common, "no variable in common with the expected output"
-    bad = []
-    for c in common:
-        e = np.asarray(ecols[c])
-        got = np.interp(ets, times, cols[c])
-        ok = np.isnan(e) | (np.abs(got - e) <= np.maximum(1e-3, 1e-3 * np.abs(e)))
-        if not ok.all():
-            i = int(np.argmin(ok))
-            bad.append(f"{c}@{ets[i]}: {got[i]} vs {e[i]}")
-    assert not bad, "; ".join(bad[:5])
-    return len(common)
+    return check_run(SUITE, model, loaded.run(backend="numpy"))
 
 
 def _param(model: str) -> object:
@@ -149,16 +93,7 @@ def pysd_compare(model: str, scratch: Path) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = pysd.read_vensim(str(copy / Path(model).name)).run(progress=False)
-    times = df.index.to_numpy(dtype=float)
-    cols = {_norm(str(c)): df[c].to_numpy(dtype=float) for c in df.columns}
-    ets, ecols = expected(model)
-    common = [c for c in ecols if c in cols and c != "time"]
-    assert common, "no variable in common with the expected output"
-    for c in common:
-        e = np.asarray(ecols[c])
-        got = np.interp(ets, times, cols[c])
-        assert (np.isnan(e) | (np.abs(got - e) <= np.maximum(1e-3, 1e-3 * np.abs(e)))).all(), c
-    return len(common)
+    return check_run(SUITE, model, df)
 
 
 @pytest.mark.skipif(
