@@ -39,12 +39,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py
 	$(BIN)/python benchmarks/bench_web.py --browser
 
-# 10,000 mutated model files: zero tracebacks and zero hangs (docs/hardening.md);
+# 10,000 mutated model files and 3,000 mutated Vensim .mdl files: zero tracebacks and
+# zero hangs (docs/hardening.md);
 # any crash is written to tests/fuzz/regressions/ and replayed by `make test`.
 FUZZ_N ?= 10000
 FUZZ_SEED ?= 13
+FUZZ_VENSIM_N ?= 3000
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.mutate $(FUZZ_N) $(FUZZ_SEED)
+	$(BIN)/python -m tests.fuzz.vensim $(FUZZ_VENSIM_N) $(FUZZ_SEED)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -256,3 +256,14 @@ def test_a_clock_no_run_can_follow_is_refused_at_final_time() -> None:
         parse_model(body, "m.mdl")
     assert "must be after time.start" in info.value.message
     assert info.value.loc.line == 3
+
+
+def test_a_number_list_with_something_else_in_it_is_refused_at_the_item() -> None:
+    # Found by the fuzzer: one regular expression over the whole list backtracked
+    # exponentially when a long list failed at its end (tests/fuzz/regressions/hang-2-*).
+    err = _error("d: (e1-e40) ~~|\nv[d] = " + ", ".join(map(str, range(39))) + ", TIME STEP ~~|\n")
+    assert isinstance(err, ParseError)
+    assert err.message == "a list of numbers holds numbers only, not 'TIME STEP'"
+    assert (err.loc.line, err.loc.col) == (3, 8 + len(", ".join(map(str, range(39)))) + 2)
+    df = run("d: (e1-e3) ~~|\nv[d] = 1.5e1, -2., .25; ~~|\n")
+    assert [float(df[f"v[{e}]"].iloc[0]) for e in ("e1", "e2", "e3")] == [15, -2, 0.25]

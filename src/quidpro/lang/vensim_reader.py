@@ -25,8 +25,12 @@ from quidpro.lang.ast import Expr
 from quidpro.lang.vensim_expr import parse_vensim_expression, unquote
 from quidpro.lang.vensim_text import MdlText, Record, split_mdl
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_NUMBER_LIST = re.compile(rf"^\s*{_NUMBER}(?:\s*[,;]\s*{_NUMBER})*\s*;?\s*$")
+# One way only to match each number (not ``\d+\.?\d*``, which splits "123" as
+# "1"+"23" or "12"+"3"): a long list that fails at its end would otherwise backtrack
+# through every split of every number, exponential in the list's length.
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_WHOLE_NUMBER = re.compile(rf"\s*{_NUMBER}\s*")
+_LIST_SEPARATOR = re.compile(r"[,;]")
 _TABBED = re.compile(r"^\s*TABBED\s+ARRAY\s*\((.*)\)\s*$", re.I | re.S)
 _WITH_LOOKUP = re.compile(r"^\s*WITH\s+LOOKUP\s*\(", re.I)
 _RANGE_ITEM = re.compile(r"^\(\s*(\D*?)(\d+)\s*-\s*(\D*?)(\d+)\s*\)$")
@@ -286,9 +290,36 @@ def _record(rec: Record, mdl: MdlText, out: VensimFile | MacroDef) -> None:
     out.equations.append(eq)
 
 
+def _number_list(rhs: str, start: int, mdl: MdlText) -> tuple[float, ...] | None:
+    """The numbers of ``1, 2; 3, 4`` (a trailing ``;`` allowed), or None for an expression.
+
+    Cut at the separators and each item matched whole, in linear time (one regular
+    expression over the whole list backtracks without bound on a long bad list). A
+    list that starts with numbers and then holds something else is an error at it.
+    """
+    body = rhs.rstrip()
+    if body.endswith(";"):
+        body = body[:-1]
+    starts = [0] + [m.end() for m in _LIST_SEPARATOR.finditer(body)]
+    if len(starts) < 2:
+        return None
+    items = [body[a : b - 1] for a, b in itertools.pairwise(starts)] + [body[starts[-1] :]]
+    if not _WHOLE_NUMBER.fullmatch(items[0]):
+        return None
+    for at, item in zip(starts, items, strict=True):
+        if not _WHOLE_NUMBER.fullmatch(item):
+            blank = len(item) - len(item.lstrip())
+            raise ParseError(
+                f"a list of numbers holds numbers only, not {item.strip()[:40]!r}",
+                mdl.loc(start + at + blank),
+            )
+    return tuple(float(x) for x in items)
+
+
 def _rhs(eq: Equation, rhs: str, start: int, mdl: MdlText) -> None:
-    if _NUMBER_LIST.match(rhs) and ("," in rhs or ";" in rhs):
-        eq.numbers = _numbers(rhs)
+    numbers = _number_list(rhs, start, mdl)
+    if numbers is not None:
+        eq.numbers = numbers
         return
     m = _TABBED.match(rhs)
     if m:
