@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -267,3 +268,34 @@ def test_a_number_list_with_something_else_in_it_is_refused_at_the_item() -> Non
     assert (err.loc.line, err.loc.col) == (3, 8 + len(", ".join(map(str, range(39)))) + 2)
     df = run("d: (e1-e3) ~~|\nv[d] = 1.5e1, -2., .25; ~~|\n")
     assert [float(df[f"v[{e}]"].iloc[0]) for e in ("e1", "e2", "e3")] == [15, -2, 0.25]
+
+
+def test_an_equivalence_with_nothing_after_it_is_refused_at_the_arrow() -> None:
+    # Found by the fuzzer (tests/fuzz/regressions/crash-4-2312.mdl): an IndexError.
+    err = _error("d: x, y ~~|\ne <-> ~~|\n")
+    assert isinstance(err, ParseError)
+    assert err.message == "'e' <-> needs the range it equals"
+    assert (err.loc.line, err.loc.col) == (3, 3)
+
+
+def test_subscripts_that_expand_past_the_limit_are_refused_before_building(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    err = _error("d: (a1-a100000000) ~~|\nx[d] = 1 ~~|\n")
+    assert err.message == (
+        "subscript range 'd' would have 100,000,000 elements, more than the limit of "
+        "100,000; raise it with QUIDPRO_MAX_ELEMENTS=N"
+    )
+    assert err.loc.line == 2
+    monkeypatch.setenv("QUIDPRO_MAX_ELEMENTS", "50")
+    ranges = "a: (a1-a10) ~~|\nb: (b1-b10) ~~|\nx[a] = 1 ~~|\nz[b] = 2 ~~|\n"
+    err = _error(ranges + "m[a, b] = 1 ~~|\n")
+    assert err.message.startswith("m[a, b] would have 100 elements, more than the limit of 50")
+    err = _error(ranges + "y = SUM(x[a!] * z[b!]) ~~|\n")
+    assert err.message.startswith("the SUM in 'y' would have 100 elements")
+    err = _error(ranges + "w[a] = x[a] ~~|\nv[b] = z[b] ~~|\nu[a] = 3 ~~|\n")
+    assert re.fullmatch(
+        r"the model would have 5\d elements, more than the limit of 50; .*", err.message
+    )
+    monkeypatch.setenv("QUIDPRO_MAX_ELEMENTS", "130")
+    assert float(run(ranges + "m[a, b] = 1 ~~|\n")["m[a10,b10]"].iloc[0]) == 1

@@ -184,6 +184,8 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 def _name_at(text: str, i: int, mdl: MdlText, start: int) -> tuple[str, int]:
     """The name beginning at ``text[i]`` (quoted or plain) and the index after it."""
+    if i >= len(text):
+        raise ParseError("expected a variable name", mdl.loc(start + len(text)))
     if text[i] == '"':
         j = i + 1
         while j < len(text) and text[j] != '"':
@@ -244,7 +246,10 @@ def _range_def(
 ) -> SubscriptRange:
     """``name <-> other`` or ``name: items -> maps`` (``text[i]`` is ``<`` or ``:``)."""
     if text.startswith("<->", i):
-        other, _ = _name_at(text, _skip(text, i + 3), mdl, start)
+        j = _skip(text, i + 3)
+        if j >= len(text):
+            raise ParseError(f"{name!r} <-> needs the range it equals", mdl.loc(start + i))
+        other, _ = _name_at(text, j, mdl, start)
         return SubscriptRange(name, (), (), loc, copy_of=other)
     items, _, maps = text[i + 1 :].partition("->")
     parts = tuple(" ".join(p.split()) for p in _split_top(items))
@@ -360,13 +365,25 @@ def read_mdl(source: str, file: str = "<string>") -> VensimFile:
     return out
 
 
-def range_item(item: str) -> list[str] | None:
-    """``(a1-a3)`` -> ``[a1, a2, a3]``; None when ``item`` is not a numbered range."""
+def range_item(item: str) -> range | None:
+    """``(a1-a3)`` -> the numbers ``range(1, 4)``; None when ``item`` is not a numbered range.
+
+    The numbers, not the names, so a caller can weigh ``(a1-a100000000)`` before
+    building anything; :func:`range_names` spells them.
+    """
     m = _RANGE_ITEM.match(item.strip())
     if m is None:
         return None
     prefix, lo, prefix2, hi = m.groups()
     if prefix.strip() != prefix2.strip():
         return None
+    return range(int(lo), int(hi) + 1)
+
+
+def range_names(item: str, numbers: range) -> list[str]:
+    """The element names of the numbered range ``item``: ``[a1, a2, a3]``."""
+    m = _RANGE_ITEM.match(item.strip())
+    assert m is not None  # the caller has a range from range_item(item)
+    prefix, lo = m.group(1), m.group(2)
     width = len(lo) if lo.startswith("0") else 0
-    return [f"{prefix}{str(k).zfill(width)}" for k in range(int(lo), int(hi) + 1)]
+    return [f"{prefix}{str(k).zfill(width)}" for k in numbers]

@@ -12,6 +12,8 @@ auxiliary too, so its values are reported, but the clock uses its initial value.
 
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.vensim_builtins import UNSUPPORTED, check_arity, map_call
 from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile, read_mdl
 from quidpro.lang.vensim_text import units_and_range
+from quidpro.model.limits import check_elements
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.vensim_arrays import Binding, Dims, build_dims, canon, display
 from quidpro.model.vensim_parts import SPECIAL, clock_value, fresh, model_name, split_rate
@@ -190,8 +193,7 @@ class _Builder:
             raise ModelError(f"{e.func} needs a range marked with '!', like x[dim!]", e.loc)
         terms: list[Expr] = []
         ranges = [self.dims.ranges[k] for k in marked]
-        import itertools
-
+        check_elements(math.prod(map(len, ranges)), f"the {e.func} in {owner!r}", e.loc)
         for combo in itertools.product(*ranges):
             inner = {**binding, **{k + "!": v for k, v in zip(marked, combo, strict=True)}}
             terms.append(self.resolve(e.args[0], inner, owner, scope))
@@ -385,12 +387,13 @@ def _elements(b: _Builder) -> list[tuple[str, _Base, Equation, dict[str, str], f
     seen: dict[str, Loc] = {}
     for base in b.bases.values():
         for eq in base.equations:
-            combos = b.dims.combos(eq.subs, eq.excepts, eq.loc) if eq.subs else [((), {})]
+            combos = b.dims.combos(eq.name, eq.subs, eq.excepts, eq.loc) if eq.subs else [((), {})]
             numbers = eq.numbers
             if numbers is not None and len(numbers) not in (1, len(combos)):
                 raise ModelError(
                     f"{eq.name!r} lists {len(numbers)} values for {len(combos)} elements", eq.loc
                 )
+            check_elements(len(out) + len(combos), "the model", eq.loc)
             for i, (elems, binding) in enumerate(combos):
                 name = b.element_name(base, elems)
                 if name in seen:

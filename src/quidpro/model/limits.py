@@ -15,6 +15,9 @@ from quidpro.errors import ConfigError, Loc, ModelError
 
 #: Time steps of one run (``(stop - start) / dt``).
 MAX_STEPS = ("QUIDPRO_MAX_STEPS", 10_000_000)
+#: Scalar elements a Vensim file's subscripts may expand to (a range, a variable's
+#: elements, the terms of one SUM, and all the model's elements together).
+MAX_ELEMENTS = ("QUIDPRO_MAX_ELEMENTS", 100_000)
 
 
 def limit(setting: tuple[str, int]) -> int:
@@ -52,5 +55,16 @@ def check_steps(start: float, stop: float, dt: float, loc: Loc) -> None:
             f"the run would take {steps:.3g} time steps ((stop - start) / dt), more than "
             f"the limit of {cap:,}; use a larger dt, or raise the limit with "
             f"{MAX_STEPS[0]}=N",
+            loc,
+        )
+
+
+def check_elements(count: int, what: str, loc: Loc) -> None:
+    """Refuse ``count`` array elements (of ``what``) beyond the limit, before building them."""
+    cap = limit(MAX_ELEMENTS)
+    if count > cap:
+        raise ModelError(
+            f"{what} would have {count:,} elements, more than the limit of {cap:,}; "
+            f"raise it with {MAX_ELEMENTS[0]}=N",
             loc,
         )

@@ -18,12 +18,14 @@ of its current element in the largest range that holds it, counted from 1.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ModelError, UndefinedNameError
 from quidpro.lang.suggest import did_you_mean
-from quidpro.lang.vensim_reader import SubscriptRange, range_item
+from quidpro.lang.vensim_reader import SubscriptRange, range_item, range_names
+from quidpro.model.limits import check_elements
 
 
 def canon(name: str) -> str:
@@ -54,9 +56,9 @@ class Dims:
         return canon(raw) in self.ranges
 
     def combos(
-        self, subs: tuple[str, ...], excepts: tuple[tuple[str, ...], ...], loc: Loc
+        self, name: str, subs: tuple[str, ...], excepts: tuple[tuple[str, ...], ...], loc: Loc
     ) -> list[tuple[tuple[str, ...], dict[str, str]]]:
-        """Every element a left-hand side ``[subs]`` defines: (elements, binding)."""
+        """Every element a left-hand side ``name[subs]`` defines: (elements, binding)."""
         choices: list[list[str]] = []
         for s in subs:
             key = canon(s)
@@ -66,6 +68,7 @@ class Dims:
                 choices.append([self.elements[key]])
             else:
                 raise self.unknown(s, loc)
+        check_elements(math.prod(map(len, choices)), f"{name}[{', '.join(subs)}]", loc)
         out = []
         for elems in itertools.product(*choices):
             if any(self._matches(ex, elems, loc) for ex in excepts):
@@ -158,9 +161,11 @@ def build_dims(ranges: list[SubscriptRange]) -> Dims:
             for item in r.items:
                 numbered = range_item(item)
                 if numbered is not None:
-                    out.extend(display(x) for x in numbered)
+                    check_elements(len(out) + len(numbered), f"subscript range {r.name!r}", r.loc)
+                    out.extend(display(x) for x in range_names(item, numbered))
                 elif canon(item) in raw and canon(item) != key:
                     out.extend(resolve(canon(item)))
+                    check_elements(len(out), f"subscript range {r.name!r}", r.loc)
                 elif item:
                     out.append(display(item))
             elems = tuple(out)

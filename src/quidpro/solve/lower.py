@@ -362,6 +362,7 @@ def lower(model: Model) -> System:
     base = {*model.constants, "time", "dt", "start_time", "stop_time", "pi", "inf"}
     # Static equations: depend on constants and other statics only.
     static: set[str] = set()
+    timeless = base - {"time"}
     changed = True
     while changed:
         changed = False
@@ -370,7 +371,8 @@ def lower(model: Model) -> System:
                 continue
             deps = names(eq.expr)
             calls = {c.func for c in _calls(eq.expr)}
-            if deps <= (base - {"time"}) | static and not calls & _PER_STEP:
+            # Membership, not a union set per equation (quadratic in large models).
+            if all(d in static or d in timeless for d in deps) and not calls & _PER_STEP:
                 static.add(n)
                 changed = True
     step_eqs = {n: e for n, e in lw.eqs.items() if n not in static}
