@@ -299,3 +299,25 @@ def test_subscripts_that_expand_past_the_limit_are_refused_before_building(
     )
     monkeypatch.setenv("QUIDPRO_MAX_ELEMENTS", "130")
     assert float(run(ranges + "m[a, b] = 1 ~~|\n")["m[a10,b10]"].iloc[0]) == 1
+
+
+def test_numbers_that_overflow_and_a_saveper_of_zero_are_refused_where_written() -> None:
+    # Found by the fuzzer (tests/fuzz/regressions/crash-6-2882.mdl): -1e400 reached
+    # the kernel as -inf, a NameError there.
+    err = _error("s = INTEG(1, -1e400) ~~|\n")
+    assert err.message == "the number 1e400 is too large for a double (at most about 1.8e308)"
+    assert (err.loc.line, err.loc.col) == (2, 15)
+    err = _error("l((0,0),(1e999,1)) ~~|\na = l(1) ~~|\n")
+    assert "the number 1e999 is too large" in err.message
+    err = _error("d: x, y ~~|\nv[d] = 1, 1e400 ~~|\n")
+    assert (err.loc.line, err.loc.col) == (3, 10)
+    with pytest.raises(ModelError, match="SAVEPER must be positive"):
+        parse_model(
+            "a = 1 ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 1 ~~|\n"
+            "TIME STEP = 1 ~~|\nSAVEPER = 0 ~~|\n",
+            "m.mdl",
+        )
+    with pytest.raises(ModelError, match="FINAL TIME must be a number at the start"):
+        parse_model(
+            "INITIAL TIME = 0 ~~|\nFINAL TIME = EXP(1000) ~~|\nTIME STEP = 1 ~~|\n", "m.mdl"
+        )

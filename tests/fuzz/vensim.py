@@ -15,9 +15,12 @@ Usage: ``python -m tests.fuzz.vensim [N] [SEED]`` (``make fuzz`` runs 3,000).
 from __future__ import annotations
 
 import random
+import re
 import sys
 
 from tests.fuzz.mutate import ROOT, main, mutate
+
+from quidpro.lang.vensim_builtins import KNOWN
 
 SUITE = ROOT / "tests/data/conformance-vensim"
 SKETCH = "\\\\\\---///"
@@ -134,11 +137,37 @@ def vensim_seeds() -> list[tuple[str, str]]:
     return out
 
 
+#: Numbers put in place of a model's own: the edges of float and of counts.
+HOSTILE_NUMBERS = ["0", "-1", "1e308", "-1e308", "1e-308", "1e9", "0.5", "1e400", "-0"]
+_FUNCTION = re.compile("|".join(re.escape(k) for k in sorted(KNOWN, key=len, reverse=True)))
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+
+
+def _swap(text: str, pattern: re.Pattern[str], choices: list[str], rng: random.Random) -> str:
+    """``text`` with one match of ``pattern`` (chosen at random) replaced."""
+    found = list(pattern.finditer(text))
+    if not found:
+        return text
+    m = rng.choice(found)
+    return text[: m.start()] + rng.choice(choices) + text[m.end() :]
+
+
 def mutate_vensim(text: str, rng: random.Random) -> str:
-    """``text`` with one to three Vensim tokens inserted, then the generic edits."""
+    """``text`` with Vensim-aware edits, then (half the time) the generic ones.
+
+    One to three of: a Vensim token inserted anywhere, a function replaced by
+    another Vensim function (other arities, other meanings), a number replaced by
+    a hostile one.
+    """
     for _ in range(rng.randint(1, 3)):
-        i = rng.randrange(len(text) + 1)
-        text = text[:i] + rng.choice(VENSIM_TOKENS) + text[i:]
+        kind = rng.randrange(3)
+        if kind == 0:
+            i = rng.randrange(len(text) + 1)
+            text = text[:i] + rng.choice(VENSIM_TOKENS) + text[i:]
+        elif kind == 1:
+            text = _swap(text, _FUNCTION, KNOWN, rng)
+        else:
+            text = _swap(text, _NUMBER, HOSTILE_NUMBERS, rng)
     return mutate(text, rng) if rng.random() < 0.5 else text
 
 

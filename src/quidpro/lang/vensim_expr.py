@@ -9,6 +9,7 @@ Function names are kept in upper case with single spaces (``IF THEN ELSE``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from functools import cache
@@ -41,6 +42,20 @@ def function_key(raw: str) -> str:
     return " ".join(raw.replace("_", " ").split()).upper()
 
 
+def finite_number(text: str, loc: Loc) -> float:
+    """The value of a number literal; an error at ``loc`` when it overflows (``1e400``).
+
+    Every number a ``.mdl`` file writes passes here, so no infinity reaches a model
+    from a literal (one that overflows is a typing slip, not a value).
+    """
+    value = float(text)
+    if not math.isfinite(value):
+        raise ParseError(
+            f"the number {text.strip()} is too large for a double (at most about 1.8e308)", loc
+        )
+    return value
+
+
 class _ToAst(Transformer[Token, Expr]):
     def __init__(self, at: LocAt, base: int) -> None:
         super().__init__()
@@ -56,7 +71,8 @@ class _ToAst(Transformer[Token, Expr]):
         return self._at(self._base + (pos or 0))
 
     def number(self, children: list[Token]) -> Num:
-        return Num(float(children[0]), self._loc(children[0].start_pos))
+        loc = self._loc(children[0].start_pos)
+        return Num(finite_number(children[0], loc), loc)
 
     def na(self, children: list[Token]) -> Num:
         return Num(NA_VALUE, self._loc(children[0].start_pos))
@@ -161,7 +177,7 @@ def parse_vensim_expression(text: str, at: LocAt, base: int = 0) -> Expr:
         raise ParseError("empty equation", at(base))
     if _NUMBER.match(text):  # the common case, without the parser
         lead = len(text) - len(text.lstrip())
-        return Num(float(text), at(base + lead))
+        return Num(finite_number(text, at(base + lead)), at(base + lead))
     # The same bounds as the YAML and XMILE readers (lang/expr.py, docs/hardening.md).
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ParseError(

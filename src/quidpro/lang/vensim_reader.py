@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from quidpro.errors import Loc, ParseError, UnsupportedError
 from quidpro.lang.ast import Expr
-from quidpro.lang.vensim_expr import parse_vensim_expression, unquote
+from quidpro.lang.vensim_expr import finite_number, parse_vensim_expression, unquote
 from quidpro.lang.vensim_text import MdlText, Record, split_mdl
 
 # One way only to match each number (not ``\d+\.?\d*``, which splits "123" as
@@ -162,11 +162,11 @@ def table(body: str, loc: Loc) -> Table:
         rest = rest[end + 1 :].lstrip().lstrip(",")
     pairs = _PAIR.findall(rest)
     if pairs:
-        xs = tuple(float(x) for x, _ in pairs)
-        ys = tuple(float(y) for _, y in pairs)
+        xs = tuple(finite_number(x, loc) for x, _ in pairs)
+        ys = tuple(finite_number(y, loc) for _, y in pairs)
     else:
         try:
-            nums = [float(p) for p in rest.split(",") if p.strip()]
+            nums = [finite_number(p, loc) for p in rest.split(",") if p.strip()]
         except ValueError:
             raise ParseError("a lookup needs (x, y) points or numbers", loc) from None
         if len(nums) % 2 or not nums:
@@ -178,8 +178,8 @@ def table(body: str, loc: Loc) -> Table:
     return Table(xs, ys, loc)
 
 
-def _numbers(text: str) -> tuple[float, ...]:
-    return tuple(float(p) for p in re.split(r"[,;\s]+", text.strip()) if p)
+def _numbers(text: str, loc: Loc) -> tuple[float, ...]:
+    return tuple(finite_number(p, loc) for p in re.split(r"[,;\s]+", text.strip()) if p)
 
 
 def _name_at(text: str, i: int, mdl: MdlText, start: int) -> tuple[str, int]:
@@ -318,7 +318,7 @@ def _number_list(rhs: str, start: int, mdl: MdlText) -> tuple[float, ...] | None
                 f"a list of numbers holds numbers only, not {item.strip()[:40]!r}",
                 mdl.loc(start + at + blank),
             )
-    return tuple(float(x) for x in items)
+    return tuple(finite_number(x, mdl.loc(start + at)) for at, x in zip(starts, items, strict=True))
 
 
 def _rhs(eq: Equation, rhs: str, start: int, mdl: MdlText) -> None:
@@ -329,7 +329,7 @@ def _rhs(eq: Equation, rhs: str, start: int, mdl: MdlText) -> None:
     m = _TABBED.match(rhs)
     if m:
         try:
-            eq.numbers = _numbers(m.group(1))
+            eq.numbers = _numbers(m.group(1), mdl.loc(start))
         except ValueError:
             raise ParseError("TABBED ARRAY holds numbers only", mdl.loc(start)) from None
         return

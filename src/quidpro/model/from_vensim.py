@@ -463,6 +463,8 @@ def _time_spec(b: _Builder, file: str) -> TimeSpec:
     if dt <= 0:
         raise ModelError("TIME STEP must be positive", b.items[b.bases["time step"].name].loc)
     save = values.get("saveper")
+    if save is not None and save <= 0:
+        raise ModelError("SAVEPER must be positive", b.items[b.bases["saveper"].name].loc)
     return TimeSpec(
         start=values["initial time"],
         stop=values["final time"],

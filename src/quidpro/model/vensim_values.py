@@ -60,7 +60,10 @@ _CALLS: dict[str, Callable[[list[float], float], float]] = {
 def call_value(func: str, v: list[float], t: float) -> float | None:
     """A pure builtin or time function at time ``t`` (None when not known here)."""
     fn = _CALLS.get(func)
-    return None if fn is None else fn(v, t)
+    try:
+        return None if fn is None else fn(v, t)
+    except (OverflowError, ValueError):  # EXP(1000), INTEGER of inf or nan: not folded
+        return None
 
 
 def value_of(e: Expr, operands: list[float], t: float) -> float | None:
