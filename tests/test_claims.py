@@ -197,7 +197,7 @@ def _posterior_report() -> ClaimsReport:
 @pytest.mark.slow
 def test_headline_claims_over_the_posterior() -> None:
     """H1-H4 as probabilities over the shipped posterior (200 members; at 1,000 members
-    docs/nk_russia.md reports H1 0.94, H2 0.96, H3 1.00, H4 0.63). Thresholds: H1-H3
+    docs/nk_russia.md reports H1 0.91, H2 0.96, H3 1.00, H4 0.69). Thresholds: H1-H3
     hold in most worlds (Wilson lower bound above 0.8); H4 more often than not (lower
     bound above 0.5) but far from surely (upper bound below 0.8): Seoul's choice turns on
     constants the record cannot pin down, and the worlds where it fails are real."""
