@@ -14,6 +14,7 @@ from tests.calib_models import TRUE, write_syn
 import quidpro
 from quidpro.analysis.calibrate import Problem, calibrate, default_params, split_rhat
 from quidpro.analysis.likelihood import targets
+from quidpro.analysis.smc import ancestral_ess
 from quidpro.ensemble import ensemble
 from quidpro.ensemble.posterior import read_posterior, write_posterior
 from quidpro.evidence.ledger import read_ledger
@@ -58,6 +59,8 @@ def test_recovers_the_true_constants(
         assert d["stages"] >= 2
         assert max(d["rhat"].values()) < 1.1
         assert d["unique_particles"] > 500
+        # 800 particles after their moves are worth a good share of independent draws
+        assert 100 < min(d["ess"].values()) <= 800
         assert 0.1 < d["acceptance"] < 0.9
     elif method == "mcmc":
         d = doc["diagnostics"]
@@ -98,6 +101,15 @@ def test_split_rhat_flags_chains_that_disagree() -> None:
     stuck = mixed + np.arange(8)[None, :, None]  # each chain around its own mean
     assert split_rhat(mixed)[0] == pytest.approx(1.0, abs=0.02)
     assert split_rhat(stuck)[0] > 2.0
+
+
+def test_smc_ess_counts_independent_draws_and_sees_copies() -> None:
+    rng = np.random.default_rng(1)
+    independent = rng.normal(size=(4, 1000, 2))
+    copies = np.repeat(rng.normal(size=(4, 100, 2)), 10, axis=1)  # each ancestor ten times
+    ess = ancestral_ess(independent)
+    assert np.all((ess > 2800) & (ess <= 4000))
+    assert np.all(ancestral_ess(copies) < 700)  # about 400 distinct draws
 
 
 def test_posterior_members_resample_rows_and_hold_the_rest(syn: tuple[Path, Path]) -> None:

@@ -1,4 +1,4 @@
-"""scripts/nk_russia_figures.py runs from a clone and writes every figure (so it cannot rot)."""
+"""The figure scripts run from a clone and write every figure (so they cannot rot)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,22 @@ def test_the_figures_script_writes_every_figure(
     assert expected <= names
     for name in names:
         assert (tmp_path / name).stat().st_size > 10_000, name
+
+
+ENSEMBLE_SCRIPT = SCRIPT.parent / "ensemble_figures.py"
+
+
+@pytest.mark.slow
+def test_the_ensemble_figures_script_writes_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = ["--runs", "16", "--compare-runs", "8", "--samples", "2"]
+    monkeypatch.setattr(sys, "argv", [str(ENSEMBLE_SCRIPT), "--out", str(tmp_path), *small])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(ENSEMBLE_SCRIPT), run_name="__main__")
+    assert done.value.code == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {"ensemble_fan.png", "ensemble_compare.png", "ensemble_sobol.png"}
+    for name in names:
+        assert (tmp_path / name).stat().st_size > 10_000, name
+    assert "sobol sensitivity of containers_shipped" in capsys.readouterr().out

@@ -60,6 +60,7 @@ NOT_SAMPLED = {
     "loop_c9_strength",
     "hanoi_time",
     "invasion_time",
+    "treaty_summit_time",
     "covid_closure_time",
     "rail_shift_time",
     "satellite_program_start",

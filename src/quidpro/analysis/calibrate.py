@@ -380,6 +380,8 @@ def calibrate(  # noqa: PLR0917 - the order reads as the command line does
         z = z_all[pick] if draws <= n else z_all[rng.integers(0, n, draws)]
         r = diag.pop("rhat_groups")
         diag["rhat"] = {p: round(float(v), 4) for p, v in zip(problem.names, r, strict=True)}
+        ess = diag.pop("ess_groups")
+        diag["ess"] = {p: round(float(v), 1) for p, v in zip(problem.names, ess, strict=True)}
         diag = {**info, **diag}
     else:
         z, diag = _mcmc(problem, z_map, cov, draws, seed, rng, progress, max_steps, walkers)

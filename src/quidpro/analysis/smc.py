@@ -12,7 +12,9 @@ summed acceptance reaches ``moves_target``). The product of the stages' mean wei
 estimates the model evidence (its log is reported). The particles form
 :data:`GROUPS` independent populations (each resampled and moved on its own, all
 evaluated in the same kernel calls, β chosen so every population keeps its ESS);
-R-hat across them is the convergence diagnostic, as across chains in MCMC.
+R-hat across them is the convergence diagnostic, as across chains in MCMC, and the
+effective sample size (:func:`ancestral_ess`) says how many independent draws the
+final particles are worth.
 
 Written here because no well-kept library offers a tempered SMC that takes a
 vectorised log-likelihood as a plain function (pymc's and blackjax's need their own
@@ -21,6 +23,7 @@ model graphs); the pieces are short and tested on the synthetic model.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -136,6 +139,7 @@ def _run(  # noqa: PLR0917 - the body of smc
         if progress is not None:
             progress("posterior: tempering", round(1000 * beta), 1000)
     rhat = group_rhat(z.reshape(GROUPS, n, k))
+    ess = ancestral_ess(z.reshape(GROUPS, n, k))
     return z, {
         "sampler": f"tempered SMC, {GROUPS} independent populations (random-walk moves)",
         "particles": total,
@@ -146,6 +150,7 @@ def _run(  # noqa: PLR0917 - the body of smc
         "log_evidence_spread": round(float(np.ptp(log_evidence)), 3),
         "unique_particles": len(np.unique(z, axis=0)),
         "rhat_groups": rhat,
+        "ess_groups": ess,
     }
 
 
@@ -161,6 +166,31 @@ def _normalised(logw: np.ndarray) -> np.ndarray:
 def _cholesky(z: np.ndarray, k: int) -> np.ndarray:
     cov = np.cov(z, rowvar=False).reshape(k, k) + 1e-9 * np.eye(k)
     return np.asarray(np.linalg.cholesky(cov))
+
+
+def ancestral_ess(samples: np.ndarray) -> np.ndarray:
+    """Effective sample size per parameter of SMC populations, shape (populations, n, k).
+
+    Systematic resampling leaves the copies of one ancestor side by side, and the
+    Metropolis moves only partly separate them, so within a population neighbours in
+    index order are correlated as successive states of a chain are. Reading each
+    population as a chain, emcee's integrated autocorrelation time ``tau`` (averaged
+    over the populations) counts that clustering: the ESS is ``populations * n / tau``,
+    at most the number of particles. A sample of independent draws gives about its size.
+    """
+    from emcee.autocorr import integrated_time
+
+    g, n, _ = samples.shape
+    chain = np.transpose(samples, (1, 0, 2))  # (n, populations, k): emcee's layout
+    logger = logging.getLogger("emcee.autocorr")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # its "chain is short" note concerns MCMC run lengths
+    try:
+        tau = np.asarray(integrated_time(chain, quiet=True), dtype=float)
+    finally:
+        logger.setLevel(level)
+    tau = np.where(np.isfinite(tau), np.maximum(tau, 1.0), float(n))
+    return np.asarray(g * n / tau)
 
 
 def group_rhat(samples: np.ndarray) -> np.ndarray:

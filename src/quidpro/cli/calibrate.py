@@ -178,7 +178,7 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
             f"; SMC: {d['particles']:,} particles, {d['stages']} stages, {d['moves']} moves, "
             f"acceptance {d['acceptance']:.2f}, {d['unique_particles']:,} unique at the end, "
             f"log evidence {d['log_evidence']:.2f}, max R-hat across populations "
-            f"{max(rhat.values()):.3f}"
+            f"{max(rhat.values()):.3f}, min ESS {min(ess.values()):,.0f}"
         )
     elif "acceptance" in d:
         line += (
