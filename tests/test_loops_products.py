@@ -38,30 +38,47 @@ def _one_by_one(ls: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def test_grouped_products_equal_the_loop_by_loop_product_bit_for_bit() -> None:
-    ls, members, _ = _random_case(1)
+def test_shared_products_equal_the_loop_by_loop_product() -> None:
+    ls, members, parts = _random_case(1)
     want = _one_by_one(ls, members)
-    lp = LoopProducts(members)
-    np.testing.assert_array_equal(lp.scores(ls), want)
-    # In chunks of a single row too (the memory bound), and with dead loops skipped.
+    lp = LoopProducts(members, parts)
+    # The factors are regrouped (prefix and suffix trees), so equal to rounding.
+    np.testing.assert_allclose(lp.scores(ls), want, rtol=1e-13, atol=0)
+    dead = [k for k, m in enumerate(members) if 3 in m or 17 in m]
+    assert dead
+    assert not lp.scores(ls)[dead].any()
+    # Shared runs are multiplied once: fewer products than factors.
+    assert lp.heads.size + lp.tails.size < sum(len(m) for m in members)
+    # In blocks of one column too (the memory bound).
     flat = ls.reshape(len(ls), -1)
-    live = lp.live(np.any(flat != 0, axis=1))
-    assert not live[[k for k, m in enumerate(members) if 3 in m or 17 in m]].any()
-    got = np.zeros_like(want.reshape(len(members), -1))
-    seen = []
-    for idx, prod in lp.chunks(flat, live, chunk_bytes=1):
-        assert len(idx) == 1
-        got[idx] = prod
-        seen.extend(idx.tolist())
-    assert sorted(seen) == np.flatnonzero(live).tolist()
-    np.testing.assert_array_equal(got.reshape(want.shape), want)
+    got = np.zeros((len(members), flat.shape[1]))
+    widths = set()
+    for cols, prod in lp.blocks(flat, block_bytes=1):
+        got[lp.order, cols] = prod  # rows come in partition order
+        widths.add(cols.stop - cols.start)
+    assert widths == {1}
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-13, atol=0)
+
+
+def test_loops_of_one_link_and_no_loops() -> None:
+    ls = np.array([[2.0, -3.0], [0.5, 4.0]])
+    lp = LoopProducts([np.array([0]), np.array([1, 0]), np.array([1])])
+    np.testing.assert_array_equal(lp.scores(ls), [[2.0, -3.0], [1.0, -12.0], [0.5, 4.0]])
+    empty = LoopProducts([])
+    assert empty.scores(ls).shape == (0, 2)
+    assert empty.relative_of(ls, []).shape == (0, 2)
+    # An overflow times a zero is 0, as nan_to_num(nan=0) of the plain product.
+    big = np.array([[1e300, 1e300], [1e300, 0.0]])
+    lp = LoopProducts([np.array([0, 0, 1])])
+    np.testing.assert_array_equal(lp.scores(big), [[np.finfo(float).max, 0.0]])
+    np.testing.assert_array_equal(lp.relative_of(big, [0]), [[1.0, 0.0]])
 
 
 def test_relative_scores_of_kept_loops_normalise_over_every_loop() -> None:
     ls, members, parts = _random_case(2)
     keep = [0, 5, 9, 120, 299]
     want = relative_scores(_one_by_one(ls, members), parts)[keep]
-    got = LoopProducts(members).relative_of(ls, parts, keep)
+    got = LoopProducts(members, parts).relative_of(ls, keep)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
     assert np.all(np.abs(got) <= 1 + 1e-12)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -174,7 +175,7 @@ class _Loops:
         index = {lk: k for k, lk in enumerate(links)}
         self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
         self.parts = np.array([s.part[c[0]] for c in self.cycles], dtype=int)
-        self.products = LoopProducts(self.members)
+        self.products = LoopProducts(self.members, self.parts)
 
 
 # Structures of recently analysed models, by (id of the spec, budget): a model's loops
@@ -220,9 +221,20 @@ class _Setup:
         self.model = s.model
         self.searched: dict[str, Any] = {"budget": budget}
         self.base: tuple[np.ndarray, np.ndarray] | None = None
+        # Wall seconds of the bounded search's two parts (for benchmarks/bench_loops.py).
+        self.timings: dict[str, float] = {}
         if s.cut:
+            started = perf_counter()
             self.base = self.run(base_overrides, 1, "numpy", 0)
-            loops = _Loops(s, self._bounded(budget, self.base[1][:, :, 0]), self.links)
+            probed = perf_counter()
+            found = self._bounded(budget, self.base[1][:, :, 0])
+            searched = perf_counter()
+            loops = _Loops(s, found, self.links)
+            self.timings = {
+                "probe_run": probed - started,
+                "search": searched - probed,
+                "bookkeeping": perf_counter() - searched,
+            }
             self.searched.update(
                 method="strongest path (Eberlein & Schoenberg 2020)",
                 note=f"more than {budget} elementary loops: kept those the strongest-path "
@@ -414,7 +426,7 @@ def _ensemble(
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
         _, ls = setup.run(values, hi - lo, backend, lo)
-        rel = setup.products.relative_of(ls, setup.parts, keep)
+        rel = setup.products.relative_of(ls, keep)
         counts += dominant_mask(rel, kept_parts).sum(axis=2)
         if progress is not None:
             progress(hi)
