@@ -17,8 +17,10 @@ augmented model whose extra auxiliaries are the link and loop scores (see
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from quidpro.analysis.loops_graph import (
     strongest_loops,
 )
 from quidpro.analysis.loops_kernel import augment, scores
+from quidpro.analysis.loops_products import LoopProducts
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError, ModelError
 from quidpro.model.overrides import constant_overrides
@@ -105,11 +108,14 @@ class LoopAnalysis:
 def relative_scores(scores: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """Scores ``(loop, ...)`` over the absolute sum of their partition's, 0 where all are 0."""
     rel = np.zeros_like(scores)
-    for p in np.unique(parts):
-        sel = parts == p
-        denom = np.abs(scores[sel]).sum(axis=0)
+    # Only loops that score at some time take part (most of a large model's do not).
+    live = np.flatnonzero(np.any(scores.reshape(len(scores), -1) != 0, axis=1))
+    sub, sub_parts = scores[live], parts[live]
+    for p in np.unique(sub_parts):
+        sel = sub_parts == p
+        denom = np.abs(sub[sel]).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rel[sel] = np.where(denom > 0, scores[sel] / denom, 0.0)
+            rel[live[sel]] = np.where(denom > 0, sub[sel] / denom, 0.0)
     return rel
 
 
@@ -143,39 +149,107 @@ def periods(times: np.ndarray, mask: np.ndarray, ids: list[str]) -> list[Period]
     return out
 
 
+@dataclass
+class _Structure:
+    """What depends on the model alone: expansion, graph, loops, the compiled kernel."""
+
+    ex: Expansion
+    g: Any  # networkx.DiGraph
+    part: dict[str, int]
+    cycles: list[tuple[str, ...]]  # every elementary loop, or the first ``budget``
+    cut: bool
+    aug: Any  # loops_kernel.Augmented
+    model: Compiled
+    loops: _Loops | None = None  # the loops' bookkeeping (when not cut)
+
+
+class _Loops:
+    """The reported loops of a structure and their bookkeeping."""
+
+    def __init__(self, s: _Structure, cycles: list[tuple[str, ...]], links: list[Any]) -> None:
+        folded = [fold(s.ex, c) for c in cycles]
+        inside = [is_internal(s.ex, c, f) for c, f in zip(cycles, folded, strict=True)]
+        self.internal = sum(inside)
+        self.cycles = [c for c, i in zip(cycles, inside, strict=True) if not i]
+        self.folded = [f for f, i in zip(folded, inside, strict=True) if not i]
+        index = {lk: k for k, lk in enumerate(links)}
+        self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
+        self.parts = np.array([s.part[c[0]] for c in self.cycles], dtype=int)
+        self.products = LoopProducts(self.members, self.parts)
+
+
+# Structures of recently analysed models, by (id of the spec, budget): a model's loops
+# are enumerated and its augmented kernel compiled once, not at every call. Each entry
+# keeps a weak reference to its spec, so a new spec at a recycled id is not confused
+# with it.
+_CACHE: dict[tuple[int, int], tuple[weakref.ref[Model], _Structure]] = {}
+_CACHE_SIZE = 8
+
+
+def _structure(spec: Model, budget: int) -> _Structure:
+    key = (id(spec), budget)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is spec:
+        return hit[1]
+    ex = expand(spec)
+    g = link_graph(ex)
+    cycles, cut = enumerate_cycles(g, budget)
+    # Past the budget every link is scored, then the strongest paths are searched.
+    on_loops = sorted({lk for c in cycles for lk in _links(c)})
+    aug = augment(ex, g, list(g.edges) if cut else on_loops)
+    s = _Structure(ex, g, partitions(g), cycles, cut, aug, Compiled(aug.model))
+    if not cut:
+        s.loops = _Loops(s, cycles, list(aug.recipes))
+    while len(_CACHE) >= _CACHE_SIZE:
+        del _CACHE[next(iter(_CACHE))]
+    _CACHE[key] = (weakref.ref(spec), s)
+    return s
+
+
 class _Setup:
     """The expanded model, its loops and the compiled link-score kernel."""
 
     def __init__(self, spec: Model, budget: int, base_overrides: Mapping[str, Any]) -> None:
-        self.ex: Expansion = expand(spec)
-        self.g = link_graph(self.ex)
-        self.part = partitions(self.g)
-        cycles, cut = enumerate_cycles(self.g, budget)
-        self.searched: dict[str, Any] = {"budget": budget}
-        # Past the budget every link is scored, then the strongest paths are searched.
-        on_loops = sorted({lk for c in cycles for lk in _links(c)})
-        links: list[tuple[str, str]] = list(self.g.edges) if cut else on_loops
-        self.aug = augment(self.ex, self.g, links)
+        s = _structure(spec, budget)
+        self.ex: Expansion = s.ex
+        self.g = s.g
+        self.part = s.part
+        self.aug = s.aug
         self.links = list(self.aug.recipes)
+        self.index = {lk: k for k, lk in enumerate(self.links)}
         self.record = self.aug.record
-        self.model = Compiled(self.aug.model)
+        self.model = s.model
+        self.searched: dict[str, Any] = {"budget": budget}
         self.base: tuple[np.ndarray, np.ndarray] | None = None
-        if cut:
+        # Wall seconds of the bounded search's two parts (for benchmarks/bench_loops.py).
+        self.timings: dict[str, float] = {}
+        if s.cut:
+            started = perf_counter()
             self.base = self.run(base_overrides, 1, "numpy", 0)
-            cycles = self._bounded(budget, self.base[1][:, :, 0])
+            probed = perf_counter()
+            found = self._bounded(budget, self.base[1][:, :, 0])
+            searched = perf_counter()
+            loops = _Loops(s, found, self.links)
+            self.timings = {
+                "probe_run": probed - started,
+                "search": searched - probed,
+                "bookkeeping": perf_counter() - searched,
+            }
             self.searched.update(
                 method="strongest path (Eberlein & Schoenberg 2020)",
                 note=f"more than {budget} elementary loops: kept those the strongest-path "
                 f"search finds at {SEARCH_TIMES} times of the base run",
             )
         else:
+            assert s.loops is not None
+            loops = s.loops
             self.searched.update(method="every elementary loop (Johnson 1975)")
-        internal = [c for c in cycles if is_internal(self.ex, c)]
-        self.cycles = [c for c in cycles if not is_internal(self.ex, c)]
-        self.searched.update(loops=len(self.cycles), internal_dropped=len(internal), cut=cut)
-        index = {lk: k for k, lk in enumerate(self.links)}
-        self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
-        self.parts = np.array([self.part[c[0]] for c in self.cycles], dtype=int)
+        self.cycles = loops.cycles
+        self.folded = loops.folded
+        self.members = loops.members
+        self.parts = loops.parts
+        self.products = loops.products
+        self.searched.update(loops=len(self.cycles), internal_dropped=loops.internal, cut=s.cut)
 
     def run(
         self, overrides: Mapping[str, Any], n: int, backend: str, offset: int
@@ -202,26 +276,9 @@ class _Setup:
         stride = t.save_stride
         return traj.times[::stride], ls[:, ::stride]
 
-    def loop_scores(
-        self, ls: np.ndarray, which: Sequence[int] | None = None, alive: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Loop scores ``(loop, ...)``: products of their link scores.
-
-        A loop with a link that never scores is 0, without multiplying.
-        """
-        idx = list(range(len(self.members))) if which is None else list(which)
-        out = np.zeros((len(idx), *ls.shape[1:]))
-        if alive is None:
-            alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
-        for j, k in enumerate(idx):
-            members = self.members[k]
-            if not alive[members].all():
-                continue
-            row = out[j]
-            np.copyto(row, ls[members[0]])
-            for m in members[1:]:
-                row *= ls[m]
-        return np.nan_to_num(out, nan=0.0, copy=False)
+    def loop_scores(self, ls: np.ndarray) -> np.ndarray:
+        """Loop scores ``(loop, ...)``: products of their link scores."""
+        return self.products.scores(ls)
 
     def _bounded(self, budget: int, ls: np.ndarray) -> list[tuple[str, ...]]:
         scores = {lk: ls[k] for k, lk in enumerate(self.links) if lk[0] != lk[1]}
@@ -271,7 +328,7 @@ def analyse_loops(
     parts = setup.parts
     link_sign = np.sign(ls[:, :, 0].sum(axis=1)) if ls.size else np.zeros(0)
     rel = relative_scores(scores, parts)
-    polarity = [_polarity(scores[k]) for k in range(len(setup.cycles))]
+    polarity = _polarities(scores)
     peak_abs = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(setup.cycles))
     named = _named_cycles(spec, setup)
     for k, entry in named.items():
@@ -294,10 +351,7 @@ def analyse_loops(
             backend=backend,
             progress=progress,
         )
-    entries = [
-        (setup.cycles[k], str(polarity[k]), int(parts[k]), fold(setup.ex, setup.cycles[k]))
-        for k in keep
-    ]
+    entries = [(setup.cycles[k], str(polarity[k]), int(parts[k]), setup.folded[k]) for k in keep]
     ids = assign_ids(entries)
     by_nodes = {lp.nodes: lp for lp in ids}
     reports: list[LoopReport] = []
@@ -323,7 +377,7 @@ def analyse_loops(
         )
     order = {lp.id: i for i, lp in enumerate(ids)}
     reports.sort(key=lambda lp: order[lp.id])
-    inactive = [fold(setup.ex, setup.cycles[k]) for k, p in enumerate(polarity) if p is None]
+    inactive = [setup.folded[k] for k, p in enumerate(polarity) if p is None]
     minor = sum(1 for k, p in enumerate(polarity) if p is not None and peak_abs[k] < min_share)
     setup.searched.update(
         inactive=len(inactive),
@@ -367,35 +421,22 @@ def _ensemble(
     batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
-    n_parts = int(setup.parts.max(initial=-1)) + 1
     for lo in range(0, runs, batch):
         hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
         _, ls = setup.run(values, hi - lo, backend, lo)
-        denom = np.zeros((n_parts, n_t, hi - lo))
-        kept_at = {k: j for j, k in enumerate(keep)}
-        alive = np.any(ls.reshape(len(ls), -1) != 0, axis=1)
-        kept = np.zeros((len(keep), n_t, hi - lo))
-        for k in range(len(setup.cycles)):  # one loop at a time: memory stays flat
-            score = setup.loop_scores(ls, [k], alive)[0]
-            denom[setup.parts[k]] += np.abs(score)
-            if k in kept_at:
-                kept[kept_at[k]] = score
-        d = denom[kept_parts]
-        rel = np.where(d > 0, kept / np.where(d > 0, d, 1.0), 0.0)
+        rel = setup.products.relative_of(ls, keep)
         counts += dominant_mask(rel, kept_parts).sum(axis=2)
         if progress is not None:
             progress(hi)
     return counts / runs
 
 
-def _polarity(scores: np.ndarray) -> str | None:
-    """R or B from the sign the loop's score takes (most of the time); None if inactive."""
-    total = float(np.sum(np.sign(scores)))
-    if total == 0:
-        return None
-    return "R" if total > 0 else "B"
+def _polarities(scores: np.ndarray) -> list[str | None]:
+    """R or B per loop from the sign its score takes (most of the time); None if inactive."""
+    totals = np.sign(scores).sum(axis=1) if scores.size else np.zeros(len(scores))
+    return [None if t == 0 else "R" if t > 0 else "B" for t in totals]
 
 
 def _folded_signs(
@@ -407,7 +448,7 @@ def _folded_signs(
     scored in the base run.
     """
     nodes = setup.cycles[k]
-    index = {lk: i for i, lk in enumerate(setup.links)}
+    index = setup.index
     vis = [setup.ex.visible(n) for n in nodes]
     start = next(i for i in range(len(nodes)) if vis[i] == variables[0] and vis[i - 1] != vis[i])
     order = nodes[start:] + nodes[:start]
@@ -429,7 +470,7 @@ def _named_cycles(spec: Model, setup: _Setup) -> dict[int, Any]:
     A name goes to the shortest loop through all of its variables.
     """
     out: dict[int, Any] = {}
-    folded = [fold(setup.ex, c) for c in setup.cycles]
+    folded = setup.folded
     for entry in spec.loops.values():
         unknown = [v for v in entry.variables if v not in spec.variables and v not in spec.stocks]
         if unknown:

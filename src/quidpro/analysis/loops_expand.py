@@ -16,6 +16,7 @@ as the expanded path, loops inside the macro are not reported).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, names
 from quidpro.lang.builtins import BUILTINS
@@ -41,6 +42,11 @@ class Expansion:
     def visible(self, name: str) -> str:
         """The model variable a (possibly added) name belongs to."""
         return self.owner.get(name, name)
+
+    @cached_property
+    def stock_order(self) -> dict[str, int]:
+        """Position of each stock of the expanded model, in file order."""
+        return {name: k for k, name in enumerate(self.model.stocks)}
 
 
 class _Expander:

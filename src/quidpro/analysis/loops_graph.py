@@ -59,38 +59,49 @@ def link_graph(ex: Expansion) -> nx.DiGraph:
 
 
 def _canonical(cycle: Sequence[str]) -> tuple[str, ...]:
-    i = min(range(len(cycle)), key=lambda k: cycle[k])
+    i = cycle.index(min(cycle))  # names are unique on an elementary cycle
     return tuple(cycle[i:]) + tuple(cycle[:i])
 
 
 def enumerate_cycles(g: nx.DiGraph, budget: int) -> tuple[list[tuple[str, ...]], bool]:
-    """Every elementary cycle, or the first ``budget`` and ``True`` when there are more."""
+    """Every elementary cycle, or the first ``budget`` and ``True`` when there are more.
+
+    The cycles are sorted (by their canonical node sequences): networkx yields them in
+    an order that depends on Python's string hashing, which changes between processes,
+    and the order decides ties between loops of equal scores.
+    """
     found = list(itertools.islice(nx.simple_cycles(g), budget + 1))
     cut = len(found) > budget
-    return [_canonical(c) for c in found[:budget]], cut
+    return sorted(_canonical(c) for c in found[:budget]), cut
 
 
 def fold(ex: Expansion, nodes: Sequence[str]) -> tuple[str, ...]:
     """A loop's model variables: added names folded into their owners, repeats merged."""
+    owner = ex.owner
     out: list[str] = []
     for n in nodes:
-        v = ex.visible(n)
+        v = owner.get(n, n)
         if not out or out[-1] != v:
             out.append(v)
     if len(out) > 1 and out[0] == out[-1]:
         out.pop()
     # Start at the model's first stock on the loop (file order), for a reader.
-    stocks = list(ex.model.stocks)
-    on_loop = [k for k, v in enumerate(out) if v in ex.model.stocks]
+    order = ex.stock_order
+    on_loop = [k for k, v in enumerate(out) if v in order]
     if on_loop:
-        k = min(on_loop, key=lambda i: stocks.index(out[i]))
+        k = min(on_loop, key=lambda i: order[out[i]])
         out = out[k:] + out[:k]
     return tuple(out)
 
 
-def is_internal(ex: Expansion, nodes: Sequence[str]) -> bool:
-    """A loop entirely inside one builtin (a smoothing stage's own adjustment)."""
-    return all(n in ex.owner for n in nodes) and len(set(fold(ex, nodes))) <= 1
+def is_internal(ex: Expansion, nodes: Sequence[str], folded: Sequence[str] | None = None) -> bool:
+    """A loop entirely inside one builtin (a smoothing stage's own adjustment).
+
+    ``folded`` is ``fold(ex, nodes)`` when the caller has it already.
+    """
+    if not all(n in ex.owner for n in nodes):
+        return False
+    return len(set(fold(ex, nodes) if folded is None else folded)) <= 1
 
 
 def partitions(g: nx.DiGraph) -> dict[str, int]:

@@ -61,4 +61,9 @@ def _xmile_notes(spec: Model) -> list[str]:
         notes.append(f"{dists} distribution(s) kept as documentation (XMILE has none)")
     if spec.time.origin is not None:
         notes.append("the calendar origin is kept as documentation")
+    if spec.loops:
+        notes.append(
+            f"{len(spec.loops)} named loop(s) kept as documentation only (XMILE has none; "
+            "convert to YAML to keep the loops: section)"
+        )
     return notes

@@ -12,8 +12,9 @@ peers switch differently off the ``dt`` grid, are spelled out with ``IF``
 Docs, units, claim ids, sources and ranges are kept as ``<doc>`` text. A format v1
 non-negative stock reduces its outflows (and the flows report the reduced value),
 while XMILE floors the stock; the writer spells the reduction out in the flow's
-equation, so every XMILE tool computes the same numbers. Scenarios and
-distributions are not part of XMILE and are listed in the model's documentation.
+equation, so every XMILE tool computes the same numbers. Scenarios,
+distributions and named loops (``loops:``) are not part of XMILE and are listed in the
+model's documentation (reading the file back does not restore them).
 """
 
 from __future__ import annotations
@@ -342,6 +343,10 @@ class _Writer:
             parts.append(f"Scenario {s.name}: {sets}" + (f" ({s.doc})" if s.doc else ""))
         for c in m.claims.values():
             parts.append(f"Claim {c.id}: {c.text}")
+        for lp in m.loops.values():  # the loops: section (XMILE has no named loops)
+            about = ", ".join(x for x in (lp.claim and f"claim {lp.claim}", lp.polarity) if x)
+            path = " -> ".join(lp.variables)
+            parts.append(f"Loop {lp.name}: {path}" + (f" ({about})" if about else ""))
         for src in m.sources.values():
             title = src.fields.get("title", "")
             parts.append(f"Source {src.id}: {title}")

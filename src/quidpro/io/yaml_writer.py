@@ -275,6 +275,18 @@ class _Writer:
                 )
                 for c in m.claims.values()
             }
+        if m.loops:
+            doc["loops"] = {
+                lp.name: _compact(
+                    {
+                        "claim": lp.claim,
+                        "polarity": lp.polarity,
+                        "variables": [self.r(v) for v in lp.variables],
+                        "doc": lp.doc,
+                    }
+                )
+                for lp in m.loops.values()
+            }
         return doc
 
 
