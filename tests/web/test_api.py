@@ -147,7 +147,8 @@ def test_page_data_has_ranked_sliders_with_units_and_levers(client: TestClient) 
     assert events["invasion_time"]["date"] == "2022-02-23"
     assert doc["posterior"]["file"] == "nk_russia.posterior.parquet"
     matter = doc["loops"]["matter"]
-    assert matter and set(doc["loop_graph"]["loops"]) == set(matter)
+    assert matter
+    assert set(doc["loop_graph"]["loops"]) == set(matter)
     nodes = {n["id"] for n in doc["loop_graph"]["nodes"]}
     assert all({e["source"], e["target"]} <= nodes for e in doc["loop_graph"]["edges"])
     assert doc["evidence"]["basis"] == "posterior"

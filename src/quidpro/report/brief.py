@@ -30,7 +30,7 @@ from quidpro.ensemble.query import Probe, parse_probe, wilson
 from quidpro.report import estimative
 from quidpro.report.available import LoadedModel, claims_document, loop_analysis, posterior_info
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
-from quidpro.report.labels import date_levers, plain_label
+from quidpro.report.labels import date_levers, label_of
 from quidpro.report.numbers import fmt_number, fmt_percent
 
 MEDIA_TYPES = {
@@ -76,8 +76,8 @@ class ScenarioResult:
 # ---------------------------------------------------------------- helpers
 
 
-def _label(name: str) -> str:
-    return plain_label(name)
+def _label(m: LoadedModel, name: str) -> str:
+    return label_of(m.spec, name)
 
 
 def outputs_of(m: LoadedModel) -> list[str]:
@@ -145,7 +145,7 @@ def _run(
     if name in m.spec.scenarios:
         for k, v in m.spec.scenarios[name].set.items():
             shown = _date_text(m, v) if k.endswith("_time") else fmt_number(v)
-            levers.append(f"{_label(k.removesuffix('_time'))}: {shown}")
+            levers.append(f"{_label(m, k)}: {shown}")
     return ScenarioResult(name, doc or "", levers, summary(result), result.probes, result.ok)
 
 
@@ -213,12 +213,12 @@ def analyse(
         ci = wilson(hits, n) if n else (math.nan, math.nan)
         if _accumulates(m, v):
             text = (
-                f"{_label(v)} will grow more in the year to {_date_text(m, t.stop)} than "
+                f"{_label(m, v)} will grow more in the year to {_date_text(m, t.stop)} than "
                 f"in the year to {_date_text(m, t_ref)}"
             )
         else:
             text = (
-                f"{_label(v)} will be higher on {_date_text(m, t.stop)} than on "
+                f"{_label(m, v)} will be higher on {_date_text(m, t.stop)} than on "
                 f"{_date_text(m, t_ref)}"
             )
         judgments.append(
@@ -294,11 +294,11 @@ def _indicators(
                     continue
                 rows.append(
                     [
-                        f"{_label(v)} ({_units(m, v)})",
+                        f"{_label(m, v)} ({_units(m, v)})",
                         _date_text(m, t_lead),
                         fmt_number(float(np.median(current))),
                         f"{side} {fmt_number(threshold)}",
-                        f"{_label(jd.variable)}: {jd.term} → {new} "
+                        f"{_label(m, jd.variable)}: {jd.term} → {new} "
                         f"({fmt_percent(jd.probability)} → {fmt_percent(p)})",
                     ]
                 )
@@ -461,7 +461,7 @@ def _claims_blocks(data: BriefData) -> list[Heading | Para | Bullets | Table | F
 def _scenario_table(data: BriefData) -> Table:
     m = data.model
     header = ["scenario", "levers"] + [
-        f"{_label(v)} ({_units(m, v)}), {_date_text(m, m.spec.time.stop)}" for v in data.outputs
+        f"{_label(m, v)} ({_units(m, v)}), {_date_text(m, m.spec.time.stop)}" for v in data.outputs
     ]
     rows = []
     for s in data.scenarios:
@@ -508,7 +508,7 @@ def _fan_png(data: BriefData) -> bytes:
             ax.fill_between(x, q["0.05"], q["0.95"], color=c, alpha=0.12, lw=0)
             ax.fill_between(x, q["0.25"], q["0.75"], color=c, alpha=0.25, lw=0)
             ax.plot(x, q["0.5"], color=c, lw=1.6, label=s.name.replace("_", " "))
-        ax.set_title(_label(v), fontsize=9)
+        ax.set_title(_label(m, v), fontsize=9)
         ax.set_ylabel(_units(m, v), fontsize=8)
         ax.yaxis.set_major_formatter(ticks)
         ax.grid(alpha=0.3)
@@ -540,6 +540,7 @@ def _loop_title(lp: dict[str, Any]) -> str:
 
 def _loops_table(data: BriefData) -> Table:
     rows = []
+    m = data.model
     for lp in _matter(data):
         claims = lp.get("claim") or ", ".join(
             dict.fromkeys(c for link in lp["links"] for c in link["claims"])
@@ -547,7 +548,7 @@ def _loops_table(data: BriefData) -> Table:
         rows.append(
             [
                 _loop_title(lp),
-                " → ".join(_label(v) for v in lp["variables"]),
+                " → ".join(_label(m, v) for v in lp["variables"]),
                 fmt_number(lp["mean_relative"], 2),
                 claims or "—",
             ]

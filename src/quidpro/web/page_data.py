@@ -16,7 +16,7 @@ from quidpro.report.available import (
     source_ids,
     stored_backtest,
 )
-from quidpro.report.labels import date_levers, dated_events, first_sentence, plain_label
+from quidpro.report.labels import date_levers, dated_events, first_sentence, label_of
 from quidpro.web import levers
 
 if TYPE_CHECKING:
@@ -86,19 +86,19 @@ def _variables(m: LoadedModel) -> list[dict[str, Any]]:
     spec = m.spec
     out = []
     for n, s in spec.stocks.items():
-        out.append(_var(n, "stock", s.units, s.doc))
+        out.append(_var(n, "stock", s.units, s.doc, label_of(spec, n)))
     for n, v in spec.flows.items():
-        out.append(_var(n, "flow", v.units, v.doc))
+        out.append(_var(n, "flow", v.units, v.doc, label_of(spec, n)))
     for n, v in spec.auxiliaries.items():
-        out.append(_var(n, "auxiliary", v.units, v.doc))
+        out.append(_var(n, "auxiliary", v.units, v.doc, label_of(spec, n)))
     return out
 
 
-def _var(name: str, kind: str, units: str | None, doc: str | None) -> dict[str, Any]:
+def _var(name: str, kind: str, units: str | None, doc: str | None, label: str) -> dict[str, Any]:
     return {
         "name": name,
         "kind": kind,
-        "label": plain_label(name),
+        "label": label,
         "units": units or "",
         "doc": first_sentence(doc),
     }
@@ -114,7 +114,7 @@ def _date_lever(m: LoadedModel, name: str) -> dict[str, Any]:
         date = m.dates([c.value])[0].strftime("%Y-%m-%d")
     return {
         "name": name,
-        "label": plain_label(name.removesuffix("_time")),
+        "label": label_of(spec, name),
         "doc": first_sentence(c.doc),
         "value": float(c.value),
         "never": not inside,

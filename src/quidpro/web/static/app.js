@@ -112,7 +112,7 @@
     return Math.max(340, Math.min(640, Math.floor((area - 40) / 2)));
   }
   function makeChart(target, title, units, data, series, extra = {}) {
-    const width = chartWidth(target);
+    const width = extra.width || chartWidth(target);
     target.style.width = `${width + 10}px`;
     const opts = {
       title, width, height: 240,
@@ -122,6 +122,7 @@
       plugins: [eventsPlugin(chartEvents())],
       legend: { live: true },
       ...extra,
+      title, width,
     };
     return new uPlot(opts, data, target);
   }
@@ -130,11 +131,13 @@
   const VALUE_KINDS = new Set(["count", "cumulative", "share"]);
   const evidenceRows = () => (state.page.evidence ? state.page.evidence.rows : []);
   function pointsOn(x, rows) {
-    // Observations as points on a chart's x grid (the nearest saved time at or after).
+    // Observations as points on a chart's x grid (the first saved time at or after).
     const pts = x.map(() => null);
     for (const r of rows) {
       const xv = r.date ? toSeconds(r.date.length === 4 ? `${r.date}-07-01` : r.date.length === 7 ? `${r.date}-15` : r.date) : r.time;
       let i = x.findIndex((t) => t >= xv); if (i < 0) i = x.length - 1;
+      // Rows of one date (conflicting counts stay separate rows) take the next free steps.
+      while (pts[i] !== null && i < x.length - 1) i += 1;
       pts[i] = r.value;
     }
     return pts;
@@ -510,7 +513,7 @@
     });
     const holder = el("div", { class: "chart wide" }); box.append(holder);
     state.loopChart = makeChart(holder, "Loop dominance: relative loop score (Loops That Matter; −1 to 1)", "relative loop score", data, series,
-      { width: Math.min(1100, Math.max(600, box.clientWidth - 20)), height: 300, scales: { x: { time: !!p.loops.dates }, y: { range: [-1.05, 1.05] } } });
+      { width: Math.min(1100, Math.max(900, box.clientWidth - 20)), height: 300, scales: { x: { time: !!p.loops.dates }, y: { range: [-1.05, 1.05] } } });
     state.loopChart.shown = shown.map((lp) => lp.id);
     const t = el("table", { id: "loop-table" }, el("thead", {}, el("tr", {}, ...["loop", "variables (in loop order)", "mean relative score", "strongest", "claim"].map((h) => el("th", { text: h })))));
     const body = el("tbody");
