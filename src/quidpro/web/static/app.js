@@ -4,7 +4,6 @@
 "use strict";
 (() => {
   const MODEL = document.body.dataset.model;
-  const NA = "not available for this model yet";
   const state = {
     page: null, scenario: "baseline", sets: {}, chosen: [], baseline: null, last: null,
     inflight: false, pending: false, charts: {}, fans: {}, ensembles: {}, runs: 0,
