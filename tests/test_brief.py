@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import quidpro
 from quidpro.cli.main import app
 from quidpro.ensemble import ensemble, summary
+from quidpro.ensemble.posterior import model_posterior
 from quidpro.report import estimative
 from quidpro.report.brief import analyse, compose, outputs_of
 from quidpro.report.doc import to_html, to_markdown
@@ -88,6 +89,13 @@ def test_markdown_brief_has_every_section_and_its_figure(briefs: dict[str, Path]
     assert f"]({fig.name})" in text
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Why North Korea's Military Partnership With Russia Is Here to Stay" in text
+    # Members come from the shipped posterior, and the brief says so.
+    assert "drawn from the model's posterior (nk_russia.posterior.parquet" in text
+    assert "prior distributions" not in text
+    # The loops that matter, by name, with the claims behind them.
+    loops_part = text.split("## Feedback loops")[1].split("## Assumptions register")[0]
+    assert "| loop | variables | mean relative score | claims |" in loops_part
+    assert "brief-loops.png" in loops_part
 
 
 def test_html_and_pdf_briefs(briefs: dict[str, Path]) -> None:
@@ -106,7 +114,17 @@ def test_scenario_table_equals_the_ensemble_document() -> None:
     text, _ = to_markdown(compose(data))
     outs = outputs_of(m)
     for scenario in (None, "ceasefire_2025"):
-        doc = summary(ensemble(m, RUNS, 3, scenario=scenario, variables=outs, backend="numpy"))
+        doc = summary(
+            ensemble(
+                m,
+                RUNS,
+                3,
+                scenario=scenario,
+                variables=outs,
+                backend="numpy",
+                posterior=model_posterior(m.spec),
+            )
+        )
         doc = json.loads(json.dumps(doc))
         row = next(
             line

@@ -28,7 +28,7 @@ def test_panels_have_labels_units_dates_events_and_points() -> None:
     )
     try:
         a, b = fig.axes[:2]
-        assert a.get_title() == "Containers shipped"
+        assert a.get_title() == "Containers shipped to Russia"  # its label in the file
         assert a.get_ylabel() == "containers"
         assert b.get_ylabel() == "dimensionless"
         assert a.get_xlabel() == b.get_xlabel() == "date"  # one row: both are the bottom

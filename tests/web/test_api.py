@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import quidpro
 from quidpro.ensemble import ensemble, summary
+from quidpro.ensemble.posterior import model_posterior
 from quidpro.web.app import create_app
 from quidpro.web.workbench import Workbench
 
@@ -94,8 +95,32 @@ def test_ensemble_is_the_ensemble_json_document(client: TestClient) -> None:
     expected = summary(
         ensemble(m, 300, 5, variables=["x"], queries=["x > 50 at 6"], backend="numpy")
     )
-    assert r.json() == json.loads(json.dumps(expected))
-    assert set(r.json()) == {"runs", "seed", "variables", "queries"}
+    doc = r.json()
+    # The ensemble --json document, plus where the members came from and the kernel.
+    assert doc.pop("basis") == "prior"  # tiny names no posterior
+    assert doc.pop("backend") == "numpy"
+    assert doc == json.loads(json.dumps(expected))
+
+
+def test_flagship_ensemble_draws_from_its_posterior(client: TestClient) -> None:
+    body = {"model": "nk_russia", "runs": 30, "seed": 2, "vars": ["containers_shipped"]}
+    r = client.post("/api/ensemble", json=body)
+    assert r.status_code == 200, r.text
+    m = client.app.state.bench.model("nk_russia")  # type: ignore[attr-defined]
+    expected = summary(
+        ensemble(
+            m,
+            30,
+            2,
+            variables=["containers_shipped"],
+            backend="numpy",
+            posterior=model_posterior(m.spec),
+        )
+    )
+    doc = r.json()
+    assert doc.pop("basis") == "posterior"
+    doc.pop("backend")
+    assert doc == json.loads(json.dumps(expected))
 
 
 def test_page_data_has_ranked_sliders_with_units_and_levers(client: TestClient) -> None:
@@ -120,7 +145,14 @@ def test_page_data_has_ranked_sliders_with_units_and_levers(client: TestClient) 
     assert "ceasefire_time" not in {s["name"] for s in sliders}
     events = {e["name"]: e for e in doc["events"]}
     assert events["invasion_time"]["date"] == "2022-02-23"
-    assert doc["loops"] is None or "loops" in doc["loops"]
+    assert doc["posterior"]["file"] == "nk_russia.posterior.parquet"
+    matter = doc["loops"]["matter"]
+    assert matter
+    assert set(doc["loop_graph"]["loops"]) == set(matter)
+    nodes = {n["id"] for n in doc["loop_graph"]["nodes"]}
+    assert all({e["source"], e["target"]} <= nodes for e in doc["loop_graph"]["edges"])
+    assert doc["evidence"]["basis"] == "posterior"
+    assert len(doc["evidence"]["rows"]) > 50
     edges = doc["graph"]["edges"]
     assert any(e["source"] == "war_on" and e["target"] == "war_intensity" for e in edges)
 

@@ -155,10 +155,17 @@ def test_uncertainty_fans_and_probabilities(server: str, browser_context: Any) -
     assert fan == pytest.approx(doc["variables"][v]["quantiles"]["0.5"])
     cells = page.locator("#queries tbody tr").nth(1).locator("td").all_inner_texts()
     q = doc["queries"][0]
-    assert cells[0] == "ceasefire_2025"
+    assert cells[0] == "ceasefire_2025 (posterior)"
     assert cells[2] == fmt_percent(q["probability"])
     assert cells[3] == f"{fmt_percent(q['ci'][0])}–{fmt_percent(q['ci'][1])}"
-    assert "prior" in page.inner_text("#ens-basis")
+    # The flagship names a posterior: members come from it, and the page says so.
+    assert page.get_attribute("#ens-basis", "data-basis") == "posterior"
+    assert "nk_russia.posterior.parquet" in page.inner_text("#ens-basis")
+    assert (
+        page.get_attribute(f"#fan-charts .chart[data-variable='{v}']", "data-basis") == "posterior"
+    )
+    assert "(posterior)" in page.inner_text(f"#fan-charts .chart[data-variable='{v}'] .u-title")
+    assert doc["basis"] == "posterior"
     page.screenshot(path=str(SHOTS / "web-uncertainty.png"), full_page=True)
     page.close()
 
@@ -181,13 +188,78 @@ def test_why_shows_the_claim_behind_a_link(server: str, browser_context: Any) ->
     page.close()
 
 
-def test_evidence_tab_and_brief_download(server: str, browser_context: Any) -> None:
+def test_why_draws_the_loops_that_matter_and_their_dominance(
+    server: str, browser_context: Any
+) -> None:
+    page = _open(browser_context, server + "/model/nk_russia")
+    page.click("button[data-tab='why']")
+    api = httpx.get(f"{server}/api/page/nk_russia", timeout=300).json()
+    loops = {lp["id"]: lp for lp in api["loops"]["loops"]}
+    matter = api["loops"]["matter"]
+    # The dominance chart holds each loop's relative score, in the order of "matter".
+    assert page.evaluate("window.quidpro.loopChart.shown") == matter
+    for k, lid in enumerate(matter):
+        data = page.evaluate(f"Array.from(window.quidpro.loopChart.data[{k + 1}])")
+        assert data == pytest.approx(loops[lid]["relative_score"])
+    assert page.locator("#loop-table tbody tr").count() == len(matter)
+    # The diagram draws every link of those loops; a click shows the claim and its source.
+    assert page.locator("#loop-graph path.ledge").count() == len(api["loop_graph"]["edges"])
+    edge = next(e for e in api["loop_graph"]["edges"] if e["claims"])
+    index = api["loop_graph"]["edges"].index(edge)
+    page.locator("#loop-graph path.hit").nth(index).dispatch_event("click")
+    panel = page.inner_text("#claim-panel")
+    claim = next(c for c in api["claims"] if c["id"] == edge["claims"][0])
+    assert claim["text"] in panel
+    assert "The Diplomat" in panel
+    assert f"¶{claim['paragraph'][0]}" in panel
+    shown = page.evaluate("window.quidpro.panel")
+    assert shown["claims"] == edge["claims"]
+    assert shown["evidence"] == edge["evidence"]
+    page.locator("#loop-graph").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "web-why-loops.png"), full_page=False)
+    page.locator("#loops").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "web-why-dominance.png"), full_page=False)
+    page.close()
+
+
+def test_evidence_tab_ledger_points_and_backtest(server: str, browser_context: Any) -> None:
     page = _open(browser_context, server + "/model/nk_russia")
     page.click("button[data-tab='evidence']")
+    api = httpx.get(f"{server}/api/page/nk_russia", timeout=300).json()
+    ev = api["evidence"]
+    assert page.get_attribute("#evidence-basis", "data-basis") == "posterior"
+    assert page.locator("#ledger-table tbody tr").count() == len(ev["rows"])
+    # The containers chart: the posterior median and every observed value as a point.
+    ind = "containers_shipped_nk_to_ru"
+    chart = f"window.quidpro.evidenceCharts[{ind!r}]"
+    median = page.evaluate(f"Array.from({chart}.data[2])")
+    assert median == pytest.approx(ev["indicators"][ind]["q50"], nan_ok=True)
+    labels = page.evaluate(f"{chart}.series.map((s) => s.label)")
+    points = page.evaluate(f"Array.from({chart}.data[{labels.index('observed value')}])")
+    observed = sorted(
+        r["value"]
+        for r in ev["rows"]
+        if r["indicator"] == ind and r["kind"] in ("count", "cumulative") and r["value"]
+    )
+    assert sorted(p for p in points if p is not None) == pytest.approx(observed)
+    row = page.locator("#ledger-table tbody tr[data-id='OBS0003'] td").all_inner_texts()
+    model = next(r for r in ev["rows"] if r["id"] == "OBS0003")["model"]
+    scale = max(abs(model["q05"]), abs(model["q95"]))
+    assert row[5] == (
+        f"{fmt_number(model['q50'], 4, scale=scale)} ({fmt_number(model['q05'], 4, scale=scale)}"
+        f"–{fmt_number(model['q95'], 4, scale=scale)})"
+    )
+    bt = api["backtest"]
+    assert bt is not None
+    cells = page.locator("#backtest-table tbody tr").first.locator("td").all_inner_texts()
+    first = bt["cutoffs"][0]
+    assert cells[0] == first["cutoff"]
+    assert cells[3] == fmt_percent(first["coverage90"])
+    assert cells[4] == fmt_number(first["crpss_trend"], 2)
     assert page.locator("#sources tbody tr").count() > 10
-    text = page.inner_text("#evidence")
-    assert "OBS0003" in text
     page.screenshot(path=str(SHOTS / "web-evidence.png"), full_page=False)
+    page.locator("#backtest").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "web-evidence-backtest.png"), full_page=False)
     href = page.get_attribute(".downloads a[href$='.md']", "href")
     assert href == "/brief/nk_russia.md"
     page.close()

@@ -127,6 +127,7 @@ class _Writer:
         long = _compact(
             {
                 "units": c.units,
+                "label": c.label,
                 "doc": c.doc,
                 "range": list(c.range) if c.range else None,
                 "distribution": {"kind": c.distribution.kind, **c.distribution.params}
@@ -146,6 +147,7 @@ class _Writer:
                 "outflows": [self.r(f) for f in s.outflows] or None,
                 "non_negative": s.non_negative,
                 "units": s.units,
+                "label": s.label,
                 "doc": s.doc,
             }
         )
@@ -154,6 +156,7 @@ class _Writer:
         long = _compact(
             {
                 "units": v.units,
+                "label": v.label,
                 "doc": v.doc,
                 "claims": list(v.claims) or None,
                 "assumption": v.assumption,

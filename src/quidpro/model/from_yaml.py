@@ -37,6 +37,8 @@ from quidpro.model.spec import (
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECTIONS = ("constants", "stocks", "flows", "auxiliaries", "lookups")
+MAX_LABEL = 60  # characters of a variable's ``label``
+
 TOP_KEYS = (
     "quidpro",
     "name",
@@ -248,7 +250,17 @@ def _constant(name: str, node: Node) -> Constant:
         return Constant(name, value, None if isinstance(expr, Num) else expr, loc=loc)
     _check_keys(
         node,
-        ("value", "units", "doc", "range", "distribution", "source", "assumption", "lever"),
+        (
+            "value",
+            "units",
+            "label",
+            "doc",
+            "range",
+            "distribution",
+            "source",
+            "assumption",
+            "lever",
+        ),
         f"constant {name!r}",
     )
     lever = node.get("lever")
@@ -283,6 +295,7 @@ def _constant(name: str, node: Node) -> Constant:
         loc,
         units_loc=_units_loc(node),
         lever=bool(lever.value) if lever is not None else False,
+        label=_label(node, name),
     )
 
 
@@ -304,7 +317,9 @@ def _stock(name: str, node: Node) -> Stock:
             node.loc,
         )
     _check_keys(
-        node, ("initial", "inflows", "outflows", "non_negative", "units", "doc"), f"stock {name!r}"
+        node,
+        ("initial", "inflows", "outflows", "non_negative", "units", "label", "doc"),
+        f"stock {name!r}",
     )
     init = node.get("initial")
     if init is None:
@@ -322,7 +337,21 @@ def _stock(name: str, node: Node) -> Stock:
         _text(node.get("doc")),
         loc,
         _units_loc(node),
+        label=_label(node, name),
     )
+
+
+def _label(node: Node, name: str) -> str | None:
+    """A ``label``: short plain text on one line (titles of plots and of the page)."""
+    ln = node.get("label")
+    text = _text(ln)
+    if ln is None or text is None:
+        return None
+    if not text.strip() or "\n" in text or len(text) > MAX_LABEL:
+        raise ParseError(
+            f"label of {name!r} must be one line of at most {MAX_LABEL} characters", ln.loc
+        )
+    return text.strip()
 
 
 def _variable(kind: str) -> Callable[[str, Node], Variable]:
@@ -334,7 +363,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             return Variable(name, kind, _expr(node, f"{label} {name!r}"), loc=loc)
         _check_keys(
             node,
-            ("equation", "units", "doc", "claims", "assumption", "non_negative"),
+            ("equation", "units", "label", "doc", "claims", "assumption", "non_negative"),
             f"{label} {name!r}",
         )
         eq = node.get("equation")
@@ -352,6 +381,7 @@ def _variable(kind: str) -> Callable[[str, Node], Variable]:
             bool(nn.value) if nn is not None else False,
             loc,
             _units_loc(node),
+            label=_label(node, name),
         )
 
     return build

@@ -104,6 +104,7 @@ class Constant:
     # analysis or calibration, whatever its range or distribution.
     lever: bool = False
     units_loc: Loc | None = field(default=None, compare=False)  # where ``units`` is written
+    label: str | None = None  # a short plain-language label for plots and the page
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Stock:
     doc: str | None = None
     loc: Loc = field(default=NOWHERE, compare=False)
     units_loc: Loc | None = field(default=None, compare=False)
+    label: str | None = None  # a short plain-language label for plots and the page
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class Variable:
     non_negative: bool = False  # a flow that never goes below zero (XMILE)
     loc: Loc = field(default=NOWHERE, compare=False)
     units_loc: Loc | None = field(default=None, compare=False)
+    label: str | None = None  # a short plain-language label for plots and the page
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from quidpro.ensemble.posterior import PosteriorTable, model_posterior
 from quidpro.ensemble.query import Probe, parse_probe, wilson
 from quidpro.report import estimative
-from quidpro.report.available import LoadedModel, claims_document, loop_analysis
+from quidpro.report.available import LoadedModel, claims_document, loop_analysis, posterior_info
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
-from quidpro.report.labels import date_levers, plain_label
+from quidpro.report.labels import date_levers, label_of
 from quidpro.report.numbers import fmt_number, fmt_percent
 
 MEDIA_TYPES = {
@@ -75,8 +76,8 @@ class ScenarioResult:
 # ---------------------------------------------------------------- helpers
 
 
-def _label(name: str) -> str:
-    return plain_label(name)
+def _label(m: LoadedModel, name: str) -> str:
+    return label_of(m.spec, name)
 
 
 def outputs_of(m: LoadedModel) -> list[str]:
@@ -126,6 +127,7 @@ def _run(
     seed: int,
     probes: Sequence[Probe],
     variables: Sequence[str],
+    posterior: PosteriorTable | None,
 ) -> ScenarioResult:
     """One scenario's ensemble with the brief's probes."""
     from quidpro.ensemble import summary
@@ -135,7 +137,7 @@ def _run(
     plan = make_plan(
         m, runs, seed, scenario=scenario, variables=variables, probes=probes, backend="auto"
     )
-    members = draw(m.spec, runs, seed, "random", scenario=scenario)
+    members = draw(m.spec, runs, seed, "random", scenario=scenario, posterior=posterior)
     result = run_plan(m, plan, members)
     name = scenario or "baseline"
     doc = m.spec.scenarios[name].doc if name in m.spec.scenarios else "The model as written."
@@ -143,7 +145,7 @@ def _run(
     if name in m.spec.scenarios:
         for k, v in m.spec.scenarios[name].set.items():
             shown = _date_text(m, v) if k.endswith("_time") else fmt_number(v)
-            levers.append(f"{_label(k.removesuffix('_time'))}: {shown}")
+            levers.append(f"{_label(m, k)}: {shown}")
     return ScenarioResult(name, doc or "", levers, summary(result), result.probes, result.ok)
 
 
@@ -165,6 +167,7 @@ class BriefData:
     indicators: list[list[str]]
     claims: dict[str, Any] | None
     loops: dict[str, Any] | None
+    posterior: dict[str, Any] | None = None  # posterior_info(), None: the prior
 
 
 def analyse(
@@ -177,6 +180,7 @@ def analyse(
     """
     spec = m.spec
     t = spec.time
+    posterior = model_posterior(spec)  # as quidpro ensemble and claims draw
     outs = outputs_of(m)
     t_ref = reference_time(m)
     year = one_year(t.units)
@@ -195,11 +199,12 @@ def analyse(
             seed=seed,
             probes=probes,
             variables=outs,
+            posterior=posterior,
         )
         for s in names
     ]
     base = results[0]
-    calibrated = False  # no posterior in format v1 on this branch: the prior, labelled so
+    calibrated = posterior is not None
     judgments = []
     for i, v in enumerate(outs):
         holds = _holds(m, v, base.probes[PROBES * i : PROBES * (i + 1)])[base.ok]
@@ -208,12 +213,12 @@ def analyse(
         ci = wilson(hits, n) if n else (math.nan, math.nan)
         if _accumulates(m, v):
             text = (
-                f"{_label(v)} will grow more in the year to {_date_text(m, t.stop)} than "
+                f"{_label(m, v)} will grow more in the year to {_date_text(m, t.stop)} than "
                 f"in the year to {_date_text(m, t_ref)}"
             )
         else:
             text = (
-                f"{_label(v)} will be higher on {_date_text(m, t.stop)} than on "
+                f"{_label(m, v)} will be higher on {_date_text(m, t.stop)} than on "
                 f"{_date_text(m, t_ref)}"
             )
         judgments.append(
@@ -223,7 +228,18 @@ def analyse(
     claims = claims_document(m, runs=runs, seed=seed)
     loops = loop_analysis(m)
     return BriefData(
-        m, runs, seed, outs, t_ref, t_lead, results, judgments, indicators, claims, loops
+        m,
+        runs,
+        seed,
+        outs,
+        t_ref,
+        t_lead,
+        results,
+        judgments,
+        indicators,
+        claims,
+        loops,
+        posterior_info(m),
     )
 
 
@@ -278,11 +294,11 @@ def _indicators(
                     continue
                 rows.append(
                     [
-                        f"{_label(v)} ({_units(m, v)})",
+                        f"{_label(m, v)} ({_units(m, v)})",
                         _date_text(m, t_lead),
                         fmt_number(float(np.median(current))),
                         f"{side} {fmt_number(threshold)}",
-                        f"{_label(jd.variable)}: {jd.term} → {new} "
+                        f"{_label(m, jd.variable)}: {jd.term} → {new} "
                         f"({fmt_percent(jd.probability)} → {fmt_percent(p)})",
                     ]
                 )
@@ -297,7 +313,13 @@ def compose(data: BriefData) -> Document:
     m = data.model
     spec = m.spec
     doc = Document(f"Brief: {spec.title or spec.name}")
-    basis = "the prior distributions of the model's constants (no calibrated posterior yet)"
+    post = data.posterior
+    basis = (
+        "the prior distributions of the model's constants (it has no calibrated posterior)"
+        if post is None
+        else f"the model's posterior ({post['file']}: {post['draws']:,} draws of "
+        f"{len(post['constants'])} calibrated constants; the others at their values)"
+    )
     doc.add(
         Para(
             f"Model {spec.name}; {data.runs:,} ensemble members, seed {data.seed}; "
@@ -342,15 +364,17 @@ def compose(data: BriefData) -> Document:
     )
     doc.add(Heading("Feedback loops"))
     if data.loops is None:
-        doc.add(Para("Loop dominance: not available for this model yet.", note=True))
+        doc.add(Para("This model has no feedback loop to score.", note=True))
     else:
         doc.add(
             Figure(
                 _loops_png(data),
-                "Relative loop scores over time (Loops That Matter)",
+                "Relative loop scores over time of the loops that compete for dominance "
+                "(Loops That Matter, baseline run)",
                 "brief-loops.png",
             )
         )
+        doc.add(_loops_table(data))
     doc.add(Heading("Assumptions register"))
     doc.add(_assumptions(m))
     doc.add(Heading("Indicators and warnings"))
@@ -437,7 +461,7 @@ def _claims_blocks(data: BriefData) -> list[Heading | Para | Bullets | Table | F
 def _scenario_table(data: BriefData) -> Table:
     m = data.model
     header = ["scenario", "levers"] + [
-        f"{_label(v)} ({_units(m, v)}), {_date_text(m, m.spec.time.stop)}" for v in data.outputs
+        f"{_label(m, v)} ({_units(m, v)}), {_date_text(m, m.spec.time.stop)}" for v in data.outputs
     ]
     rows = []
     for s in data.scenarios:
@@ -484,7 +508,7 @@ def _fan_png(data: BriefData) -> bytes:
             ax.fill_between(x, q["0.05"], q["0.95"], color=c, alpha=0.12, lw=0)
             ax.fill_between(x, q["0.25"], q["0.75"], color=c, alpha=0.25, lw=0)
             ax.plot(x, q["0.5"], color=c, lw=1.6, label=s.name.replace("_", " "))
-        ax.set_title(_label(v), fontsize=9)
+        ax.set_title(_label(m, v), fontsize=9)
         ax.set_ylabel(_units(m, v), fontsize=8)
         ax.yaxis.set_major_formatter(ticks)
         ax.grid(alpha=0.3)
@@ -502,6 +526,36 @@ def _fan_png(data: BriefData) -> bytes:
     return buf.getvalue()
 
 
+def _matter(data: BriefData) -> list[dict[str, Any]]:
+    assert data.loops is not None
+    by_id = {lp["id"]: lp for lp in data.loops["loops"]}
+    return [by_id[i] for i in data.loops["matter"]]
+
+
+def _loop_title(lp: dict[str, Any]) -> str:
+    kind = "reinforcing" if lp["polarity"] == "R" else "balancing"
+    name = f" {lp['name'].replace('_', ' ')}" if lp.get("name") else ""
+    return f"{lp['id']}{name} ({kind})"
+
+
+def _loops_table(data: BriefData) -> Table:
+    rows = []
+    m = data.model
+    for lp in _matter(data):
+        claims = lp.get("claim") or ", ".join(
+            dict.fromkeys(c for link in lp["links"] for c in link["claims"])
+        )
+        rows.append(
+            [
+                _loop_title(lp),
+                " → ".join(_label(m, v) for v in lp["variables"]),
+                fmt_number(lp["mean_relative"], 2),
+                claims or "—",
+            ]
+        )
+    return Table(["loop", "variables", "mean relative score", "claims"], rows)
+
+
 def _loops_png(data: BriefData) -> bytes:
     import matplotlib.pyplot as plt
 
@@ -511,8 +565,8 @@ def _loops_png(data: BriefData) -> bytes:
     if m.spec.time.origin is not None:
         x = m.dates(x)
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
-    for lp in data.loops["loops"][:8]:
-        ax.plot(x, lp["relative_score"], lw=1.5, label=f"{lp['id']} ({lp['polarity']})")
+    for lp in _matter(data):
+        ax.plot(x, lp["relative_score"], lw=1.5, label=_loop_title(lp))
     ax.set_ylabel("relative loop score")
     ax.set_ylim(-1.05, 1.05)
     ax.grid(alpha=0.3)

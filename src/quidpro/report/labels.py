@@ -26,6 +26,22 @@ def plain_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def label_of(model: Model | None, name: str) -> str:
+    """A variable's ``label`` from the model file, else :func:`plain_label` of its name.
+
+    A ``*_time`` constant without a label is named for its event (``ceasefire_time`` →
+    ``Ceasefire``).
+    """
+    if model is not None:
+        for table in (model.constants, model.stocks, model.flows, model.auxiliaries):
+            item = table.get(name)
+            if item is not None and item.label:
+                return str(item.label)
+        if name in model.constants and name.endswith("_time"):
+            return plain_label(name.removesuffix("_time"))
+    return plain_label(name)
+
+
 def first_sentence(doc: str | None, limit: int = 160) -> str:
     """The first sentence of a ``doc`` string (for tooltips and the assumptions register)."""
     if not doc:
@@ -61,6 +77,6 @@ def dated_events(model: Model) -> list[dict[str, Any]]:
         if name in levers or not name.endswith("_time") or not _in_time_units(model, c):
             continue
         if model.time.start <= c.value <= model.time.stop:
-            label = plain_label(name.removesuffix("_time"))
+            label = label_of(model, name)
             out.append({"name": name, "time": float(c.value), "label": label})
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from quidpro.model.spec import Model
-from quidpro.report.labels import dated_events, plain_label
+from quidpro.report.labels import dated_events, label_of
 from quidpro.report.numbers import fmt_number
 
 Observation = tuple[Any, float]  # (time or date, value)
@@ -127,7 +127,7 @@ def run_figure(
             ax.scatter(
                 *zip(*points, strict=True), s=16, color="#d9822b", zorder=3, label="observed"
             )
-        ax.set_title(plain_label(name), fontsize=9)
+        ax.set_title(label_of(spec, name), fontsize=9)
         units = _units(spec, name)
         if units:
             ax.set_ylabel(units, fontsize=8)

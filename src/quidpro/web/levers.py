@@ -16,7 +16,7 @@ import numpy as np
 
 from quidpro.ensemble.sampling import bounds, varied
 from quidpro.model.spec import Model
-from quidpro.report.labels import date_levers, first_sentence, plain_label
+from quidpro.report.labels import date_levers, first_sentence, label_of
 
 
 def slider_candidates(model: Model) -> list[str]:
@@ -40,7 +40,7 @@ def slider(model: Model, name: str, score: float | None = None) -> dict[str, Any
     lo, hi = min(lo, c.value), max(hi, c.value)
     return {
         "name": name,
-        "label": plain_label(name),
+        "label": label_of(model, name),
         "doc": first_sentence(c.doc),
         "units": c.units or "",
         "value": float(c.value),

@@ -1,7 +1,7 @@
 """The JSON one model's page is built from (``GET /api/page/{model}``).
 
-Panels whose analysis has not landed for a model (loops, evidence, back-test) carry
-``None``, and the page says "not available for this model yet".
+Panels a model has nothing for (no feedback loop, no evidence file, no stored
+back-test, no posterior) carry ``None``, and the page says so.
 """
 
 from __future__ import annotations
@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from quidpro.report.available import backtest_scores, evidence_rows, loop_analysis
-from quidpro.report.labels import date_levers, dated_events, first_sentence, plain_label
+from quidpro.report.available import (
+    evidence_document,
+    loop_analysis,
+    posterior_info,
+    source_ids,
+    stored_backtest,
+)
+from quidpro.report.labels import date_levers, dated_events, first_sentence, label_of
 from quidpro.web import levers
 
 if TYPE_CHECKING:
@@ -33,6 +39,7 @@ def page_data(
     spec = m.spec
     t = spec.time
     sliders = [levers.slider(spec, n, s) for n, s in ranking[:n_sliders]]
+    loops = loop_analysis(m)
     return {
         "name": name,
         "title": spec.title or name,
@@ -58,11 +65,12 @@ def page_data(
         "claims": _claims(m),
         "graph": claim_graph(m),
         "evidence_ids": _evidence_ids(m),
-        "posterior": None,
+        "posterior": posterior_info(m),
         "sources": {sid: dict(s.fields) for sid, s in spec.sources.items()},
-        "evidence": evidence_rows(m),
-        "loops": loop_analysis(m),
-        "backtest": backtest_scores(m),
+        "evidence": evidence_document(m),
+        "loops": loops,
+        "loop_graph": loop_graph(m, loops),
+        "backtest": stored_backtest(m),
     }
 
 
@@ -78,19 +86,19 @@ def _variables(m: LoadedModel) -> list[dict[str, Any]]:
     spec = m.spec
     out = []
     for n, s in spec.stocks.items():
-        out.append(_var(n, "stock", s.units, s.doc))
+        out.append(_var(n, "stock", s.units, s.doc, label_of(spec, n)))
     for n, v in spec.flows.items():
-        out.append(_var(n, "flow", v.units, v.doc))
+        out.append(_var(n, "flow", v.units, v.doc, label_of(spec, n)))
     for n, v in spec.auxiliaries.items():
-        out.append(_var(n, "auxiliary", v.units, v.doc))
+        out.append(_var(n, "auxiliary", v.units, v.doc, label_of(spec, n)))
     return out
 
 
-def _var(name: str, kind: str, units: str | None, doc: str | None) -> dict[str, Any]:
+def _var(name: str, kind: str, units: str | None, doc: str | None, label: str) -> dict[str, Any]:
     return {
         "name": name,
         "kind": kind,
-        "label": plain_label(name),
+        "label": label,
         "units": units or "",
         "doc": first_sentence(doc),
     }
@@ -106,7 +114,7 @@ def _date_lever(m: LoadedModel, name: str) -> dict[str, Any]:
         date = m.dates([c.value])[0].strftime("%Y-%m-%d")
     return {
         "name": name,
-        "label": plain_label(name.removesuffix("_time")),
+        "label": label_of(spec, name),
         "doc": first_sentence(c.doc),
         "value": float(c.value),
         "never": not inside,
@@ -183,17 +191,67 @@ def claim_graph(m: LoadedModel) -> dict[str, Any]:
     }
 
 
+def loop_graph(m: LoadedModel, loops: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The causal-loop diagram of the loops that matter, laid out in a 1000 × 560 box.
+
+    Nodes are the loops' variables; each edge is a link of one or more of those loops
+    (``loops``, in the order of ``matter``) with its polarity and the claims and evidence
+    behind it. networkx's Kamada-Kawai layout, deterministic.
+    """
+    import networkx as nx
+
+    if not loops or not loops["matter"]:
+        return None
+    spec = m.spec
+    by_id = {lp["id"]: lp for lp in loops["loops"]}
+    g = nx.DiGraph()
+    for lid in loops["matter"]:
+        for link in by_id[lid]["links"]:
+            a, b = link["source"], link["target"]
+            if g.has_edge(a, b):
+                g[a][b]["loops"].append(lid)
+            else:
+                g.add_edge(a, b, loops=[lid], link=link)
+    pos = nx.kamada_kawai_layout(g.to_undirected())
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+
+    def scale(v: float, lo: float, hi: float, size: float) -> float:
+        return round(60 + (size - 200) * (v - lo) / ((hi - lo) or 1.0), 1)
+
+    return {
+        "loops": list(loops["matter"]),
+        "nodes": [
+            {
+                "id": n,
+                "kind": "stock" if n in spec.stocks else "flow" if n in spec.flows else "auxiliary",
+                "x": scale(pos[n][0], min(xs), max(xs), 1000),
+                "y": scale(pos[n][1], min(ys), max(ys), 700) * 0.8 + 10,
+            }
+            for n in g.nodes
+        ],
+        "edges": [
+            {
+                "source": a,
+                "target": b,
+                "loops": d["loops"],
+                "polarity": d["link"]["polarity"],
+                "claims": d["link"]["claims"],
+                "evidence": d["link"]["evidence"],
+            }
+            for a, b, d in g.edges(data=True)
+        ],
+    }
+
+
 def _evidence_ids(m: LoadedModel) -> dict[str, list[str]]:
     """Constant → the source ids its ``source`` text names (evidence and article)."""
-    import re
-
     spec = m.spec
-    known = set(spec.sources)
     out = {}
     for n, c in spec.constants.items():
-        ids = [t for t in re.findall(r"[A-Za-z][A-Za-z0-9_]*", c.source or "") if t in known]
+        ids = source_ids(spec, c.source)
         if ids:
-            out[n] = list(dict.fromkeys(ids))
+            out[n] = ids
     return out
 
 

@@ -77,17 +77,24 @@ def model_page(name: str, title: str) -> str:
 </section>
 <section id="why" class="tab" hidden>
   <div class="why">
-    <div><h2>Causal structure</h2>
-    <p class="note">Every arrow is a link the model draws from a claim;
-    click one for the claim and its source.</p>
-    <svg id="graph" viewBox="0 0 1000 700" role="img" aria-label="causal-loop diagram"></svg></div>
-    <aside id="claim-panel"><h2>Claim</h2><p class="note">Click an arrow or a claim.</p></aside>
+    <div><h2>The loops that matter</h2>
+    <p class="note">The feedback loops that compete to drive the baseline run (Loops That
+    Matter), each in its colour, with the sign of every link; click a link for the claim
+    of the article behind it and the evidence of its constants.</p>
+    <svg id="loop-graph" viewBox="0 0 1000 560" role="img"
+      aria-label="causal-loop diagram of the loops that matter"></svg></div>
+    <aside id="claim-panel"><h2>Claim</h2>
+      <p class="note">Click a link, a loop or a claim.</p></aside>
   </div>
   <h2>Loop dominance over time</h2><div id="loops"></div>
+  <h2>Causal structure of the claims</h2>
+  <p class="note">Every arrow is a link the model draws from a claim (blue: on a feedback
+  loop); click one for the claim and its source.</p>
+  <svg id="graph" viewBox="0 0 1000 700" role="img" aria-label="causal diagram of the claims"></svg>
   <h2>Claims</h2><ul id="claims"></ul>
 </section>
 <section id="evidence" class="tab" hidden>
-  <h2>Evidence against the model</h2><div id="ledger"></div>
+  <h2>Evidence against the model</h2><div id="evidence-charts"></div><div id="ledger"></div>
   <h2>Back-test scores</h2><div id="backtest"></div>
   <h2>Sources named in the model file</h2><table id="sources"></table>
 </section>

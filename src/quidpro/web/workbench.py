@@ -28,6 +28,7 @@ from quidpro.web import levers
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
+    from quidpro.ensemble.posterior import PosteriorTable
 
 from quidpro.web.schemas import MAX_RUNS  # members of one ensemble request
 
@@ -59,18 +60,34 @@ class Entry:
     _ranking: list[tuple[str, float]] | None = None
     _dates: tuple[tuple[int, float, float], list[str]] | None = None
     jit_ready: bool = False
+    _posterior: PosteriorTable | None = None
+    _posterior_read: bool = False
     _page: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     ranking_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def posterior(self) -> PosteriorTable | None:
+        """The posterior the model file names (read once), or None: draw from the prior."""
+        with self.lock:
+            if not self._posterior_read:
+                from quidpro.ensemble.posterior import model_posterior
+
+                self._posterior = model_posterior(self.model_unlocked().spec)
+                self._posterior_read = True
+            return self._posterior
+
+    def model_unlocked(self) -> LoadedModel:
+        """The model (the caller holds :attr:`lock`)."""
+        if self._model is None:
+            import quidpro
+
+            self._model = quidpro.load(self.path)
+        return self._model
+
     def model(self) -> LoadedModel:
         """The model, read, checked and compiled on first use."""
         with self.lock:
-            if self._model is None:
-                import quidpro
-
-                self._model = quidpro.load(self.path)
-            return self._model
+            return self.model_unlocked()
 
 
 class Workbench:
@@ -230,9 +247,10 @@ class Workbench:
         timeout: float = ENSEMBLE_TIMEOUT,
     ) -> dict[str, Any]:
         """``POST /api/ensemble``: the ``quidpro ensemble --json`` document."""
-        from quidpro.ensemble import ensemble, summary
+        from quidpro.web.ensembles import run_ensemble
 
         m = self.model(name)
+        e = self.entry(name)
         if not 1 <= runs <= MAX_RUNS:
             raise TooBig(f"runs must be between 1 and {MAX_RUNS:,} on this server, got {runs:,}")
         record = _check_names(m, variables)
@@ -252,21 +270,21 @@ class Workbench:
                     "ask for fewer runs or variables"
                 )
 
-        result = ensemble(
-            m,
+        # The kernel that records every variable, compiled once by warm(): a request
+        # never compiles (NumPy until it is ready, same numbers).
+        backend = "jit" if self.backend == "jit" and e.jit_ready else "numpy"
+        return run_ensemble(
+            m.compiled,
             runs,
             seed,
+            backend=backend,
+            posterior=e.posterior(),
             scenario=scenario,
             sets=self.settings(m, sets),
             variables=record,
             queries=list(queries),
             progress=check_deadline,
-            batch_size=min(runs, 1024),
-            # NumPy over members: no compile for each set of variables a page asks for
-            # (a numba kernel is compiled per recorded set, a minute for the flagship).
-            backend="numpy",
         )
-        return summary(result)
 
     def warm(self, name: str) -> None:
         """Compute the model's slider ranking and compile its numba kernel.

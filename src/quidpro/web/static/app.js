@@ -4,7 +4,6 @@
 "use strict";
 (() => {
   const MODEL = document.body.dataset.model;
-  const NA = "not available for this model yet";
   const state = {
     page: null, scenario: "baseline", sets: {}, chosen: [], baseline: null, last: null,
     inflight: false, pending: false, charts: {}, fans: {}, ensembles: {}, runs: 0,
@@ -112,7 +111,7 @@
     return Math.max(340, Math.min(640, Math.floor((area - 40) / 2)));
   }
   function makeChart(target, title, units, data, series, extra = {}) {
-    const width = chartWidth(target);
+    const width = extra.width || chartWidth(target);
     target.style.width = `${width + 10}px`;
     const opts = {
       title, width, height: 240,
@@ -122,8 +121,25 @@
       plugins: [eventsPlugin(chartEvents())],
       legend: { live: true },
       ...extra,
+      title, width,
     };
     return new uPlot(opts, data, target);
+  }
+
+  // ---------------------------------------------------------------- evidence points
+  const VALUE_KINDS = new Set(["count", "cumulative", "share"]);
+  const evidenceRows = () => (state.page.evidence ? state.page.evidence.rows : []);
+  function pointsOn(x, rows) {
+    // Observations as points on a chart's x grid (the first saved time at or after).
+    const pts = x.map(() => null);
+    for (const r of rows) {
+      const xv = r.date ? toSeconds(r.date.length === 4 ? `${r.date}-07-01` : r.date.length === 7 ? `${r.date}-15` : r.date) : r.time;
+      let i = x.findIndex((t) => t >= xv); if (i < 0) i = x.length - 1;
+      // Rows of one date (conflicting counts stay separate rows) take the next free steps.
+      while (pts[i] !== null && i < x.length - 1) i += 1;
+      pts[i] = r.value;
+    }
+    return pts;
   }
 
   // ---------------------------------------------------------------- explore
@@ -237,16 +253,10 @@
         { label: "baseline", stroke: "#999", dash: [5, 4], width: 1.5, value: legendValue },
         { label: state.scenario === "baseline" && !Object.keys(state.sets).length ? "this run (= baseline)" : "this run", stroke: "#1f5f8b", width: 2, value: legendValue },
       ];
-      const ev = (state.page.evidence || []).filter((r) => r.variable === name && r.value !== null);
+      const ev = evidenceRows().filter((r) => r.variable === name && r.value !== null && VALUE_KINDS.has(r.kind));
       if (ev.length) {
-        const pts = x.map(() => null);
-        for (const r of ev) {
-          const xv = r.date ? toSeconds(r.date) : r.time;
-          let i = x.findIndex((t) => t >= xv); if (i < 0) i = x.length - 1;
-          pts[i] = r.value;
-        }
-        data.push(pts);
-        series.push({ label: "evidence", stroke: "#d9822b", width: 0, points: { show: true, size: 8, fill: "#d9822b" }, value: legendValue });
+        data.push(pointsOn(x, ev));
+        series.push({ label: "evidence", stroke: "#d9822b", width: 0, paths: () => null, points: { show: true, size: 8, fill: "#d9822b" }, value: legendValue });
       }
       state.charts[name] = makeChart(holder, info.label, info.units, data, series);
       const end = run.variables[name][run.variables[name].length - 1];
@@ -268,9 +278,11 @@
       input.checked = s.name === "baseline";
       box.append(el("label", { title: s.doc }, input, ` ${s.name.replaceAll("_", " ")} `));
     }
-    $("#ens-basis").textContent = p.posterior
-      ? `Drawn from the model's posterior (${p.posterior}).`
-      : "Drawn from the prior: the constants' distributions in the model file (no calibrated posterior for this model yet).";
+    const basis = $("#ens-basis");
+    basis.dataset.basis = p.posterior ? "posterior" : "prior";
+    basis.textContent = p.posterior
+      ? `Members are drawn from the model's posterior (${p.posterior.file}: ${QNum.fmt(p.posterior.draws)} draws of ${p.posterior.constants.length} calibrated constants; the others keep their values), as quidpro ensemble does.`
+      : "Members are drawn from the prior: the constants' distributions in the model file (this model has no calibrated posterior).";
     const first = p.default_variables[0];
     if (first && state.baseline) {
       const vals = state.baseline.variables[first];
@@ -292,14 +304,15 @@
       for (const s of scenarios) {
         state.ensembles[s] = await api("/api/ensemble", { model: MODEL, scenario: s, runs, seed, vars: state.chosen, queries: state.queries });
       }
-      $("#ens-status").textContent = `done: ${QNum.fmt(runs)} members, seed ${seed}`;
+      const basis = Object.values(state.ensembles)[0].basis;
+      $("#ens-status").textContent = `done: ${QNum.fmt(runs)} members from the ${basis}, seed ${seed}`;
       drawFans();
     } catch (err) {
       $("#ens-status").textContent = `error: ${err.message}`;
       $("#ens-status").classList.add("error");
     }
   }
-  const COLOURS = ["#1f5f8b", "#d9822b", "#3c8d40", "#b0413e", "#6b4c9a", "#8c6d31", "#2a9d8f"];
+  const COLOURS = ["#1f5f8b", "#d9822b", "#3c8d40", "#b0413e", "#6b4c9a", "#8c6d31", "#2a9d8f", "#c2559a"];
   function fade(hex, a) {
     const n = parseInt(hex.slice(1), 16);
     return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${a})`;
@@ -330,7 +343,9 @@
       });
       const holder = el("div", { class: "chart", "data-variable": v });
       box.append(holder);
-      state.fans[v] = makeChart(holder, `${info.label}: median, 50% and 90% bands`, info.units, data, series, { bands, legend: { show: false } });
+      const basis = state.ensembles[names[0]].basis;
+      state.fans[v] = makeChart(holder, `${info.label} (${basis}): median, 50% and 90% bands`, info.units, data, series, { bands, legend: { show: false } });
+      holder.dataset.basis = basis;
       const key = el("p", { class: "numbers" });
       names.forEach((s, k) => key.append(el("span", { class: "swatch", style: `background:${COLOURS[k % COLOURS.length]}` }), ` ${s.replaceAll("_", " ")}  `));
       holder.append(key);
@@ -342,7 +357,7 @@
     body.textContent = "";
     for (const [s, doc] of Object.entries(state.ensembles)) {
       for (const q of doc.queries || []) {
-        body.append(el("tr", {}, el("td", { text: s }), el("td", { text: q.query }),
+        body.append(el("tr", {}, el("td", { text: `${s} (${doc.basis})` }), el("td", { text: q.query }),
           el("td", { class: "num", text: QNum.percent(q.probability) }),
           el("td", { class: "num", text: `${QNum.percent(q.ci[0])}–${QNum.percent(q.ci[1])}` })));
       }
@@ -369,66 +384,110 @@
   }
 
   // ---------------------------------------------------------------- why
-  function claimPanel(claimIds, link) {
+  function sourceLine(id) {
+    const s = state.page.sources[id] || {};
+    return el("li", {}, el("code", { text: id }), ` ${s.title || ""}${s.publisher ? ` (${s.publisher}${s.date ? `, ${s.date}` : ""})` : ""} `,
+      s.url ? el("a", { href: s.url, target: "_blank", rel: "noopener", text: "link" }) : "");
+  }
+  function claimPanel(claimIds, link, evidenceIds, heading) {
+    // The claims behind a link (text, kind, polarity, the article's title and paragraphs)
+    // and the evidence ids of the constants the link rests on.
     const p = state.page, panel = $("#claim-panel");
     panel.textContent = "";
-    panel.append(el("h2", { text: link ? `${varInfo(link[0]).label} → ${varInfo(link[1]).label}` : "Claim" }));
+    panel.append(el("h2", { text: heading || (link ? `${varInfo(link[0]).label} → ${varInfo(link[1]).label}` : "Claim") }));
+    if (link && !claimIds.length) panel.append(el("p", { class: "note", text: "No claim of the article names this link: it is part of the model's own accounting (a stock and its flows)." }));
     for (const id of claimIds) {
       const c = p.claims.find((x) => x.id === id);
       if (!c) continue;
       const src = p.sources[c.source] || {};
-      panel.append(el("h3", { text: `${c.id} (${c.kind || ""}, polarity ${c.polarity || "?"})` }),
+      panel.append(el("h3", { class: "claim", "data-claim": c.id, text: `${c.id} (${c.kind || ""}, polarity ${c.polarity || "?"})` }),
         el("p", { text: c.text }),
-        el("p", { class: "note", text: `Source: “${src.title || c.source || "?"}”${src.publisher ? `, ${src.publisher}` : ""}, ¶${c.paragraph.join(", ¶")}` }));
+        el("p", { class: "note source", text: `Source: “${src.title || c.source || "?"}”${src.publisher ? `, ${src.publisher}` : ""}, ¶${c.paragraph.join(", ¶")}` }));
     }
-    if (link) {
-      const ev = [];
-      for (const n of link) {
-        const c = p.constants_sources ? p.constants_sources[n] : null;
-        if (c) ev.push(c);
-      }
-      const ids = new Set();
-      for (const n of link) for (const id of (p.evidence_ids[n] || [])) ids.add(id);
-      if (ids.size) {
-        const ul = el("ul");
-        for (const id of ids) {
-          const s = p.sources[id] || {};
-          ul.append(el("li", {}, el("code", { text: id }), ` ${s.title || ""} (${s.publisher || ""}, ${s.date || ""}) `,
-            s.url ? el("a", { href: s.url, target: "_blank", rel: "noopener", text: "link" }) : ""));
-        }
-        panel.append(el("h3", { text: "Evidence behind the constants of this link" }), ul);
-      }
+    const ids = new Set(evidenceIds || []);
+    if (link && !evidenceIds) for (const n of link) for (const id of (p.evidence_ids[n] || [])) ids.add(id);
+    if (ids.size) {
+      const ul = el("ul", { class: "evidence-ids" });
+      for (const id of ids) ul.append(sourceLine(id));
+      panel.append(el("h3", { text: "Evidence behind the constants of this link" }), ul);
     }
+    state.panel = { claims: claimIds, evidence: [...ids], link };
+  }
+  const NS = "http://www.w3.org/2000/svg";
+  const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+  function arrowDefs(svg, colours) {
+    const defs = svgEl("defs", {});
+    for (const [id, fill] of colours) {
+      const marker = svgEl("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+      marker.append(svgEl("path", { d: "M 0 0 L 10 5 L 0 10 z", fill }));
+      defs.append(marker);
+    }
+    svg.append(defs);
   }
   function drawGraph() {
+    drawLoopGraph();
     const g = state.page.graph, svg = $("#graph");
     if (svg.dataset.drawn) return;
     svg.dataset.drawn = "1";
-    const NS = "http://www.w3.org/2000/svg";
-    const mk = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
-    const defs = mk("defs", {});
-    const marker = mk("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
-    marker.append(mk("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#555" }));
-    defs.append(marker); svg.append(defs);
+    arrowDefs(svg, [["arrow", "#555"]]);
     const pos = Object.fromEntries(g.nodes.map((n) => [n.id, n]));
     const loopEdges = new Set(g.loop_edges || []);
     for (const e of g.edges) {
       const a = pos[e.source], b = pos[e.target];
       const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
-      const line = mk("line", { x1: a.x + dx / len * 8, y1: a.y + dy / len * 8, x2: b.x - dx / len * 10, y2: b.y - dy / len * 10,
+      const line = svgEl("line", { x1: a.x + dx / len * 8, y1: a.y + dy / len * 8, x2: b.x - dx / len * 10, y2: b.y - dy / len * 10,
         class: "edge" + (loopEdges.has(`${e.source}>${e.target}`) ? " loop" : ""), "marker-end": "url(#arrow)", "data-claims": e.claims.join(" ") });
-      const hit = mk("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" });
-      const title = mk("title", {}); title.textContent = `${e.source} → ${e.target} (${e.claims.join(", ")})`;
+      const hit = svgEl("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: "hit" });
+      const title = svgEl("title", {}); title.textContent = `${e.source} → ${e.target} (${e.claims.join(", ")})`;
       hit.append(title);
       hit.addEventListener("click", () => { for (const l of svg.querySelectorAll(".edge.on")) l.classList.remove("on"); line.classList.add("on"); claimPanel(e.claims, [e.source, e.target]); });
       svg.append(line, hit);
     }
     for (const n of g.nodes) {
-      const c = mk("circle", { cx: n.x, cy: n.y, r: n.kind === "stock" ? 7 : 4, class: `node ${n.kind}` });
-      const t = mk("text", { x: n.x + 8, y: n.y - 6, class: "label" }); t.textContent = varInfo(n.id).label;
-      const title = mk("title", {}); title.textContent = varInfo(n.id).doc || n.id; c.append(title);
+      const c = svgEl("circle", { cx: n.x, cy: n.y, r: n.kind === "stock" ? 7 : 4, class: `node ${n.kind}` });
+      const t = svgEl("text", { x: n.x + 8, y: n.y - 6, class: "label" }); t.textContent = varInfo(n.id).label;
+      const title = svgEl("title", {}); title.textContent = varInfo(n.id).doc || n.id; c.append(title);
       svg.append(c, t);
     }
+  }
+  function drawLoopGraph() {
+    // The causal-loop diagram of the loops that matter: each loop's links in its colour,
+    // the sign of each link at its head; click a link for the claims and evidence behind it.
+    const lg = state.page.loop_graph, svg = $("#loop-graph");
+    if (!lg || !svg || svg.dataset.drawn) return;
+    svg.dataset.drawn = "1";
+    const colourOf = Object.fromEntries(lg.loops.map((id, k) => [id, COLOURS[k % COLOURS.length]]));
+    arrowDefs(svg, lg.loops.map((id) => [`arrow-${id}`, colourOf[id]]));
+    const pos = Object.fromEntries(lg.nodes.map((n) => [n.id, n]));
+    for (const e of lg.edges) {
+      const a = pos[e.source], b = pos[e.target], c = colourOf[e.loops[0]];
+      const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
+      // A gentle curve, so that a link and its reverse do not overlap.
+      const mx = (a.x + b.x) / 2 - dy / len * 18, my = (a.y + b.y) / 2 + dx / len * 18;
+      const path = svgEl("path", { d: `M ${a.x + dx / len * 9} ${a.y + dy / len * 9} Q ${mx} ${my} ${b.x - dx / len * 12} ${b.y - dy / len * 12}`,
+        class: "ledge", stroke: c, fill: "none", "marker-end": `url(#arrow-${e.loops[0]})`, "data-loops": e.loops.join(" "), "data-claims": e.claims.join(" ") });
+      const hit = svgEl("path", { d: path.getAttribute("d"), class: "hit" });
+      const title = svgEl("title", {}); title.textContent = `${varInfo(e.source).label} → ${varInfo(e.target).label} (${e.polarity}; loops ${e.loops.join(", ")}${e.claims.length ? `; claims ${e.claims.join(", ")}` : ""})`;
+      hit.append(title);
+      const sign = svgEl("text", { x: 0.25 * a.x + 0.5 * mx + 0.25 * b.x + 4, y: 0.25 * a.y + 0.5 * my + 0.25 * b.y - 4, class: "sign" });
+      sign.textContent = e.polarity;
+      hit.addEventListener("click", () => {
+        for (const l of svg.querySelectorAll(".ledge.on")) l.classList.remove("on");
+        path.classList.add("on");
+        claimPanel(e.claims, [e.source, e.target], e.evidence);
+      });
+      svg.append(path, sign, hit);
+    }
+    for (const n of lg.nodes) {
+      const c = svgEl("circle", { cx: n.x, cy: n.y, r: n.kind === "stock" ? 8 : 5, class: `node ${n.kind}` });
+      const t = svgEl("text", { x: n.x + 9, y: n.y - 7, class: "label" }); t.textContent = varInfo(n.id).label;
+      const title = svgEl("title", {}); title.textContent = varInfo(n.id).doc || n.id; c.append(title);
+      svg.append(c, t);
+    }
+  }
+  function loopName(lp) {
+    const kind = lp.polarity === "R" ? "reinforcing" : "balancing";
+    return `${lp.id}${lp.name ? ` ${lp.name.replaceAll("_", " ")}` : ""} (${kind})`;
   }
   function buildWhy() {
     const p = state.page, ul = $("#claims");
@@ -438,37 +497,113 @@
       ul.append(li);
     }
     const box = $("#loops");
-    if (!p.loops) { box.append(el("p", { class: "na", text: `Loop dominance: ${NA}.` })); return; }
-    const x = p.loops.time.map((t) => timeToX(t));
+    if (!p.loops) {
+      box.append(el("p", { class: "na", text: "This model has no feedback loop to score." }));
+      $("#loop-graph").hidden = true;
+      return;
+    }
+    const byId = Object.fromEntries(p.loops.loops.map((lp) => [lp.id, lp]));
+    const shown = p.loops.matter.map((id) => byId[id]);
+    const x = p.loops.dates ? p.loops.dates.map(toSeconds) : p.loops.time;
     const data = [x], series = [];
-    p.loops.loops.slice(0, 8).forEach((lp, k) => {
+    shown.forEach((lp, k) => {
       data.push(lp.relative_score);
-      series.push({ label: `${lp.id} (${lp.polarity === "R" ? "reinforcing" : "balancing"})`, stroke: COLOURS[k % COLOURS.length], width: 2, value: (u, v) => QNum.fmt(v, 2) });
+      series.push({ label: loopName(lp), stroke: COLOURS[k % COLOURS.length], width: 2, value: (u, v) => (v === null || v === undefined ? "" : QNum.fmt(v, 2)) });
     });
-    const holder = el("div", { class: "chart" }); box.append(holder);
-    state.loopChart = makeChart(holder, "Relative loop score (share of the behaviour each loop explains)", "relative score", data, series);
-    const list = el("ul");
-    for (const lp of p.loops.loops.slice(0, 8)) list.append(el("li", { text: `${lp.id} ${lp.polarity}: ${lp.variables.map((v) => varInfo(v).label).join(" → ")}` }));
-    box.append(list);
+    const holder = el("div", { class: "chart wide" }); box.append(holder);
+    state.loopChart = makeChart(holder, "Loop dominance: relative loop score (Loops That Matter; −1 to 1)", "relative loop score", data, series,
+      { width: Math.min(1100, Math.max(900, box.clientWidth - 20)), height: 300, scales: { x: { time: !!p.loops.dates }, y: { range: [-1.05, 1.05] } } });
+    state.loopChart.shown = shown.map((lp) => lp.id);
+    const t = el("table", { id: "loop-table" }, el("thead", {}, el("tr", {}, ...["loop", "variables (in loop order)", "mean relative score", "strongest", "claim"].map((h) => el("th", { text: h })))));
+    const body = el("tbody");
+    shown.forEach((lp, k) => {
+      const claim = lp.claim || [...new Set(lp.links.flatMap((l) => l.claims))].join(", ");
+      const row = el("tr", { "data-loop": lp.id },
+        el("td", {}, el("span", { class: "swatch", style: `background:${COLOURS[k % COLOURS.length]}` }), ` ${loopName(lp)}`),
+        el("td", { text: lp.variables.map((v) => varInfo(v).label).join(" → ") }),
+        el("td", { class: "num", text: QNum.fmt(lp.mean_relative, 2) }),
+        el("td", { class: "num", text: QNum.fmt(lp.peak_relative, 2) }),
+        el("td", { text: claim || "—" }));
+      row.addEventListener("click", () => {
+        const ids = [...new Set(lp.links.flatMap((l) => l.claims))];
+        const ev = [...new Set(lp.links.flatMap((l) => l.evidence))];
+        claimPanel(ids, null, ev, `Loop ${loopName(lp)}`);
+      });
+      body.append(row);
+    });
+    t.append(body);
+    box.append(t);
+    const periods = p.loops.dominant_periods;
+    box.append(el("p", { class: "note", text: `Shown: the ${shown.length} loops that compete for dominance (loops alone in their part of the model score ±1 and are listed only if named), of ${p.loops.loops.length} loops above 1% relative score; the dominant set changes ${QNum.fmt(periods.length - 1)} times over the run.` }));
   }
 
   // ---------------------------------------------------------------- evidence
   function buildEvidence() {
-    const p = state.page;
-    const ledger = $("#ledger");
-    if (!p.evidence) ledger.append(el("p", { class: "na", text: `The evidence ledger against the model: ${NA}.` }));
+    const p = state.page, ev = p.evidence;
+    const ledger = $("#ledger"), charts = $("#evidence-charts");
+    state.evidenceCharts = {};
+    if (!ev) ledger.append(el("p", { class: "na", text: "This model ships no evidence file." }));
     else {
-      const t = el("table", {}, el("thead", {}, el("tr", {}, ...["id", "date", "indicator", "kind", "observed", "model"].map((h) => el("th", { text: h })))));
+      ledger.append(el("p", { class: "note", id: "evidence-basis", "data-basis": ev.basis,
+        text: `${ev.file}: ${QNum.fmt(ev.rows.length)} rows, ${QNum.fmt(ev.fitted)} of them read by the model's observations. The model's 5–95% band is from ${ev.basis === "posterior" ? `${QNum.fmt(ev.runs)} members of its posterior (seed ${ev.seed})` : "its baseline run"}.` }));
+      const x = ev.dates ? ev.dates.map(toSeconds) : ev.time;
+      for (const [ind, band] of Object.entries(ev.indicators)) {
+        const rows = ev.rows.filter((r) => r.indicator === ind && r.value !== null);
+        if (!rows.some((r) => r.model)) continue;
+        const units = (rows.find((r) => r.unit) || {}).unit || "";
+        const data = [x, band.q05, band.q50, band.q95];
+        const series = [
+          { label: "model 5%", stroke: fade(COLOURS[0], 0.4), width: 1, value: legendValue },
+          { label: `model median (${ev.basis})`, stroke: COLOURS[0], width: 2, value: legendValue },
+          { label: "model 95%", stroke: fade(COLOURS[0], 0.4), width: 1, value: legendValue },
+        ];
+        const kinds = [["value", (r) => VALUE_KINDS.has(r.kind), "#d9822b"], ["lower bound", (r) => r.kind === "estimate_low", "#3c8d40"], ["upper bound", (r) => r.kind === "estimate_high", "#b0413e"]];
+        for (const [label, pick, colour] of kinds) {
+          const sel = rows.filter(pick);
+          if (!sel.length) continue;
+          data.push(pointsOn(x, sel));
+          series.push({ label: `observed ${label}`, stroke: colour, width: 0, paths: () => null, points: { show: true, size: 8, fill: colour }, value: legendValue });
+        }
+        const holder = el("div", { class: "chart", "data-indicator": ind }); charts.append(holder);
+        state.evidenceCharts[ind] = makeChart(holder, ind.replaceAll("_", " "), units, data, series, { bands: [{ series: [3, 1], fill: fade(COLOURS[0], 0.15) }] });
+        holder.append(el("p", { class: "note", text: band.doc }));
+      }
+      const t = el("table", { id: "ledger-table" }, el("thead", {}, el("tr", {}, ...["id", "date", "indicator", "kind", "observed", "model median (5–95%)", "fitted", "source"].map((h) => el("th", { text: h })))));
       const body = el("tbody");
-      for (const r of p.evidence) body.append(el("tr", {}, el("td", { text: r.id }), el("td", { text: r.date || "" }), el("td", { text: r.indicator }), el("td", { text: r.kind }), el("td", { class: "num", text: QNum.fmt(r.value) }), el("td", { class: "num", text: QNum.fmt(r.model) })));
+      for (const r of ev.rows) {
+        const m = r.model;
+        const scale = m ? Math.max(Math.abs(m.q05), Math.abs(m.q95)) || 1 : 1;
+        const src = r.url ? el("a", { href: r.url, target: "_blank", rel: "noopener", text: r.publisher || r.source || "link" }) : el("span", { text: r.publisher || r.source || "" });
+        src.title = r.source || "";
+        body.append(el("tr", { "data-id": r.id }, el("td", { text: r.id }), el("td", { text: r.date || QNum.fmt(r.time) }), el("td", { text: r.indicator }), el("td", { text: r.kind }),
+          el("td", { class: "num", text: r.value === null ? "" : `${QNum.fmt(r.value)} ${r.unit}` }),
+          el("td", { class: "num", text: m ? `${QNum.fmt(m.q50, 4, scale)} (${QNum.fmt(m.q05, 4, scale)}–${QNum.fmt(m.q95, 4, scale)})` : "" }),
+          el("td", { text: r.fitted }), el("td", {}, src)));
+      }
       t.append(body); ledger.append(t);
     }
     const bt = $("#backtest");
-    if (!p.backtest) bt.append(el("p", { class: "na", text: `Back-test scores: ${NA}.` }));
+    if (!p.backtest) bt.append(el("p", { class: "na", text: "No stored back-test ships with this model (scripts/store_backtest.py writes one)." }));
     else {
-      const t = el("table", {}, el("thead", {}, el("tr", {}, ...["cutoff", "90% coverage", "CRPSS vs trend", "CRPSS vs persistence"].map((h) => el("th", { text: h })))));
-      for (const c of p.backtest.cutoffs) t.append(el("tr", {}, el("td", { text: c.cutoff }), el("td", { class: "num", text: QNum.percent(c.coverage90) }), el("td", { class: "num", text: QNum.fmt(c.crpss_trend, 2) }), el("td", { class: "num", text: QNum.fmt(c.crpss_persistence, 2) })));
-      bt.append(t);
+      const s = p.backtest.settings || {};
+      bt.append(el("p", { class: "note", text: `${p.backtest.file}: at each cutoff the model is calibrated (${s.method === "map" ? "Laplace posterior around the MAP" : s.method}) on the evidence known before it and scored on the rows after it; ${QNum.fmt(s.runs)} forecast members, seed ${s.seed}. CRPSS above 0: the model beats the baseline.${p.backtest.stale ? " The model or its evidence changed since it was stored: rerun scripts/store_backtest.py." : ""}` }));
+      const t = el("table", { id: "backtest-table" }, el("thead", {}, el("tr", {}, ...["cutoff", "fitted on", "scored", "90% coverage", "CRPSS vs trend", "CRPSS vs persistence", "bounds respected"].map((h) => el("th", { text: h })))));
+      const body = el("tbody");
+      for (const c of p.backtest.cutoffs) {
+        body.append(el("tr", {}, el("td", { text: c.cutoff }), el("td", { class: "num", text: QNum.fmt(c.calibrated_on) }), el("td", { class: "num", text: QNum.fmt(c.observations.length) }),
+          el("td", { class: "num", text: QNum.percent(c.coverage90) }), el("td", { class: "num", text: QNum.fmt(c.crpss_trend, 2) }),
+          el("td", { class: "num", text: QNum.fmt(c.crpss_persistence, 2) }), el("td", { class: "num", text: QNum.percent(c.bounds_respected) })));
+      }
+      t.append(body); bt.append(t);
+      const o = el("table", { id: "backtest-rows" }, el("thead", {}, el("tr", {}, ...["cutoff", "id", "date", "indicator", "kind", "observed", "forecast median (5–95%)", "covered"].map((h) => el("th", { text: h })))));
+      const ob = el("tbody");
+      for (const c of p.backtest.cutoffs) for (const r of c.observations) {
+        const scale = Math.max(Math.abs(r.q05), Math.abs(r.q95)) || 1;
+        ob.append(el("tr", {}, el("td", { text: c.cutoff }), el("td", { text: r.id }), el("td", { text: r.date }), el("td", { text: r.indicator }), el("td", { text: r.kind }),
+          el("td", { class: "num", text: QNum.fmt(r.observed) }), el("td", { class: "num", text: `${QNum.fmt(r.q50, 4, scale)} (${QNum.fmt(r.q05, 4, scale)}–${QNum.fmt(r.q95, 4, scale)})` }),
+          el("td", { text: r.covered ? "yes" : "no" })));
+      }
+      o.append(ob); bt.append(o);
     }
     const src = $("#sources");
     src.append(el("thead", {}, el("tr", {}, ...["id", "title", "publisher", "date", "indicator", "confidence"].map((h) => el("th", { text: h })))));
