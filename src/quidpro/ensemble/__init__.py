@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from quidpro.ensemble.posterior import PosteriorTable
-from quidpro.ensemble.query import Probe, parse_probe, probabilities, wilson
+from quidpro.ensemble.query import Probe, counted, parse_probe, wilson
 from quidpro.ensemble.runner import (
     MAX_BYTES,
     CompiledLike,
@@ -46,6 +46,7 @@ def ensemble(
     progress: Callable[[int], None] | None = None,
     max_bytes: int | None = None,
     posterior: PosteriorTable | None = None,
+    per_member: bool = True,
 ) -> Result:
     """Sample, run and gather an ensemble of ``n_runs`` members of ``model``.
 
@@ -53,6 +54,11 @@ def ensemble(
     ``sets`` are not sampled. With ``posterior`` its constants come from its rows
     (:mod:`quidpro.ensemble.posterior`), the others from their distributions. Same
     seed and sampler → same result whatever the batch size.
+
+    Quantiles are exact while every member's values fit in ``max_bytes`` (256 MiB by
+    default), else streamed through a sketch with a stated error bound
+    (:mod:`quidpro.ensemble.sketch`); ``per_member=False`` keeps only counts, so memory
+    does not grow with ``n_runs``.
     """
     spec = compiled_of(model).model
     probes = tuple(parse_probe(spec, q, comparison=True) for q in queries)
@@ -67,6 +73,7 @@ def ensemble(
         backend=backend,
         batch_size=batch_size,
         max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
+        per_member=per_member,
     )
     members = draw(
         spec,
@@ -100,7 +107,7 @@ def summary(result: Result, quantiles: Sequence[float] = DEFAULT_QUANTILES) -> d
             }
             for name, per in qv.items()
         },
-        "queries": probabilities(plan.probes, result.probes, result.ok),
+        "queries": counted(plan.probes, list(result.hits), result.n_ok),
     }
 
 

@@ -115,6 +115,7 @@ def compare(
             cells = zip(TABLE_QUANTILES, qv, strict=True)
             table[v][t] = {quantile_key(q): float(x) for q, x in cells}
         res.probes = res.probes[: len(qprobes)]
+        res.hits = res.hits[: len(qprobes)]
         res.plan = _only_queries(res.plan, len(qprobes))
         out[name] = (res, table)
     return out

@@ -160,12 +160,16 @@ def probabilities(
     queries: Sequence[Probe], outcomes: np.ndarray, ok: np.ndarray
 ) -> list[dict[str, object]]:
     """Query results over the members that ran to the end: ``outcomes`` is (query, run)."""
+    hits = [int(np.count_nonzero(row[ok])) for row in outcomes]
+    return counted(queries, hits, int(ok.sum()))
+
+
+def counted(queries: Sequence[Probe], hits: Sequence[int], n: int) -> list[dict[str, object]]:
+    """Query results from their hit counts among ``n`` members (counted batch by batch)."""
     out: list[dict[str, object]] = []
-    n = int(ok.sum())
-    for q, row in zip(queries, outcomes, strict=True):
-        hits = int(np.count_nonzero(row[ok]))
-        lo, hi = wilson(hits, n)
+    for q, k in zip(queries, hits, strict=True):
+        lo, hi = wilson(int(k), n)
         out.append(
-            {"query": q.text, "probability": hits / n if n else float("nan"), "ci": [lo, hi]}
+            {"query": q.text, "probability": int(k) / n if n else float("nan"), "ci": [lo, hi]}
         )
     return out

@@ -1,16 +1,22 @@
-"""Run an ensemble in memory-bounded batches and gather what the analyses need.
+"""Run an ensemble in memory-bounded batches and summarise it as it streams.
 
-The members' constant values are drawn beforehand (:mod:`quidpro.ensemble.sampling`),
-so a batch is just a slice ``[lo, lo + b)`` of them; each batch's results are written
-into arrays indexed by member, so the outcome does not depend on the batch size, the
-order batches finish in, or the machine that ran them.
+The members' constant values are drawn per batch (:mod:`quidpro.ensemble.sampling`),
+so a batch is just a member range ``[lo, lo + b)``; a batch's kernel calls take a few
+members at a time, sized so that their output stays in the processor's cache while
+it is summarised.
 
-Memory: a batch holds ``saved steps × recorded variables × b`` floats (``b`` is chosen
-to keep this near :data:`BATCH_BYTES`); the gathered result holds every member's value
-of each requested variable at each *kept* saved step, because exact quantiles need all
-members. When that would exceed ``max_bytes`` the kept steps are thinned evenly (the
-first and last are always kept): quantiles stay exact at the times reported, and
-queries and probes still read the full-resolution batch, so they are unaffected.
+Quantiles, two regimes (``Plan.pilot``):
+
+- **exact**, when every member's value of every requested variable at every saved
+  time fits in ``max_bytes`` (256 MiB by default): they are gathered by member index
+  and the quantiles are NumPy's;
+- **streaming** otherwise: the first ``pilot`` members (as many as fit) are gathered
+  and fix an equi-depth histogram per variable-time (:mod:`quidpro.ensemble.sketch`);
+  every later batch only adds counts to it. Memory does not grow with the number of
+  members, and every quantile comes with a proven bound on its error.
+
+Queries count their hits per batch (exact). The outcome never depends on the batch
+size, the order batches finish in, or the machine that ran them.
 """
 
 from __future__ import annotations
@@ -23,21 +29,28 @@ from typing import Any, Protocol
 import numpy as np
 
 from quidpro.ensemble.query import Probe, read_probe
+from quidpro.ensemble.sketch import MAX_EDGES, Grid, Sketch, cell_bytes, edges_for
 from quidpro.errors import ConfigError
 from quidpro.model.overrides import constant_overrides
 from quidpro.solve.simulate import Compiled, simulate
 
-BATCH_BYTES = 128 * 2**20
-MAX_BYTES = 2**30
-MAX_BATCH = 8192  # NumPy over members is fastest at a few thousand (cache-sized arrays)
+GATHER_BYTES = 256 * 2**20  # exact quantiles up to this many gathered values (the pilot's cap)
+SKETCH_BYTES = 384 * 2**20  # the histograms; beyond it saved times are thinned evenly
+BATCH = 4096  # members sampled and summarised per batch
+NUMPY_BATCH_BYTES = 128 * 2**20  # NumPy's kernel: members per call (fast from ~1,000 up)
+CACHE_BYTES = 8 * 2**20  # compiled kernels: one call's output, kept in cache for the summary
+MIN_PILOT = 128
+MAX_BYTES = GATHER_BYTES  # the former name of the gathering budget
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a batch needs besides its members' sampled values (small, picklable).
+    """Everything a batch needs besides its members' sampled values (picklable).
 
-    ``keep`` indexes the saved steps kept for quantiles; ``variables`` are the variables
-    whose quantiles are wanted; ``probes`` are read for every member.
+    ``keep`` indexes the saved steps whose quantiles are reported; ``variables`` are
+    the variables whose quantiles are wanted; ``probes`` are read for every member.
+    ``pilot`` members are gathered exactly (all of them: exact quantiles); ``grid`` is
+    set for the batches after the pilot, which only count.
     """
 
     n_runs: int
@@ -52,6 +65,16 @@ class Plan:
     method: str | None = None
     dt: float | None = None
     backend: str = "numpy"
+    pilot: int = 0
+    n_edges: int = MAX_EDGES
+    call_size: int = 256  # members per kernel call
+    per_member: bool = True  # keep every member's probe values and failure flag
+    grid: Grid | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def exact(self) -> bool:
+        """Whether every member is gathered (exact quantiles)."""
+        return self.pilot >= self.n_runs
 
     @property
     def record(self) -> tuple[str, ...]:
@@ -60,48 +83,143 @@ class Plan:
         return self.variables + tuple(dict.fromkeys(extra))
 
     def batches(self) -> list[tuple[int, int]]:
-        """``[lo, hi)`` member ranges."""
-        b = self.batch_size
-        return [(lo, min(lo + b, self.n_runs)) for lo in range(0, self.n_runs, b)]
+        """``[lo, hi)`` member ranges: the pilot's, then the rest's."""
+        return self.pilot_batches() + self.stream_batches()
+
+    def pilot_batches(self) -> list[tuple[int, int]]:
+        """The ranges of the gathered members."""
+        return _ranges(0, min(self.pilot, self.n_runs), self.batch_size)
+
+    def stream_batches(self) -> list[tuple[int, int]]:
+        """The ranges of the members that are only counted."""
+        return _ranges(min(self.pilot, self.n_runs), self.n_runs, self.batch_size)
+
+
+def _ranges(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + size, hi)) for a in range(lo, hi, size)]
 
 
 @dataclass
 class Batch:
-    """One batch's share of an ensemble, from member ``lo`` on.
+    """One batch's share of an ensemble, members ``lo .. lo + n - 1``.
 
-    ``values`` (kept step, variable, member), ``probes`` (probe, member), ``failed``
-    (member,): members whose recorded values went non-finite.
+    Gathered batches carry ``values`` (kept step, variable, member); counted ones a
+    ``sketch`` of their members. ``probes`` (probe, member), ``failed`` (member,):
+    members with a non-finite value anywhere.
     """
 
     lo: int
-    values: np.ndarray
+    values: np.ndarray | None
     probes: np.ndarray
     failed: np.ndarray
+    sketch: Sketch | None = None
 
 
-@dataclass
 class Result:
-    """A gathered ensemble, every member's values at the kept times.
+    """An ensemble's summary: quantiles over time, query counts, failures.
 
-    ``values[kept step, variable, member]``, ``probes[probe, member]``,
-    ``failed[member]``; ``times`` are the kept times.
+    Exact (``plan.exact``): ``values[kept step, variable, member]`` holds every member.
+    Streaming: ``sketch`` holds the histograms and :meth:`quantile_bounds` the error
+    bound of every quantile. ``probes[probe, member]`` and ``failed[member]`` exist when
+    ``plan.per_member``; the counts ``hits`` (per probe, among finite members),
+    ``n_failed`` always.
     """
 
-    plan: Plan
-    times: np.ndarray
-    values: np.ndarray
-    probes: np.ndarray
-    failed: np.ndarray
-    extra: dict[str, Any] = field(default_factory=dict)
+    def __init__(  # the parts of a summary
+        self,
+        plan: Plan,
+        times: np.ndarray,
+        *,
+        values: np.ndarray | None,
+        sketch: Sketch | None,
+        probes: np.ndarray | None,
+        failed: np.ndarray | None,
+        hits: np.ndarray,
+        n_failed: int,
+    ) -> None:
+        self.plan = plan
+        self.times = times
+        self.sketch = sketch
+        self.hits = hits
+        self.n_failed = n_failed
+        self._values = values
+        self._probes = probes
+        self._failed = failed
+        self.extra: dict[str, Any] = {}
+
+    @property
+    def values(self) -> np.ndarray:
+        """Every member's values, (kept step, variable, member); exact ensembles only."""
+        if self._values is None:
+            raise ConfigError(
+                f"the {self.plan.n_runs:,} members' values were summarised, not kept "
+                f"(more than max_bytes); quantiles come from the streaming sketch"
+            )
+        return self._values
+
+    @property
+    def probes(self) -> np.ndarray:
+        """Every member's probe values, (probe, member)."""
+        if self._probes is None:
+            raise ConfigError("per-member probe values were not kept (per_member=False)")
+        return self._probes
+
+    @probes.setter
+    def probes(self, value: np.ndarray) -> None:
+        self._probes = value
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Members whose values went non-finite (shape (n_runs,), bool)."""
+        if self._failed is None:
+            raise ConfigError("per-member failure flags were not kept (per_member=False)")
+        return self._failed
 
     @property
     def ok(self) -> np.ndarray:
         """Members whose values stayed finite (shape (n_runs,), bool)."""
         return ~self.failed
 
+    @property
+    def n_ok(self) -> int:
+        """Members that ran to the end with finite values."""
+        return self.plan.n_runs - self.n_failed
+
+    @property
+    def state_bytes(self) -> int:
+        """Memory of the summary (gathered values or histograms, counts, per-member flags)."""
+        parts = [self._values, self._probes, self._failed, self.hits]
+        total = sum(a.nbytes for a in parts if a is not None)
+        if self.sketch is not None:
+            total += self.sketch.nbytes + self.sketch.grid.nbytes
+        return total
+
     def quantiles(self, qs: Iterable[float]) -> dict[str, dict[float, np.ndarray]]:
         """Per variable, per quantile, a series over the kept times (finite members only)."""
         qs = list(qs)
+        if self.sketch is not None:
+            est = self.sketch.quantiles(qs)[0].reshape(len(qs), len(self.times), -1)
+            return {
+                name: {q: est[i, :, j] for i, q in enumerate(qs)}
+                for j, name in enumerate(self.plan.variables)
+            }
+        return self._exact_quantiles(qs)
+
+    def quantile_bounds(self, qs: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Error bounds of :meth:`quantiles`: value and rank, (quantile, time, variable).
+
+        Zero for an exact ensemble. Streaming: the exact sample quantile lies within the
+        value bound of the estimate; the estimate's rank within the rank bound of q.
+        """
+        qs = list(qs)
+        shape = (len(qs), len(self.times), len(self.plan.variables))
+        if self.sketch is None:
+            return np.zeros(shape), np.zeros(shape)
+        _, vb, rb = self.sketch.quantiles(qs)
+        return vb.reshape(shape), rb.reshape(shape)
+
+    def _exact_quantiles(self, qs: list[float]) -> dict[str, dict[float, np.ndarray]]:
+        values = self.values
         ok = self.ok
         every = bool(ok.all())
         out: dict[str, dict[float, np.ndarray]] = {}
@@ -109,7 +227,7 @@ class Result:
             qv = np.full((len(qs), len(self.times)), np.nan)
             if ok.any():
                 for a in range(0, len(self.times), 16):  # a few rows at a time: cache-sized
-                    rows = self.values[a : a + 16, j, :]
+                    rows = values[a : a + 16, j, :]
                     block = rows.copy() if every else rows[:, ok]
                     qv[:, a : a + 16] = np.quantile(block, qs, axis=1, overwrite_input=True)
             out[name] = {q: qv[i] for i, q in enumerate(qs)}
@@ -153,7 +271,7 @@ class Rows(Protocol):
         ...
 
 
-def make_plan(
+def make_plan(  # the settings of an ensemble, by name
     model: CompiledLike,
     n_runs: int,
     seed: int,
@@ -167,13 +285,23 @@ def make_plan(
     save_every: float | None = None,
     backend: str = "auto",
     batch_size: int | None = None,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = GATHER_BYTES,
+    per_member: bool = True,
 ) -> Plan:
-    """Check the request, choose the batch size and the kept steps, resolve the backend."""
+    """Check the request; choose the pilot, the kept steps, the batches; resolve the backend.
+
+    ``max_bytes`` caps the gathered values: within it every member is kept (exact
+    quantiles), beyond it the first members that fit form the pilot of the streaming
+    sketch. ``per_member=False`` keeps only counts (memory independent of ``n_runs``).
+    """
     compiled = compiled_of(model)
     spec = compiled.model
     if n_runs < 1:
         raise ConfigError(f"n_runs must be at least 1, got {n_runs}")
+    if n_runs >= 2**32:
+        raise ConfigError(f"n_runs must be below 2**32, got {n_runs}")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
     constant_overrides(spec, scenario, sets)  # validates the scenario and the set names
     visible = compiled.system.visible
     names = tuple(visible) if variables is None else tuple(variables)
@@ -189,14 +317,15 @@ def make_plan(
     n_save = time.n_steps // stride + 1
     times = time.start + np.arange(n_save) * stride * time.dt
     probes = tuple(probes)
-    keep = _kept_steps(n_save, len(names) * n_runs * 8, max_bytes)
-    n_rec = len(names) + sum(len(p.variables) for p in probes)
-    if batch_size is None:
-        batch_size = min(MAX_BATCH, max(256, BATCH_BYTES // max(1, n_save * n_rec * 8)))
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    keep, pilot = _pilot(n_save, len(names), n_runs, max_bytes)
     record = names + tuple(dict.fromkeys(v for p in probes for v in p.variables if v not in names))
     resolved = compiled.choose_backend(backend, n_runs, method or time.method, record, time.n_steps)
+    batch = min(batch_size or BATCH, n_runs)
+    member_bytes = max(1, n_save * len(record) * 8)
+    if resolved == "numpy":
+        calls = max(256, NUMPY_BATCH_BYTES // member_bytes)
+    else:  # compiled kernels: a call's output stays in cache while it is summarised
+        calls = max(8, CACHE_BYTES // member_bytes)
     return Plan(
         n_runs=n_runs,
         seed=seed,
@@ -206,11 +335,27 @@ def make_plan(
         probes=probes,
         times=times,
         keep=keep,
-        batch_size=min(batch_size, n_runs),
+        batch_size=batch,
         method=method,
         dt=dt,
         backend=resolved,
+        pilot=pilot,
+        n_edges=edges_for(pilot),
+        call_size=min(calls, batch),
+        per_member=per_member,
     )
+
+
+def _pilot(n_save: int, n_vars: int, n_runs: int, max_bytes: int) -> tuple[np.ndarray, int]:
+    """The kept steps and the members gathered (all of them when they fit)."""
+    if n_runs * n_save * n_vars * 8 <= max_bytes:
+        return np.arange(n_save), n_runs  # exact at every saved time
+    keep = _kept_steps(n_save, n_vars * cell_bytes(MAX_EDGES), SKETCH_BYTES)
+    pilot = max_bytes // (len(keep) * n_vars * 8)
+    if pilot < MIN_PILOT:  # too little room for a pilot: fewer kept steps
+        keep = _kept_steps(n_save, n_vars * 8 * MIN_PILOT, max_bytes)
+        pilot = max_bytes // (len(keep) * n_vars * 8)
+    return keep, int(min(pilot, n_runs))
 
 
 def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
@@ -220,7 +365,7 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
     if fit < 1:
         raise ConfigError(
             f"the quantiles of {bytes_per_step // 8:,} values per time step do not fit in "
-            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables or fewer runs"
+            f"{max_bytes / 2**20:.0f} MiB; ask for fewer variables or raise max_bytes"
         )
     if fit >= n_save:
         return np.arange(n_save)
@@ -232,30 +377,55 @@ def _kept_steps(n_save: int, bytes_per_step: int, max_bytes: int) -> np.ndarray:
 
 
 def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np.ndarray]) -> Batch:
-    """Simulate members ``lo .. lo + b`` (``samples[name]`` has shape (b,))."""
+    """Simulate members ``lo .. lo + b`` (``samples[name]`` has shape (b,)).
+
+    Before the pilot is complete (``plan.grid`` unset) the batch gathers its values;
+    after, it counts them into a sketch on the plan's grid. The kernel runs
+    ``plan.call_size`` members at a time.
+    """
     compiled = compiled_of(model)
     b = len(next(iter(samples.values()))) if samples else _batch_len(plan, lo)
-    traj = simulate(
-        compiled,
-        overrides=constant_overrides(compiled.model, plan.scenario, {**samples, **plan.sets}),
-        n_runs=b,
-        method=plan.method,
-        dt=plan.dt,
-        record=plan.record,
-        backend=plan.backend,
-        save_every=(plan.times[1] - plan.times[0]) if len(plan.times) > 1 else None,
-        member_offset=lo,
-    )
+    overrides = constant_overrides(compiled.model, plan.scenario, {**samples, **plan.sets})
     nv = len(plan.variables)
-    full = len(plan.keep) == len(traj.times)
-    values = traj.values[:, :nv, :] if full else traj.values[plan.keep, :nv, :]
-    series = {name: traj.values[:, j, :] for j, name in enumerate(traj.names)}
+    grid = plan.grid
+    values = None if grid is not None else np.empty((len(plan.keep), nv, b))
+    sketch = None if grid is None else Sketch.empty(grid)
     probes = np.empty((len(plan.probes), b))
-    for i, p in enumerate(plan.probes):
-        probes[i] = read_probe(p, traj.times, series, compiled.model, b)
     failed = np.zeros(b, dtype=bool)
-    failed[list(traj.failures)] = True
-    return Batch(lo, values, probes, failed)
+    save_every = (plan.times[1] - plan.times[0]) if len(plan.times) > 1 else None
+    full = len(plan.keep) == len(plan.times)
+    for a in range(0, b, plan.call_size):
+        z = min(a + plan.call_size, b)
+        traj = simulate(
+            compiled,
+            overrides=_rows(overrides, a, z, b),
+            n_runs=z - a,
+            method=plan.method,
+            dt=plan.dt,
+            record=plan.record,
+            backend=plan.backend,
+            save_every=save_every,
+            member_offset=lo + a,
+        )
+        bad = failed[a:z]
+        bad[list(traj.failures)] = True
+        if sketch is not None:
+            sketch.add(np.moveaxis(traj.values[:, :nv, :], 2, 0), plan.keep, ~bad)
+        elif values is not None:
+            values[:, :, a:z] = traj.values[:, :nv, :] if full else traj.values[plan.keep, :nv, :]
+        series = {name: traj.values[:, j, :] for j, name in enumerate(traj.names)}
+        for i, p in enumerate(plan.probes):
+            probes[i, a:z] = read_probe(p, traj.times, series, compiled.model, z - a)
+    return Batch(lo, values, probes, failed, sketch)
+
+
+def _rows(overrides: Mapping[str, Any], a: int, z: int, b: int) -> dict[str, Any]:
+    """The overrides of members ``a .. z - 1`` of a batch of ``b`` (arrays sliced)."""
+    out: dict[str, Any] = {}
+    for k, v in overrides.items():
+        arr = np.asarray(v)
+        out[k] = arr[a:z] if arr.ndim == 1 and arr.shape[0] == b else v
+    return out
 
 
 def _batch_len(plan: Plan, lo: int) -> int:
@@ -274,6 +444,26 @@ class LocalExecutor:
             yield run_batch(self.model, plan, lo, samples)
 
 
+class _Tally:
+    """What every batch adds besides quantiles: probes, failures, query hits."""
+
+    def __init__(self, plan: Plan) -> None:
+        n, n_p = plan.n_runs, len(plan.probes)
+        self.probes = np.empty((n_p, n)) if plan.per_member else None
+        self.failed = np.zeros(n, dtype=bool) if plan.per_member else None
+        self.hits = np.zeros(n_p, dtype=np.int64)
+        self.n_failed = 0
+
+    def add(self, batch: Batch) -> None:
+        hi = batch.lo + batch.failed.shape[0]
+        ok = ~batch.failed
+        self.hits += np.count_nonzero(batch.probes[:, ok], axis=1)
+        self.n_failed += int(batch.failed.sum())
+        if self.probes is not None and self.failed is not None:
+            self.probes[:, batch.lo : hi] = batch.probes
+            self.failed[batch.lo : hi] = batch.failed
+
+
 def run_plan(
     model: CompiledLike,
     plan: Plan,
@@ -281,7 +471,11 @@ def run_plan(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Run every member of ``plan`` and gather the results by member index.
+    """Run every member of ``plan`` and summarise them.
+
+    The pilot's batches run first and are gathered by member index; when the plan is
+    not exact their values then fix the sketch's grid, and the other batches run on it
+    and only count (each batch's sketch merges into the whole, in any order).
 
     Args:
         model: The compiled model (or a holder of one).
@@ -292,26 +486,66 @@ def run_plan(
         progress: Called with the number of members just finished.
 
     Returns:
-        The gathered ensemble.
+        The summarised ensemble.
     """
     executor = executor or LocalExecutor(model)
-    n = plan.n_runs
-    values = np.empty((len(plan.keep), len(plan.variables), n))
-    probes = np.empty((len(plan.probes), n))
-    failed = np.zeros(n, dtype=bool)
-    if isinstance(samples, Mapping):
-        table = samples
-        tasks: Iterator[Task] = (
-            (lo, {k: np.asarray(v[lo:hi]) for k, v in table.items()}) for lo, hi in plan.batches()
-        )
-    else:
-        rows = samples
-        tasks = ((lo, rows.rows(lo, hi)) for lo, hi in plan.batches())
-    for batch in executor.map(plan, tasks):
+    tally = _Tally(plan)
+    nv, n_keep, n_pilot = len(plan.variables), len(plan.keep), min(plan.pilot, plan.n_runs)
+    gathered = np.empty((n_keep, nv, n_pilot))
+    pilot_ok = np.zeros(n_pilot, dtype=bool)
+    for batch in executor.map(plan, _tasks(samples, plan.pilot_batches())):
         hi = batch.lo + batch.failed.shape[0]
-        values[:, :, batch.lo : hi] = batch.values
-        probes[:, batch.lo : hi] = batch.probes
-        failed[batch.lo : hi] = batch.failed
+        assert batch.values is not None
+        gathered[:, :, batch.lo : hi] = batch.values
+        pilot_ok[batch.lo : hi] = ~batch.failed
+        tally.add(batch)
         if progress is not None:
             progress(hi - batch.lo)
-    return Result(plan, plan.times[plan.keep], values, probes, failed)
+    times = plan.times[plan.keep]
+    if plan.exact:
+        if tally.failed is None:  # the gathered members' flags (bounded by the budget)
+            tally.failed = ~pilot_ok
+        return _result(plan, times, tally, values=gathered, sketch=None)
+    grid = Grid.from_pilot(gathered.reshape(n_keep * nv, n_pilot), pilot_ok, plan.n_edges)
+    sketch = Sketch.empty(grid)
+    sketch.add(np.moveaxis(gathered, 2, 0), np.arange(n_keep), pilot_ok)
+    del gathered
+    counting = replace(plan, grid=grid)
+    for batch in executor.map(counting, _tasks(samples, plan.stream_batches())):
+        assert batch.sketch is not None
+        sketch.merge(batch.sketch)
+        tally.add(batch)
+        if progress is not None:
+            progress(batch.failed.shape[0])
+    return _result(plan, times, tally, values=None, sketch=sketch)
+
+
+def _tasks(
+    samples: Mapping[str, np.ndarray] | Rows, ranges: list[tuple[int, int]]
+) -> Iterator[Task]:
+    if isinstance(samples, Mapping):
+        for lo, hi in ranges:
+            yield lo, {k: np.asarray(v[lo:hi]) for k, v in samples.items()}
+    else:
+        for lo, hi in ranges:
+            yield lo, samples.rows(lo, hi)
+
+
+def _result(
+    plan: Plan,
+    times: np.ndarray,
+    tally: _Tally,
+    *,
+    values: np.ndarray | None,
+    sketch: Sketch | None,
+) -> Result:
+    return Result(
+        plan,
+        times,
+        values=values,
+        sketch=sketch,
+        probes=tally.probes,
+        failed=tally.failed,
+        hits=tally.hits,
+        n_failed=tally.n_failed,
+    )
