@@ -5,10 +5,12 @@
   hand-written numba ``prange`` kernel of the same equations, generated here from
   ``benchmarks/partnership/gen.py`` (same members, same saved stocks; results first);
 - ``compile``: load + compile + 1,000 runs of ``partnership_k{1,10,100}`` on the
-  interpreter (no per-model compile), and how it grows with k;
+  interpreter (no per-model compile), and how it grows with k, in wall and CPU time;
+- ``jit-compile``: numba's compile of the generated kernel of ``partnership_k1``;
 - ``startup``: ``quidpro --help`` and ``quidpro run nk_russia`` in fresh processes.
 
-Run: ``.venv/bin/python benchmarks/bench_kernel.py [single handwritten compile startup]``
+Run: ``.venv/bin/python benchmarks/bench_kernel.py [single handwritten compile jit-compile
+startup]``
 (default: all). The interpreter compiles once per installation (its first use takes
 about a minute); numba kernels are cached on disk after their first compile.
 """
@@ -127,31 +129,70 @@ def handwritten(n: int = 20_000) -> None:
     print(f"\n({n_eq} quidpro equations and states; the hand-written kernel has the same)\n")
 
 
+class Clock:
+    """Wall and CPU time (all threads of this process) of a phase."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
 def compile_times(ks: tuple[int, ...] = (1, 10, 100), n: int = 1000) -> None:
-    print(f"## load + compile + {n:,} runs on the interpreter\n")
-    print("| k | equations | load | assemble | 1,000 runs | total | × k=10 |")
-    print("|---|---|---|---|---|---|---|")
+    """Load + assemble + ``n`` runs on the interpreter, wall and CPU time.
+
+    The machine is shared: the CPU time of this process (both cores' worth at most)
+    is what a quiet machine would take in wall time, times about one half.
+    """
+    print(f"## load + compile + {n:,} runs on the interpreter (load average {_load()})\n")
+    print("| k | equations | load | assemble | 1,000 runs | total (wall) | total (CPU) | × k=10 |")
+    print("|---|---|---|---|---|---|---|---|")
     totals: dict[int, float] = {}
     for k in ks:
-        t = time.perf_counter()
-        m = quidpro.load(PARTNERSHIP / f"partnership_k{k}.xmile")
-        load = time.perf_counter() - t
+        with Clock() as load:
+            m = quidpro.load(PARTNERSHIP / f"partnership_k{k}.xmile")
         rec = tuple(m.compiled.visible[:10])
-        t = time.perf_counter()
-        m.compiled.kernel(m.spec.time.method, rec, "vm")
-        assemble = time.perf_counter() - t
-        t = time.perf_counter()
-        traj = m.simulate(n_runs=n, record=rec, save_every=12.0, backend="vm")
-        run = time.perf_counter() - t
+        with Clock() as assemble:
+            m.compiled.kernel(m.spec.time.method, rec, "vm")
+        with Clock() as run:
+            traj = m.simulate(n_runs=n, record=rec, save_every=12.0, backend="vm")
         assert not traj.failures
-        totals[k] = load + assemble + run
+        totals[k] = load.wall + assemble.wall + run.wall
+        cpu = load.cpu + assemble.cpu + run.cpu
         n_eq = len(m.compiled.system.equations) + len(m.compiled.system.states)
         grow = f"{totals[k] / totals[10]:.1f}" if 10 in totals else "–"
         print(
-            f"| {k} | {n_eq:,} | {load:.2f} s | {assemble:.2f} s | {run:.2f} s | "
-            f"{totals[k]:.1f} s | {grow} |"
+            f"| {k} | {n_eq:,} | {load.wall:.2f} s | {assemble.wall:.2f} s | {run.wall:.2f} s | "
+            f"{totals[k]:.1f} s | {cpu:.1f} s | {grow} |"
         )
+    print(f"\n(load average at the end {_load()})\n")
+
+
+def jit_compile(ks: tuple[int, ...] = (1,)) -> None:
+    """numba's compile of the generated kernel of ``partnership_k{k}`` (a fresh cache)."""
+    import tempfile
+
+    print(f"## numba's compile of the generated kernel (load average {_load()})\n")
+    print("| k | equations | compile (wall) | compile (CPU) |")
+    print("|---|---|---|---|")
+    for k in ks:
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["QUIDPRO_CACHE"] = cache
+            m = quidpro.load(PARTNERSHIP / f"partnership_k{k}.xmile")
+            rec = tuple(m.compiled.visible[:10])
+            with Clock() as clock:
+                m.simulate(n_runs=2 * 8 + 1, record=rec, save_every=12.0, backend="jit")
+            n_eq = len(m.compiled.system.equations) + len(m.compiled.system.states)
+            print(f"| {k} | {n_eq:,} | {clock.wall:.1f} s | {clock.cpu:.1f} s |")
+    os.environ.pop("QUIDPRO_CACHE")
     print()
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def startup() -> None:
@@ -175,5 +216,6 @@ if __name__ == "__main__":
             "single": single,
             "handwritten": handwritten,
             "compile": compile_times,
+            "jit-compile": jit_compile,
             "startup": startup,
         }[part]()

@@ -6,6 +6,26 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def j_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is (Python's ``min`` would drop it)."""
+    if a != a:  # noqa: PLR0124  # numba's NaN test
+        return a
+    if b != b:  # noqa: PLR0124
+        return b
+    return a if a < b else b
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def j_max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN if either is."""
+    if a != a:  # noqa: PLR0124
+        return a
+    if b != b:  # noqa: PLR0124
+        return b
+    return a if a > b else b
+
+
 @njit(cache=True, error_model="numpy")
 def j_step(t: float, height: float, t0: float) -> float:
     """``step(height, t0)`` at time ``t``."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
 from quidpro.solve.lower import System
-from quidpro.solve.status import RunStatus
+from quidpro.solve.members import MemberKernel
 from quidpro.solve.tableau import ButcherTableau
 
 # Opcodes, as in vm_runtime (kept here so that building a program imports no numba).
@@ -270,7 +270,7 @@ def _square(a: tuple[tuple[float, ...], ...]) -> np.ndarray:
     return out
 
 
-class VmKernel:
+class VmKernel(MemberKernel):
     """``run(consts, t0, dt, n_steps, stride, out)`` like the generated kernels."""
 
     def __init__(self, program: Program) -> None:
@@ -295,29 +295,12 @@ class VmKernel:
         folder = Path(spec.origin).parent / "__pycache__"
         return folder.exists() and any(folder.glob("vm_runtime.run_program-*.nbi"))
 
-    def run(  # noqa: PLR0917  # the kernel interface every backend shares
-        self,
-        consts: list[Any],
-        t0: float,
-        dt: float,
-        n_steps: int,
-        stride: int,
-        out: np.ndarray,
-        *,
-        member_offset: int = 0,  # noqa: ARG002  # unused: models with random draws run on NumPy
-    ) -> RunStatus:
-        """Fill ``out[time, var, run]``; the status of every member."""
+    def launch(self, cc: np.ndarray, args: tuple[Any, ...]) -> int:
+        """Interpret the program for the members of ``cc`` (one block: on this thread)."""
         from quidpro.solve import vm_runtime
 
-        n_runs = out.shape[2]
-        cc = np.empty((n_runs, max(len(consts), 1)))
-        for i, v in enumerate(consts):
-            cc[:, i] = v
-        status = np.zeros((n_runs, 3), dtype=np.int64)
-        values = np.zeros(n_runs)
         p = self.program
-        one_block = n_runs <= vm_runtime.LANES  # no thread pool for a single block
+        one_block = cc.shape[0] <= vm_runtime.LANES  # no thread pool for a single block
         run = vm_runtime.run_program_serial if one_block else vm_runtime.run_program
-        run(p.arrays, p.layout, cc, float(t0), float(dt), n_steps, stride, out, status, values)
-        static_lo = int(p.layout[2])
-        return RunStatus.from_codes(status, static_lo, values)
+        run(p.arrays, p.layout, cc, *args)
+        return int(p.layout[2])

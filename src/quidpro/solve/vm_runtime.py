@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from quidpro.solve.jit_runtime import j_max as _maximum
+from quidpro.solve.jit_runtime import j_min as _minimum
+
 LANES = 8  # members per block (measured: 8 beats 4 and 16 on the flagship, see docs)
 
 # Opcodes (``code[i] = (op, dst, a, b, c)``), the most frequent first.
@@ -35,24 +38,6 @@ T, TK, DT, T0, T1 = 0, 1, 2, 3, 4
 OK, NON_FINITE, SHORT_LAG = 0, 1, 2
 
 _Array = Any
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _minimum(a: float, b: float) -> float:
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _maximum(a: float, b: float) -> float:
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a > b else b
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -379,7 +364,7 @@ def _run_block(
             for v in range(rec_reg.shape[0]):
                 rv = rec_reg[v]
                 for j in range(width):
-                    out[isave, v, r0 + j] = R[rv, j]
+                    out[r0 + j, isave, v] = R[rv, j]
             isave += 1
         for i in range(n_mem):
             src = mem_src[i]
@@ -436,7 +421,10 @@ def run_program(
     status: _Array,
     values: _Array,
 ) -> None:
-    """Every member of ``consts[member, constant]``, blocks of ``LANES`` in parallel."""
+    """Every member of ``consts[member, constant]`` into ``out[member, time, var]``.
+
+    Blocks of ``LANES`` members run in parallel.
+    """
     n = consts.shape[0]
     n_blocks = (n + LANES - 1) // LANES
     for b in prange(n_blocks):
