@@ -17,13 +17,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from difflib import get_close_matches
 from typing import NamedTuple
 
 import typer
 import typer.main
 from typer import _click
 from typer.core import TyperGroup
+
+from quidpro.lang.suggest import closest
 
 
 class Entry(NamedTuple):
@@ -137,10 +138,9 @@ class LazyGroup(TyperGroup):
         try:
             return self._click_resolve_command(ctx, args)
         except _click.exceptions.UsageError as exc:
-            matches = get_close_matches(args[0], list(COMMANDS)) if args else []
-            if matches:
-                suggestions = ", ".join(repr(m) for m in matches)
-                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            match = closest(args[0], COMMANDS) if args else None
+            if match is not None:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {match!r}?"
             raise
 
 
