@@ -28,6 +28,7 @@ class LoadedModel:
         self.spec = spec
         self.compiled = Compiled(spec)
         self._dates: dict[bytes, pd.DatetimeIndex] = {}
+        self._columns: dict[tuple[str, ...], pd.Index] = {}
 
     @property
     def name(self) -> str:
@@ -120,11 +121,26 @@ class LoadedModel:
         )
         raise_failure(self.compiled, traj)
         df = pd.DataFrame(
-            traj.values[:, :, 0], index=pd.Index(traj.times, name="time"), columns=list(traj.names)
+            traj.values[:, :, 0],  # this run's own array, used as it is (no copy)
+            index=pd.Index(traj.times, name="time"),
+            columns=self._column_index(traj.names),
+            copy=False,
         )
         if self.spec.time.origin is not None:
             df.attrs["dates"] = self.dates(traj.times)
         return df
+
+    def _column_index(self, names: tuple[str, ...]) -> pd.Index:
+        """The columns of a run's DataFrame, built once per recorded set of names.
+
+        pandas' string inference costs more than the kernel's run; each frame gets a
+        shallow copy of its own, so renaming one frame's columns never reaches another.
+        """
+        if names not in self._columns:
+            if len(self._columns) > 8:
+                self._columns.clear()
+            self._columns[names] = pd.Index(list(names))
+        return self._columns[names].copy()
 
     def dates(self, times: Any) -> pd.DatetimeIndex:
         """The calendar dates of model times (the model needs ``time.origin``).
