@@ -91,6 +91,18 @@ def test_a_commands_help_imports_only_its_own_module() -> None:
     assert not loaded & {"quidpro.cli.ensemble", "quidpro.cli.serve", "quidpro.cli.calibrate"}
 
 
+def test_loading_and_simulating_import_no_pandas() -> None:
+    # a dated model (the flagship has time.origin): its checks need no calendar library
+    code = "import quidpro; quidpro.load('nk_russia').simulate(backend='numpy')"
+    assert imported_after(code) <= {"networkx", "lark", "yaml"}
+
+
+def test_commands_that_only_read_a_model_import_no_pandas_or_numba() -> None:
+    for args in (["models"], ["describe", "nk_russia"]):
+        # (pydantic is typer's: it coerces the arguments of every command that runs)
+        assert imported_after(cli(*args)) <= {"networkx", "lark", "yaml", "pydantic"}, args
+
+
 def test_a_run_through_the_api_imports_only_what_a_run_needs() -> None:
     code = f"import quidpro; quidpro.load({str(MODEL)!r}).run()"
     needed = {"pandas", "pyarrow", "networkx", "lark", "yaml", "numba", "scipy"}
