@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ensemble.py
 	$(BIN)/python benchmarks/bench_kernel.py
 	$(BIN)/python benchmarks/bench_loops.py --runs 200
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_web.py --browser
 
 # 10,000 mutated model files and 3,000 mutated Vensim .mdl files: zero tracebacks and

@@ -7,6 +7,8 @@ import re
 import types
 from pathlib import Path
 
+import pytest
+
 import quidpro
 import quidpro.analysis.sensitivity
 import quidpro.ensemble
@@ -51,15 +53,23 @@ def test_all_is_the_pinned_list_and_sorted() -> None:
 
 
 def test_every_public_member_is_in_all() -> None:
-    # submodules become attributes of the package when imported; they are not members
-    public = {
-        name
-        for name, value in vars(quidpro).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
-    }
-    assert public | {"__version__"} == set(quidpro.__all__)
+    # most members are imported on first use (PEP 562): dir() lists them, reading one
+    # imports it; submodules become attributes of the package when imported, and are
+    # not members
     for name in quidpro.__all__:
         assert getattr(quidpro, name) is not None
+    for names in (dir(quidpro), vars(quidpro)):
+        public = {
+            name
+            for name in names
+            if not name.startswith("_") and not isinstance(getattr(quidpro, name), types.ModuleType)
+        }
+        assert public | {"__version__"} == set(quidpro.__all__)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'lod'"):
+        quidpro.lod  # noqa: B018
 
 
 def test_members_are_the_library_objects_themselves() -> None:

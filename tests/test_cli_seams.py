@@ -49,7 +49,7 @@ def test_nothing_outside_the_shells_imports_the_cli() -> None:
 
 
 def test_every_command_module_is_in_the_registry_and_registers_explicitly() -> None:
-    registered = {m.__name__.rsplit(".", 1)[1] for m in main.COMMANDS}
+    registered = {entry.module for entry in main.COMMANDS.values()}
     assert registered == COMMAND_MODULES
     for stem in sorted(COMMAND_MODULES | SHARED_MODULES):
         tree = ast.parse((CLI / f"{stem}.py").read_text())
@@ -57,6 +57,36 @@ def test_every_command_module_is_in_the_registry_and_registers_explicitly() -> N
         kinds = [isinstance(n, ast.Import | ast.ImportFrom) for n in body]
         # imports first, none after the code starts: no registration by import side effect
         assert kinds == sorted(kinds, reverse=True), f"cli/{stem}.py imports after code"
+
+
+def test_the_registry_names_exactly_the_commands_each_module_registers() -> None:
+    for module in sorted(COMMAND_MODULES):
+        names = {name for name, entry in main.COMMANDS.items() if entry.module == module}
+        assert set(main.commands_of(module)) == names, module
+
+
+def test_each_summary_is_the_first_paragraph_of_the_commands_help() -> None:
+    # --help shows the registry's summaries without importing the commands: they must
+    # not drift from the commands' own help
+    for name, entry in main.COMMANDS.items():
+        command = main.commands_of(entry.module)[name]
+        first = (command.help or "").strip().split("\n\n")[0]
+        assert entry.summary == " ".join(first.split()), name
+
+
+def test_help_lists_every_command_with_its_summary() -> None:
+    r = runner.invoke(main.app, ["--help"], terminal_width=400)
+    assert r.exit_code == 0, r.output
+    listed = r.output.split("Commands:")[1]
+    rows = [line.split(None, 1) for line in listed.strip().splitlines()]
+    assert [row[0] for row in rows] == list(main.COMMANDS)
+    assert [row[1] for row in rows] == [e.summary for e in main.COMMANDS.values()]
+
+
+def test_a_mistyped_command_gets_suggestions_from_the_whole_registry() -> None:
+    r = runner.invoke(main.app, ["calibrat"])
+    assert r.exit_code == 2
+    assert "No such command 'calibrat'. Did you mean 'calibrate'?" in r.output
 
 
 def test_every_command_is_reachable_with_help() -> None:

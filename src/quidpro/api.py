@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from quidpro.errors import ConfigError
 from quidpro.io.load import read_model
-from quidpro.model.calendar import to_dates
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, Trajectories, raise_failure, simulate
+
+if TYPE_CHECKING:  # pandas loads with the first run's frame, not with load()
+    import pandas as pd
 
 
 class LoadedModel:
@@ -28,6 +29,7 @@ class LoadedModel:
         self.spec = spec
         self.compiled = Compiled(spec)
         self._dates: dict[bytes, pd.DatetimeIndex] = {}
+        self._columns: dict[tuple[str, ...], pd.Index] = {}
 
     @property
     def name(self) -> str:
@@ -118,13 +120,32 @@ class LoadedModel:
         traj = self.simulate(
             scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
         )
+        import pandas as pd
+
         raise_failure(self.compiled, traj)
         df = pd.DataFrame(
-            traj.values[:, :, 0], index=pd.Index(traj.times, name="time"), columns=list(traj.names)
+            traj.values[:, :, 0],  # this run's own array, used as it is (no copy)
+            index=pd.Index(traj.times, name="time"),
+            columns=self._column_index(traj.names),
+            copy=False,
         )
         if self.spec.time.origin is not None:
             df.attrs["dates"] = self.dates(traj.times)
         return df
+
+    def _column_index(self, names: tuple[str, ...]) -> pd.Index:
+        """The columns of a run's DataFrame, built once per recorded set of names.
+
+        pandas' string inference costs more than the kernel's run; each frame gets a
+        shallow copy of its own, so renaming one frame's columns never reaches another.
+        """
+        import pandas as pd
+
+        if names not in self._columns:
+            if len(self._columns) > 8:
+                self._columns.clear()
+            self._columns[names] = pd.Index(list(names))
+        return self._columns[names].copy()
 
     def dates(self, times: Any) -> pd.DatetimeIndex:
         """The calendar dates of model times (the model needs ``time.origin``).
@@ -139,6 +160,8 @@ class LoadedModel:
         if key not in self._dates:  # runs repeat the same axis: compute its dates once
             if len(self._dates) > 8:
                 self._dates.clear()
+            from quidpro.model.calendar import to_dates
+
             self._dates[key] = to_dates(times, t.origin, t.units, t.start)
         return self._dates[key]
 

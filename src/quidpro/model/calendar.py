@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from quidpro.errors import ConfigError, Loc, ModelError
+
+if TYPE_CHECKING:  # loaded by the conversions, not by a model's checks (check_span)
+    import pandas as pd
 
 _DAYS = {"day": 1.0, "days": 1.0, "week": 7.0, "weeks": 7.0}
 _MONTHS = {
@@ -60,6 +63,8 @@ def to_dates(
     times: Sequence[float] | np.ndarray, origin: dt.date, units: str | None, start: float = 0.0
 ) -> pd.DatetimeIndex:
     """Calendar dates of model times (``start`` falls on ``origin``)."""
+    import pandas as pd
+
     u = _unit(units)
     base = pd.Timestamp(origin)
     out = []
@@ -83,6 +88,8 @@ def to_dates(
 
 def to_time(date: dt.date | str, origin: dt.date, units: str | None, start: float = 0.0) -> float:
     """The model time of a calendar date (the inverse of :func:`to_dates`)."""
+    import pandas as pd
+
     u = _unit(units)
     try:
         d = pd.Timestamp(date)

@@ -1,0 +1,117 @@
+"""Start-up pays only for what runs: ``import quidpro`` and ``quidpro --help`` import
+none of the heavy libraries, and a command imports only what its work needs.
+
+Each check runs in a fresh interpreter (this process has long imported everything)
+and reads ``sys.modules`` at the end; timing is for ``benchmarks/bench_kernel.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+# Libraries that cost tens to hundreds of milliseconds each to import.
+HEAVY = (
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "duckdb",
+    "SALib",
+    "scipy",
+    "networkx",
+    "pint",
+    "lark",
+    "numba",
+    "prim",
+    "emcee",
+    "scoringrules",
+    "fastapi",
+    "pydantic",
+    "dask",
+    "yaml",
+)
+MODEL = Path(__file__).parent / "models" / "decay.yaml"
+
+
+def probe(code: str, expr: str) -> Any:
+    """The JSON value of ``expr`` after ``code`` runs in a new interpreter."""
+    script = textwrap.dedent(code) + f"\nimport json, sys\nprint(json.dumps({expr}))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def imported_after(code: str) -> set[str]:
+    """The heavy top-level packages in ``sys.modules`` after ``code`` runs."""
+    top = "sorted({m.split('.')[0] for m in sys.modules})"
+    return set(probe(code, top)) & set(HEAVY)
+
+
+def cli_modules_after(code: str) -> set[str]:
+    """The modules of ``quidpro.cli`` imported after ``code`` runs."""
+    return set(probe(code, "[m for m in sys.modules if m.startswith('quidpro.cli.')]"))
+
+
+def cli(*args: str) -> str:
+    """Code running ``quidpro ARGS`` in-process, its output and exit swallowed."""
+    return f"""
+        import contextlib, io, sys
+        sys.argv = ["quidpro", *{list(args)!r}]
+        from quidpro.cli.main import main
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+            main()
+        """
+
+
+def test_the_probe_sees_an_import() -> None:
+    assert imported_after("import yaml, lark") == {"yaml", "lark"}
+    assert "quidpro.cli.run" in cli_modules_after("import quidpro.cli.run")
+
+
+def test_import_quidpro_imports_no_heavy_library() -> None:
+    assert imported_after("import quidpro") == set()
+    # nor does reading an error class, the cheap part of the API
+    assert imported_after("import quidpro; quidpro.ModelError; quidpro.Loc") == set()
+
+
+def test_help_imports_no_heavy_library_and_no_command() -> None:
+    assert imported_after(cli("--help")) == set()
+    assert cli_modules_after(cli("--help")) == {"quidpro.cli.main"}
+
+
+def test_a_commands_help_imports_only_its_own_module() -> None:
+    loaded = cli_modules_after(cli("run", "--help"))
+    assert "quidpro.cli.run" in loaded
+    assert not loaded & {"quidpro.cli.ensemble", "quidpro.cli.serve", "quidpro.cli.calibrate"}
+
+
+def test_loading_and_simulating_import_no_pandas() -> None:
+    # a dated model (the flagship has time.origin): its checks need no calendar library
+    code = "import quidpro; quidpro.load('nk_russia').simulate(backend='numpy')"
+    assert imported_after(code) <= {"networkx", "lark", "yaml"}
+
+
+def test_commands_that_only_read_a_model_import_no_pandas_or_numba() -> None:
+    for args in (["models"], ["describe", "nk_russia"]):
+        # (pydantic is typer's: it coerces the arguments of every command that runs)
+        assert imported_after(cli(*args)) <= {"networkx", "lark", "yaml", "pydantic"}, args
+
+
+def test_a_run_through_the_api_imports_only_what_a_run_needs() -> None:
+    code = f"import quidpro; quidpro.load({str(MODEL)!r}).run()"
+    needed = {"pandas", "pyarrow", "networkx", "lark", "yaml", "numba", "scipy"}
+    assert "pandas" in imported_after(code) <= needed  # numba may import scipy's top
+
+
+def test_quidpro_run_imports_no_analysis_plotting_or_web_library() -> None:
+    loaded = imported_after(cli("run", str(MODEL), "--no-store", "-q"))
+    assert "pandas" in loaded  # the run did happen
+    # (pint, for the unit warnings, imports dask itself where dask is installed)
+    unneeded = {"matplotlib", "duckdb", "SALib", "prim", "emcee", "scoringrules", "fastapi"}
+    assert not loaded & unneeded
