@@ -18,8 +18,14 @@ from quidpro.api import LoadedModel
 from quidpro.cli.main import app
 from quidpro.ensemble import ensemble
 from quidpro.errors import ModelError, QuidproError
-from quidpro.io.load import parse_model
-from quidpro.model.limits import MAX_DELAY_STEPS, MAX_ORDER, MAX_VALUES, MAX_VARIABLES
+from quidpro.io.load import parse_model, read_model
+from quidpro.model.limits import (
+    MAX_DELAY_STEPS,
+    MAX_FILE_CHARS,
+    MAX_ORDER,
+    MAX_VALUES,
+    MAX_VARIABLES,
+)
 from quidpro.solve.simulate import Compiled, simulate
 
 BASE = """quidpro: 1
@@ -73,6 +79,12 @@ def test_a_delay_set_per_member_is_checked_for_every_member() -> None:
     compiled = Compiled(parse_model(BASE.replace("EXPR", "delay_fixed(s, k, 0)"), "m.yaml"))
     with pytest.raises(ModelError, match=r"m.yaml:11:6: the delay of 'd' is 1e\+07 time steps"):
         simulate(compiled, {"k": np.array([2.0, 1e7])}, 2, backend="numpy")
+
+
+def test_a_delay_read_from_an_auxiliary_of_constants_is_checked() -> None:
+    text = BASE.replace("EXPR", "delay_fixed(s, tau, 0)\n  tau: k * 3.0e7")
+    with pytest.raises(ModelError, match=r"m.yaml:11:6: the delay of 'd' is 3e\+06 time steps"):
+        LoadedModel(parse_model(text, "m.yaml")).run(backend="numpy")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -204,3 +216,26 @@ def test_a_limit_set_to_nonsense_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(MAX_VALUES[0], "lots")
     with pytest.raises(QuidproError, match="QUIDPRO_MAX_VALUES must be a positive whole number"):
         _model("2 * s").run()
+
+
+def test_a_model_file_past_the_size_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(BASE.replace("EXPR", "2 * s"))
+    monkeypatch.setenv(MAX_FILE_CHARS[0], "100")
+    with pytest.raises(ModelError) as info:
+        read_model(path)
+    assert info.value.message == (
+        "the model file is longer than the limit of 100 characters; "
+        "raise the limit with QUIDPRO_MAX_FILE_CHARS=N"
+    )
+    monkeypatch.setenv(MAX_FILE_CHARS[0], str(len(path.read_text())))
+    assert read_model(path).name == "t"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_an_endless_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MAX_FILE_CHARS[0], "1000")
+    with pytest.raises(ModelError, match="longer than the limit of 1,000 characters"):
+        read_model("/dev/zero")

@@ -21,6 +21,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -140,16 +141,25 @@ def outcome(name: str, text: str) -> str:
         signal.signal(signal.SIGPROF, old)
 
 
-def main(n: int = 10_000, seed: int = 13) -> int:
-    """Run ``n`` cases; write crashes and hangs to regressions/; 0 when there were none."""
+def main(
+    n: int = 10_000,
+    seed: int = 13,
+    pool: list[tuple[str, str]] | None = None,
+    mutator: Callable[[str, random.Random], str] = mutate,
+) -> int:
+    """Run ``n`` cases; write crashes and hangs to regressions/; 0 when there were none.
+
+    ``pool`` and ``mutator`` default to :func:`seeds` and :func:`mutate`
+    (``tests/fuzz/vensim.py`` passes the Vensim suite and its own edits).
+    """
     warnings.simplefilter("ignore")  # repair warnings of mangled XML are expected here
     rng = random.Random(seed)
-    pool = seeds()
+    pool = seeds() if pool is None else pool
     counts: Counter[str] = Counter()
     start = time.monotonic()
     for case in range(n):
         name, text = rng.choice(pool)
-        mutated = mutate(text, rng)
+        mutated = mutator(text, rng)
         result = outcome(name, mutated)
         kind = result.split(":", 1)[0]
         counts[kind] += 1

@@ -13,6 +13,8 @@ import os
 
 from quidpro.errors import ConfigError, Loc, ModelError
 
+#: Characters of one model file (50 MB of text).
+MAX_FILE_CHARS = ("QUIDPRO_MAX_FILE_CHARS", 50_000_000)
 #: Time steps of one run (``(stop - start) / dt``).
 MAX_STEPS = ("QUIDPRO_MAX_STEPS", 10_000_000)
 #: Values one simulation keeps in memory: saved points x recorded variables x members

@@ -332,8 +332,13 @@ def _check_delays(compiled: Compiled, consts: list[Any], time: TimeSpec) -> None
         return
     env: dict[str, Any] = dict(zip(system.constants, consts, strict=True))
     lookups = compiled.model.lookups
+    needed = set().union(*(names(m.lag) for m in lags))
+    for eq in reversed(system.static):  # the equations of constants the lags read
+        if eq.name in needed:
+            needed |= names(eq.expr)
     for eq in system.static:  # ordered: each reads constants and earlier statics only
-        env[eq.name] = evaluate(eq.expr, env, lookups, time.start, time.dt)
+        if eq.name in needed:
+            env[eq.name] = evaluate(eq.expr, env, lookups, time.start, time.dt)
     for mem in lags:
         if names(mem.lag) <= env.keys() | _KNOWN:
             steps = np.asarray(evaluate(mem.lag, env, lookups, time.start, time.dt), dtype=float)
