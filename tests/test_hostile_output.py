@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
+from io import BytesIO
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from matplotlib.text import Text
 from typer.testing import CliRunner
 
 import quidpro
-from quidpro.cli.common import plain
 from quidpro.cli.main import app
 from quidpro.ensemble.query import parse_probe
 from quidpro.errors import ConfigError
 from quidpro.io.results import safe_text, spreadsheet_safe, write_table
+from quidpro.lang.display import plain
+from quidpro.report.plain_figure import save_figure
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -101,6 +106,38 @@ def test_a_mathtext_title_is_drawn_as_written(tmp_path: Path) -> None:
     code, _, err = _cli("run", str(model), "--plot", str(png))
     assert code == 0, err
     assert png.stat().st_size > 0
+
+
+def test_model_text_in_a_plot_gives_no_warning_and_no_mathtext(tmp_path: Path) -> None:
+    # Control characters in units (the panel's y label) used to be a missing-glyph
+    # warning; every plot is now saved through save_figure, which escapes them.
+    model = tmp_path / "m.yaml"
+    model.write_text(HOSTILE_TEXT)
+    png = tmp_path / "m.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, _, err = _cli("run", str(model), "--plot", str(png), "--no-store")
+    assert code == 0, err
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_save_figure_makes_every_text_plain() -> None:
+    fig, ax = plt.subplots()
+    ax.barh([0, 1], [1, 2])
+    ax.set_yticks([0, 1], labels=["$a^{$", "b\x07c"])  # names on a categorical axis
+    ax.set_title("$x^{$ \x1b]0;owned\x07")
+    ax.set_ylabel("[/]people\x1b[2J")
+    ax.plot([0, 1], [0, 1], label="$y$")
+    ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_figure(fig, BytesIO(), format="png")
+    texts = {t.get_text() for t in fig.findobj(Text)}
+    assert "$x^{$ \\x1b]0;owned\\x07" in texts
+    assert "[/]people\\x1b[2J" in texts
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["$a^{$", "b\\x07c"]
+    assert not any(t.get_parse_math() for t in fig.findobj(Text) if "$" in t.get_text())
+    plt.close(fig)
 
 
 def test_plain_shows_control_characters_and_keeps_newlines() -> None:

@@ -9,10 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, plain
+from quidpro.cli.common import command, console
 from quidpro.cli.format import stage_progress
 from quidpro.cli.options import CalMethod, EvidenceOpt, ModelArg, load_evidence, parse_cutoff
 from quidpro.errors import ConfigError
+from quidpro.lang.display import plain
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, plain
+from quidpro.cli.common import command, console
+from quidpro.lang.display import plain
 
 HELP = """Each headline claim (H1-H4) and observable claim (C...) as a probability.
 

@@ -21,17 +21,11 @@ from rich.console import Console
 from rich.text import Text
 
 from quidpro.errors import ConfigError, QuidproError
+from quidpro.lang.display import plain as plain  # noqa: PLC0414  # re-exported: older imports
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
     from quidpro.ensemble.runner import Executor
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def plain(text: object) -> str:
-    """``text`` with control characters (terminal escape sequences) shown as hex escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 class PlainConsole(Console):

@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from quidpro.cli.common import command, console, plain
+from quidpro.cli.common import command, console
 from quidpro.cli.options import StoreOpt
 from quidpro.errors import ConfigError
+from quidpro.lang.display import plain
 
 runs_app = typer.Typer(
     name="runs",

@@ -6,6 +6,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from quidpro.errors import Loc, ModelError
+from quidpro.model.limits import MAX_FILE_CHARS, limit
 from quidpro.model.parse import VENSIM_SUFFIXES, XMILE_SUFFIXES, YAML_SUFFIXES, parse_model
 from quidpro.model.spec import Model
 
@@ -43,8 +44,16 @@ def resolve(path_or_name: str | Path) -> Path:
 def read_model(path_or_name: str | Path) -> Model:
     """Read, build and check a model file (YAML, XMILE or Vensim ``.mdl``)."""
     path = resolve(path_or_name)
+    cap = limit(MAX_FILE_CHARS)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig") as f:  # at most one past the limit is read
+            text = f.read(cap + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read the model file: {exc}", Loc(str(path), 0, 0)) from None
+    if len(text) > cap:  # also /dev/zero, which would otherwise be read for ever
+        raise ModelError(
+            f"the model file is longer than the limit of {cap:,} characters; "
+            f"raise the limit with {MAX_FILE_CHARS[0]}=N",
+            Loc(str(path), 0, 0),
+        )
     return parse_model(text, str(path))

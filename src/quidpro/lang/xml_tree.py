@@ -2,7 +2,8 @@
 
 Built on the standard library's expat parser. Document type declarations and
 entity declarations are refused (no external entities, no entity expansion
-bombs); malformed XML is a :class:`~quidpro.errors.ParseError` at its line.
+bombs), and so are elements nested more than :data:`MAX_DEPTH` deep; malformed
+XML is a :class:`~quidpro.errors.ParseError` at its line.
 Namespace prefixes are kept in tag names (``isee:prefs``), the default namespace
 is dropped, so ``<stock>`` reads the same in XMILE 1.0 and the pre-OASIS dialect.
 """
@@ -41,10 +42,12 @@ class XNode:
         return [c for c in self.children if c.tag == tag]
 
     def iter(self) -> Iterator[XNode]:
-        """This element and all below it, depth first."""
-        yield self
-        for c in self.children:
-            yield from c.iter()
+        """This element and all below it, depth first (without recursion)."""
+        todo = [self]
+        while todo:
+            node = todo.pop()
+            yield node
+            todo.extend(reversed(node.children))
 
     def child_text(self, tag: str) -> str | None:
         """The text of the first child named ``tag``, or None when there is none."""
@@ -67,6 +70,9 @@ class XmileRepairWarning(UserWarning):
     """A malformed XMILE file was read after closing an element left open."""
 
 
+#: Element nesting a file may use (quidpro.model.limits documents it beside the others;
+#: lang/ imports nothing above it, so the number lives here).
+MAX_DEPTH = 64
 _VARIABLE_TAGS = ("stock", "flow", "aux", "gf", "module")
 _TAG = re.compile(
     r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(/?)([A-Za-z_][\w:.-]*)[^>]*?(/?)>", re.S
@@ -155,6 +161,11 @@ class _TreeBuilder:
         return Loc(self.file, line, col, self.source_line(line))
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise _Refused(
+                f"XML elements are nested more than {MAX_DEPTH} deep here; "
+                "an XMILE file never needs that"
+            )
         node = XNode(tag, dict(attrs), self.here())
         if self.stack:
             self.stack[-1].children.append(node)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from quidpro.errors import DuplicateNameError, Loc, ModelError, ParseError, Unde
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, walk
 from quidpro.lang.located import Node
 from quidpro.lang.suggest import did_you_mean
+from quidpro.model.limits import check_variables
 
 REDUCTIONS = ("sum", "mean", "prod", "size", "min", "max", "stddev")
 
@@ -300,6 +302,7 @@ def _dimension(dim: str, node: Node) -> tuple[str, ...]:
     if isinstance(node.value, int) and not isinstance(node.value, bool):
         if node.value < 1:
             raise ParseError(f"dimension {dim!r} needs a size of at least 1", node.loc)
+        check_variables(node.value, f"dimension {dim!r}", node.loc)
         return tuple(str(i) for i in range(1, node.value + 1))
     elems = tuple(str(e.value) for e in node.seq())
     for e, en in zip(elems, node.seq(), strict=True):
@@ -335,6 +338,7 @@ def expand_document(
 ) -> dict[str, Any]:
     """Build every element of the arrayed entries and rewrite all expressions to scalars."""
     space = doc.space
+    _check_expansion(doc, sections)
     built: dict[str, dict[str, tuple[Any, dict[str, str]]]] = {}
     for section, entries in doc.entries.items():
         for base, node in entries:
@@ -367,6 +371,18 @@ def expand_document(
                     new[item.name] = _rewrite(space, item, binding)
         out[section] = new
     return out
+
+
+def _check_expansion(doc: ArrayedDocument, sections: Mapping[str, Any]) -> None:
+    """Refuse arrays that would expand to more variables than the limit, before any is."""
+    total = sum(len(table) for name, table in sections.items() if name in EQUATION_FIELD)
+    where: Loc | None = None
+    for entries in doc.entries.values():
+        for base, node in entries:
+            total += math.prod(len(doc.space.dimensions[d]) for d in doc.space.shapes[base])
+            where = where or node.key_loc or node.loc
+    if where is not None:
+        check_variables(total, "the model's arrays", where)
 
 
 def _element_node(node: Node, field: str, elems: tuple[str, ...], base: str) -> Node:

@@ -21,11 +21,19 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
-from quidpro.errors import ModelError, ParseError, UndefinedNameError, UnsupportedError
+from quidpro.errors import (
+    DuplicateNameError,
+    Loc,
+    ModelError,
+    ParseError,
+    UndefinedNameError,
+    UnsupportedError,
+)
 from quidpro.lang.ast import Call, Expr, Name, Num
 from quidpro.lang.xmile_expr import is_number_list, parse_xmile_expression, unquote
 from quidpro.lang.xml_tree import XNode, parse_xml
 from quidpro.model.arrays import element_name
+from quidpro.model.limits import check_variables
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.xmile_parts import (
     behavior,
@@ -34,7 +42,13 @@ from quidpro.model.xmile_parts import (
     plain_number,
     time_spec,
 )
-from quidpro.model.xmile_scope import Definition, XmileScope, canon, read_dimensions
+from quidpro.model.xmile_scope import (
+    Definition,
+    XmileScope,
+    canon,
+    expanded_size,
+    read_dimensions,
+)
 
 
 def _text(el: XNode, tag: str) -> str | None:
@@ -67,7 +81,9 @@ def read_xmile(text: str, file: str = "<string>") -> Model:
     r = XmileScope(file)
     r.nn_stock, r.nn_flow = behavior(root)
     read_dimensions(root, r)
-    r.flatten(_main_model(root, r), "", "", {})
+    main = _main_model(root, r)
+    check_variables(expanded_size(main, r), "the model's modules and arrays", main.loc)
+    r.flatten(main, "", "", {})
     _aux_flows_are_flows(r)
     return _build(r, root, time, file)
 
@@ -131,6 +147,21 @@ class _Tables:
     stocks: dict[str, Stock] = field(default_factory=dict)
     flows: dict[str, Variable] = field(default_factory=dict)
     auxiliaries: dict[str, Variable] = field(default_factory=dict)
+    defined: dict[str, tuple[str, Loc]] = field(default_factory=dict)  # name -> its base
+
+    def claim(self, name: str, base: str, loc: Loc) -> None:
+        """Take the scalar ``name`` of the definition ``base``.
+
+        A name taken already (``x[a]`` beside an arrayed ``x``) is a located error,
+        never a silent replacement.
+        """
+        if name in self.defined:
+            first, where = self.defined[name]
+            what = f", as an element of the array {first!r}" if first != name else ""
+            raise DuplicateNameError(
+                f"{name!r} is defined twice (first at line {where.line}{what})", loc
+            )
+        self.defined[name] = (base, loc)
 
 
 def _build(r: XmileScope, root: XNode, time: TimeSpec, file: str) -> Model:
@@ -249,6 +280,7 @@ def _build_def(r: XmileScope, d: Definition, tables: _Tables) -> None:
     lookup = r.lookup_of.get(d.name)
     for binding, raw_expr, is_number in _equations(r, d):
         name = element_name(d.name, tuple(binding[x] for x in d.dims)) if d.dims else d.name
+        tables.claim(name, d.name, loc)
         expr = r.space.expand(raw_expr, binding, name)
         plain = is_number and lookup is None
         if lookup is not None:

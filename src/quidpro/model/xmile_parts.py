@@ -7,6 +7,7 @@ Used by :mod:`quidpro.model.from_xmile`; each turns located XML
 from __future__ import annotations
 
 import itertools
+import math
 
 from quidpro.errors import Loc, ModelError, ParseError, UnsupportedError
 from quidpro.lang.ast import Expr, Num, Unary
@@ -60,9 +61,12 @@ def time_spec(root: XNode) -> TimeSpec:
     dt = 1.0
     if dt_el is not None:
         value = number(dt_el.text, "dt", dt_el.where)
-        if value is None or value <= 0:
-            raise ModelError("<dt> must be a positive number", dt_el.where)
-        dt = 1.0 / value if dt_el.attrib.get("reciprocal", "").lower() == "true" else value
+        reciprocal = dt_el.attrib.get("reciprocal", "").lower() == "true"
+        if value is None or not 0 < value < math.inf:  # NaN fails both
+            what = '<dt reciprocal="true"> (steps per time unit)' if reciprocal else "<dt>"
+            shown = "nothing" if value is None else f"{value:g}"
+            raise ModelError(f"{what} must be a finite positive number, got {shown}", dt_el.where)
+        dt = 1.0 / value if reciprocal else value
     if stop <= start:
         raise ModelError(f"stop ({stop:g}) must be after start ({start:g})", spec.loc)
     method = spec.attrib.get("method", "euler").lower()

@@ -11,12 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from quidpro.errors import Loc, ModelError, ParseError, UndefinedNameError, UnsupportedError
+from quidpro.errors import (
+    DuplicateNameError,
+    Loc,
+    ModelError,
+    ParseError,
+    UndefinedNameError,
+    UnsupportedError,
+)
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Unary
 from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.xmile_builtins import map_call
 from quidpro.lang.xml_tree import XNode
 from quidpro.model.arrays import ArraySpace
+from quidpro.model.limits import check_variables
 from quidpro.model.xmile_parts import number
 
 SPECIAL_NAMES = {
@@ -112,7 +120,9 @@ class XmileScope:
             key = scope + canon(raw)
             if key in self.defs:
                 first = self.defs[key].el.loc
-                raise ModelError(f"{raw!r} is defined twice (first at line {first.line})", el.loc)
+                raise DuplicateNameError(
+                    f"{raw!r} is defined twice (first at line {first.line})", el.loc
+                )
             if tag == "module":
                 self.module(el, raw, prefix, scope, depth)
                 continue
@@ -252,6 +262,47 @@ class XmileScope:
         return d.name
 
 
+def expanded_size(model: XNode, r: XmileScope) -> int:
+    """How many scalar variables ``model`` becomes, its modules and arrays expanded.
+
+    Counted on the XML alone, before anything is expanded, so that a small file of
+    nested modules or wide arrays is refused (:func:`~quidpro.model.limits.check_variables`)
+    instead of filling memory. A module that includes itself counts once here; the
+    flattening reports it.
+    """
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(m: XNode) -> int:
+        key = id(m)
+        if key in sizes or key in busy:
+            return sizes.get(key, 0)
+        busy.add(key)
+        total = 0
+        variables = m.find("variables")
+        for el in variables.children if variables is not None else []:
+            if el.tag == "module":
+                sub = r.models.get(canon(el.attrib.get("model") or el.attrib.get("name", "")))
+                total += 1 + (size(sub) if sub is not None else 0)
+            elif el.tag in ("stock", "flow", "aux"):
+                total += _elements(el, r)
+        busy.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(model)
+
+
+def _elements(el: XNode, r: XmileScope) -> int:
+    """The elements of one variable: the product of its dimensions' sizes (1 if scalar)."""
+    count = 1
+    dims = el.find("dimensions")
+    for dim in dims.findall("dim") if dims is not None else []:
+        name = r.dim_keys.get(canon(dim.attrib.get("name", "")))
+        count *= len(r.space.dimensions[name]) if name is not None else 1
+    return count
+
+
 def read_dimensions(root: XNode, r: XmileScope) -> None:
     """Add the file's ``<dimensions>`` to the scope: names, elements, their spellings."""
     dims = root.find("dimensions")
@@ -264,8 +315,9 @@ def read_dimensions(root: XNode, r: XmileScope) -> None:
         elems = [display(e.attrib.get("name", "")) for e in d.findall("elem")]
         if not elems:
             size = number(d.attrib.get("size"), "size", d.loc)
-            if size is None or size < 1 or size != int(size):
+            if size is None or not (size >= 1 and size.is_integer()):
                 raise ParseError(f"dimension {raw!r} needs <elem> names or a size", d.loc)
+            check_variables(int(size), f"dimension {raw!r}", d.loc)
             elems = [str(i) for i in range(1, int(size) + 1)]
         name = display(raw)
         r.space.dimensions[name] = tuple(elems)

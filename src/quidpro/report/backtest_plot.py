@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from quidpro.model.spec import Model
+from quidpro.report.plain_figure import save_figure
 
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 MARKERS = {"estimate_low": "^", "estimate_high": "v"}
@@ -87,5 +88,5 @@ def plot_backtest(
     fig.suptitle(f"{model.title or model.name}: back-test (dotted lines: cutoffs)", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -32,6 +32,7 @@ from quidpro.report.available import LoadedModel, claims_document, loop_analysis
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
 from quidpro.report.labels import date_levers, label_of
 from quidpro.report.numbers import fmt_number, fmt_percent
+from quidpro.report.plain_figure import save_figure
 
 MEDIA_TYPES = {
     "md": "text/markdown; charset=utf-8",
@@ -521,7 +522,7 @@ def _fan_png(data: BriefData) -> bytes:
         fontsize=9,
     )
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png")
+    save_figure(fig, buf, dpi=120, format="png")
     plt.close(fig)
     return buf.getvalue()
 
@@ -572,7 +573,7 @@ def _loops_png(data: BriefData) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=4)
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png")
+    save_figure(fig, buf, dpi=120, format="png")
     plt.close(fig)
     return buf.getvalue()
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from quidpro.analysis.loops import LoopAnalysis, LoopReport
 from quidpro.report.loop_plots import ranked
+from quidpro.report.plain_figure import save_figure
 
 MAX_LOOPS = 5
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -146,7 +147,7 @@ def _draw_networkx(analysis: LoopAnalysis, loops: list[LoopReport], path: Path) 
         va="top",
     )
     ax.axis("off")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

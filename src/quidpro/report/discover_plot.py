@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from quidpro.analysis.discover import Discovery
+from quidpro.report.plain_figure import save_figure
 
 
 def plot_discovery(d: Discovery, path: Path) -> None:
@@ -43,7 +44,7 @@ def plot_discovery(d: Discovery, path: Path) -> None:
         f"box: {d.condition}\nholds in {d.share:.0%} of {d.runs} members{more}", fontsize=9
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -29,6 +29,7 @@ from quidpro.ensemble.sampling import draw
 from quidpro.evidence.ledger import Ledger, Row
 from quidpro.model.calendar import to_dates
 from quidpro.model.overrides import constant_overrides
+from quidpro.report.plain_figure import save_figure
 from quidpro.solve.simulate import Compiled, simulate
 
 _ARROW = 0.12  # arrow length, as a share of the panel's value range
@@ -138,7 +139,7 @@ def plot_evidence(
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return shown
 

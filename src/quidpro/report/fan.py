@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from quidpro.report.plots import PLAIN_TEXT
+from quidpro.report.plain_figure import PLAIN_TEXT, save_figure
 
 Series = Mapping[str, Any]  # {"time": [...], "quantiles": {"0.05": [...], ...}}
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
@@ -87,7 +87,7 @@ def fan_chart(
         fig.suptitle(title, fontsize=10, wrap=True)
     fig.autofmt_xdate() if dates is not None else None
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -130,5 +130,5 @@ def sensitivity_bars(
     shown = "" if len(doc[main]) <= top else f" (top {top} of {len(doc[main])})"
     ax.set_title(title or f"{doc['method']}: {doc['output']} at {doc['at']}{shown}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)

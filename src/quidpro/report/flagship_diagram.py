@@ -20,6 +20,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import networkx as nx
 
+from quidpro.report.plain_figure import save_figure
+
 # Concepts of the condensed diagram: label -> (x, y, model variables it groups).
 CONCEPTS: dict[str, tuple[float, float, tuple[str, ...]]] = {
     "War in Ukraine": (0.5, 8.0, ("war_on", "war_intensity", "war_started", "ceasefire_time")),
@@ -253,7 +255,7 @@ def causal_loop_diagram(spec: Any, path: Path) -> None:
     )
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -299,5 +301,5 @@ def full_link_diagram(spec: Any, path: Path) -> None:
     )
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)

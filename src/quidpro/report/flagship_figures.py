@@ -26,6 +26,7 @@ from quidpro.model.calendar import to_dates
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.report.flagship_diagram import causal_loop_diagram, full_link_diagram
+from quidpro.report.plain_figure import save_figure
 from quidpro.solve.simulate import simulate
 
 KEY_VARIABLES = [
@@ -155,7 +156,7 @@ def overview(spec: Model, runs: dict[str, pd.DataFrame], path: Path) -> None:
     fig.suptitle("nk_russia: key variables under every scenario (2019-2035)", fontsize=13)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -180,7 +181,7 @@ def scenario_figure(spec: Model, runs: dict[str, pd.DataFrame], name: str, path:
     fig.suptitle(f"Scenario {name}: {doc}", fontsize=12)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -221,7 +222,7 @@ def loop_figure(model: CompiledLike, path: Path) -> None:
     fig.suptitle("Headline claim H2: the arms-for-resources cycle (C9) switched off", fontsize=12)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -322,7 +323,7 @@ def uncertainty_figure(
     )
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return {"members": n, "source": source}
 

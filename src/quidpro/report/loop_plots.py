@@ -14,6 +14,7 @@ import numpy as np
 
 from quidpro.analysis.loops import LoopAnalysis, LoopReport
 from quidpro.model.calendar import to_dates
+from quidpro.report.plain_figure import save_figure
 
 MAX_LINES = 8  # loops drawn; the rest are summed into one grey "other loops" line
 
@@ -67,7 +68,7 @@ def plot_loops(analysis: LoopAnalysis, path: Path, title: str | None = None) -> 
     if xlabel == "date":
         axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     fig.tight_layout()
-    fig.savefig(path, dpi=130, bbox_inches="tight")
+    save_figure(fig, path, dpi=130, bbox_inches="tight")
     plt.close(fig)
 
 

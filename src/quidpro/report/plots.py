@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter
 from quidpro.model.spec import Model
 from quidpro.report.labels import dated_events, label_of
 from quidpro.report.numbers import fmt_number
+from quidpro.report.plain_figure import PLAIN_TEXT, save_figure
 
 Observation = tuple[Any, float]  # (time or date, value)
 
@@ -59,9 +60,6 @@ def _grouped(events: list[dict[str, Any]], spec: Model | None) -> list[tuple[flo
     return out
 
 
-#: Model text (names, units, titles) is drawn as written: ``$x^{$`` is not mathtext.
-PLAIN_TEXT: Any = {"text.parse_math": False, "text.usetex": False}
-
 # Panels per row by number of panels (one panel alone): up to 4 → 2, up to 12 → 3, else 4.
 COLUMNS = ((4, 2), (12, 3), (math.inf, 4))
 
@@ -90,7 +88,7 @@ def plot_run(
         observations: Per variable, (time or date, value) points to draw.
     """
     fig = run_figure(df, variables, title, time_label, spec=spec, observations=observations)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

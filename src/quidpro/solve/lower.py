@@ -17,6 +17,7 @@ import networkx as nx
 from quidpro.errors import NOWHERE, CycleError, Loc, ModelError
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, names, walk
 from quidpro.lang.builtins import BUILTINS
+from quidpro.model.limits import check_order
 from quidpro.model.spec import Model
 
 ZERO = Num(0.0)
@@ -188,8 +189,9 @@ class _Lowerer:
         """``smoothn``, ``delayn``: chains of a literal whole number of stages."""
         init = args[3] if len(args) > 3 else None
         order = args[2]
-        if not isinstance(order, Num) or order.value < 1 or order.value != int(order.value):
+        if not isinstance(order, Num) or not (order.value >= 1 and order.value.is_integer()):
             raise ModelError(f"{func}() needs a whole number of stages as a literal, like 3", loc)
+        check_order(func, order.value, loc)  # before a stock is made for any stage
         return self.stage_chain(
             args[0],
             args[1],

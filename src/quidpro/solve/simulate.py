@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from quidpro.errors import ConfigError, Loc, ModelError, SimulationError
-from quidpro.lang.ast import names
+from quidpro.lang.ast import Num, names
+from quidpro.model.limits import check_delay_steps, check_values
 from quidpro.model.spec import Model, TimeSpec
 from quidpro.solve.codegen import generate
 from quidpro.solve.evaluate import evaluate
@@ -258,14 +259,19 @@ def simulate(
 
     Raises:
         ConfigError: a bad argument (named by its parameter).
+        ModelError: the run would keep more values, or a delay remember more steps,
+            than their limits (:mod:`quidpro.model.limits`).
         SimulationError: a delay shorter than one step.
     """
     time, method, rec = _resolve(compiled, dt, save_every, method, record)
-    backend = compiled.choose_backend(backend, n_runs, method, rec, time.n_steps)
-    kernel = compiled.kernel(method, rec, backend)
     consts = compiled.constant_values(overrides or {}, n_runs)
     n_steps, stride = time.n_steps, time.save_stride
     n_save = n_steps // stride + 1
+    # Bounded work (docs/hardening.md): both checked before any kernel or buffer exists.
+    check_values(n_save, len(rec), n_runs, time.loc)
+    _check_delays(compiled, consts, time)
+    backend = compiled.choose_backend(backend, n_runs, method, rec, time.n_steps)
+    kernel = compiled.kernel(method, rec, backend)
     if hasattr(kernel, "allocate"):
         out = kernel.allocate(n_save, len(rec), n_runs)
     else:
@@ -308,6 +314,36 @@ def _resolve(
     if unknown:
         raise ConfigError(f"unknown variable(s) to record: {', '.join(unknown)}")
     return time, method, rec
+
+
+_KNOWN = frozenset(("dt", "pi", "inf"))
+
+
+def _check_delays(compiled: Compiled, consts: list[Any], time: TimeSpec) -> None:
+    """Refuse a ``delay_fixed`` whose ring buffer would exceed its limit, in any member.
+
+    The lag in steps is an expression of constants (and of equations of constants),
+    evaluated here with the run's own values, as every kernel would at its start.
+    A lag that depends on anything else is left to the kernel.
+    """
+    system = compiled.system
+    lags = [m for m in system.memories if not isinstance(m.lag, Num)]
+    if not lags:
+        return
+    env: dict[str, Any] = dict(zip(system.constants, consts, strict=True))
+    lookups = compiled.model.lookups
+    needed = set().union(*(names(m.lag) for m in lags))
+    for eq in reversed(system.static):  # the equations of constants the lags read
+        if eq.name in needed:
+            needed |= names(eq.expr)
+    for eq in system.static:  # ordered: each reads constants and earlier statics only
+        if eq.name in needed:
+            env[eq.name] = evaluate(eq.expr, env, lookups, time.start, time.dt)
+    for mem in lags:
+        if names(mem.lag) <= env.keys() | _KNOWN:
+            steps = np.asarray(evaluate(mem.lag, env, lookups, time.start, time.dt), dtype=float)
+            worst = float(np.nan if np.isnan(steps).any() else np.max(steps))
+            check_delay_steps(worst, mem.owner, time.dt, mem.loc)
 
 
 def _raise_short_lag(compiled: Compiled, status: RunStatus, time: TimeSpec) -> None:
