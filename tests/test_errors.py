@@ -395,19 +395,19 @@ def test_initial_value_from_constant_expressions_is_fine() -> None:
             "auxiliaries:\n  a: {equation: 1, unit: x}\n",
             "5:20",
             "unknown key 'unit' in auxiliary 'a' (did you mean 'units'?); allowed: equation, "
-            "units, doc, claims, assumption, non_negative",
+            "units, label, doc, claims, assumption, non_negative",
         ),
         (
             "stocks:\n  s: {initial: 1, inflow: [f]}\n",
             "5:19",
             "unknown key 'inflow' in stock 's' (did you mean 'inflows'?); allowed: initial, "
-            "inflows, outflows, non_negative, units, doc",
+            "inflows, outflows, non_negative, units, label, doc",
         ),
         (
             "constants:\n  c: {value: 1, rnage: [0, 2]}\n",
             "5:17",
             "unknown key 'rnage' in constant 'c' (did you mean 'range'?); allowed: value, units, "
-            "doc, range, distribution, source, assumption, lever",
+            "label, doc, range, distribution, source, assumption, lever",
         ),
         (
             "constants:\n  c: {value: 1, distribution: {kind: normal, mean: 1, sigma: 2}}\n",
@@ -648,7 +648,7 @@ def test_unquoted_commas_in_a_flow_mapping_get_a_hint() -> None:
     assert located(err) == (
         "model.yaml:5:24",
         "unknown key '0)' in stock 'u'; allowed: initial, inflows, outflows, non_negative, "
-        "units, doc (a comma inside {...} ends the value: quote an expression with commas, "
+        "units, label, doc (a comma inside {...} ends the value: quote an expression with commas, "
         'like "step(1, 5)")',
     )
 

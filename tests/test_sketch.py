@@ -199,3 +199,9 @@ def test_summary_state_does_not_grow_with_members(decay: LoadedModel) -> None:
         sizes.append((r.state_bytes, r.sketch.counts.shape, r.plan.pilot))
         assert int(r.sketch.counts.sum(dtype=np.int64)) == 81 * 3 * (n - r.n_failed)
     assert sizes[0] == sizes[1] == sizes[2]
+
+
+def test_the_numba_loop_reads_the_same_several_edges_flag() -> None:
+    from quidpro.ensemble import sketch, sketch_jit
+
+    assert sketch_jit.MANY == sketch.MANY

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from quidpro.ensemble.sketch import MANY
+# sketch.MANY, the table's "several edges" flag, repeated here so that this module
+# imports nothing of quidpro (sketch imports it lazily); tests check the two agree.
+MANY = 128
 
 
 @njit(parallel=True, cache=True, error_model="numpy", nogil=True)

@@ -39,7 +39,7 @@ EVIDENCE_SEED = 1
 # The stored back-test's settings (docs/web.md, "Evidence"): the two cutoffs of
 # docs/calibration.md, a Laplace posterior around the MAP (minutes, not an hour).
 BACKTEST_SETTINGS: dict[str, Any] = {
-    "cutoffs": ["2023-12-31", "2024-03-01"],
+    "cutoffs": ["2023-06-30", "2023-12-31", "2024-03-01"],
     "runs": 1000,
     "seed": 1,
     "method": "map",
