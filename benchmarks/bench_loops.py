@@ -93,18 +93,25 @@ def k100(path: Path) -> list[str]:
     t = time.perf_counter()
     m = quidpro.load(path)
     load = time.perf_counter() - t
+    loops_mod._CACHE.clear()
     t = time.perf_counter()
     setup = _Setup(m.spec, 20000, {})
     found = time.perf_counter() - t
     s, split = setup.searched, setup.timings
+    # The probe run's first kernel call generates the code; a second call does not.
+    rerun = best(lambda: setup.run({}, 1, "numpy", 0), 1)
+    codegen = split["probe_run"] - rerun
     rest = found - sum(split.values())
     return [
         f"| partnership_k100: load + compile | {load:.1f} s | | |",
         f"| partnership_k100: loop discovery ({s['method']}; {s['loops']:,} loops kept, "
-        f"{len(setup.links):,} links scored): expansion, enumeration to the budget and "
-        f"augmented compile {rest:.1f} s; probe run {split['probe_run']:.1f} s; "
-        f"strongest-path search {split['search']:.1f} s; loop bookkeeping "
-        f"{split['bookkeeping']:.1f} s | | {found:.1f} s | |",
+        f"{len(setup.links):,} links scored) | | {found:.1f} s | |",
+        f"| ... expansion and link graph {split['expansion']:.1f} s; enumeration up to the "
+        f"budget {split['enumeration']:.1f} s; augmented model lowered "
+        f"{split['compile']:.1f} s; probe run {split['probe_run']:.1f} s (of which code "
+        f"generation {codegen:.1f} s, the run {rerun:.1f} s); strongest-path search "
+        f"{split['search']:.1f} s; loop bookkeeping {split['bookkeeping']:.1f} s; other "
+        f"{rest:.1f} s | | | |",
     ]
 
 

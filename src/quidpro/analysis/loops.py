@@ -173,6 +173,8 @@ class _Structure:
     aug: Any  # loops_kernel.Augmented
     model: Compiled
     loops: _Loops | None = None  # the loops' bookkeeping (when not cut)
+    # Wall seconds of building it, by part (for benchmarks/bench_loops.py).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class _Loops:
@@ -203,15 +205,26 @@ def _structure(spec: Model, budget: int) -> _Structure:
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is spec:
         return hit[1]
+    clock = [perf_counter()]
+
+    def lap() -> float:
+        clock.append(perf_counter())
+        return clock[-1] - clock[-2]
+
     ex = expand(spec)
     g = link_graph(ex)
+    expanded = lap()
     cycles, cut = enumerate_cycles(g, budget)
+    enumerated = lap()
     # Past the budget every link is scored, then the strongest paths are searched.
     on_loops = sorted({lk for c in cycles for lk in _links(c)})
     aug = augment(ex, g, list(g.edges) if cut else on_loops)
-    s = _Structure(ex, g, partitions(g), cycles, cut, aug, Compiled(aug.model))
+    compiled = Compiled(aug.model)
+    s = _Structure(ex, g, partitions(g), cycles, cut, aug, compiled)
+    s.timings = {"expansion": expanded, "enumeration": enumerated, "compile": lap()}
     if not cut:
         s.loops = _Loops(s, cycles, list(aug.recipes))
+        s.timings["bookkeeping"] = lap()
     while len(_CACHE) >= _CACHE_SIZE:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = (weakref.ref(spec), s)
@@ -233,8 +246,9 @@ class _Setup:
         self.model = s.model
         self.searched: dict[str, Any] = {"budget": budget}
         self.base: tuple[np.ndarray, np.ndarray] | None = None
-        # Wall seconds of the bounded search's two parts (for benchmarks/bench_loops.py).
-        self.timings: dict[str, float] = {}
+        # Wall seconds of building the structure and of the bounded search's parts (for
+        # benchmarks/bench_loops.py).
+        self.timings: dict[str, float] = dict(s.timings)
         if s.cut:
             started = perf_counter()
             self.base = self.run(base_overrides, 1, "numpy", 0)
@@ -242,11 +256,11 @@ class _Setup:
             found = self._bounded(budget, self.base[1][:, :, 0])
             searched = perf_counter()
             loops = _Loops(s, found, self.links)
-            self.timings = {
-                "probe_run": probed - started,
-                "search": searched - probed,
-                "bookkeeping": perf_counter() - searched,
-            }
+            self.timings.update(
+                probe_run=probed - started,
+                search=searched - probed,
+                bookkeeping=perf_counter() - searched,
+            )
             self.searched.update(
                 method="strongest path (Eberlein & Schoenberg 2020)",
                 note=f"more than {budget} elementary loops: kept those the strongest-path "
