@@ -61,6 +61,8 @@ def test_runs_add_p_dominant_and_plots_are_written(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["basis"] == "prior"  # the built-in logistic names no posterior
     assert "30 members drawn from the prior, seed 2" in r.output
+    assert "p_dominant (max)" in r.output  # the table is printed beside the plots
+    assert "population → births" in r.output
     for lp in doc["loops"]:
         assert len(lp["p_dominant"]) == len(doc["time"])
         assert all(0 <= v <= 1 for v in lp["p_dominant"])

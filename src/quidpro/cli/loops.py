@@ -135,20 +135,25 @@ def loops_cmd(
     written = [json_out]
     if not analysis.loops:
         _no_loops(analysis, plot)
-    elif plot is not None:
-        from quidpro.report.cld import draw_cld
-        from quidpro.report.loop_plots import plot_loops
-
-        plot_loops(analysis, plot)
-        cld = plot.with_name(plot.stem + "_cld.png")
-        draw_cld(analysis, cld)
-        written += [plot, cld]
     else:
+        if plot is not None:
+            written += _plots(analysis, plot)
         _table(analysis, dates, top)
     _basis(analysis, table, runs, posterior is not None or prior)
     for path in written:
         if path is not None:
             console.print(f"wrote {path}")
+
+
+def _plots(analysis: Any, plot: Path) -> list[Path]:
+    """Relative scores to ``plot`` and the causal-loop diagram beside it."""
+    from quidpro.report.cld import draw_cld
+    from quidpro.report.loop_plots import plot_loops
+
+    plot_loops(analysis, plot)
+    cld = plot.with_name(plot.stem + "_cld.png")
+    draw_cld(analysis, cld)
+    return [plot, cld]
 
 
 def _no_loops(analysis: Any, plot: Path | None) -> None:
