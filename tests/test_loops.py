@@ -382,3 +382,93 @@ def test_bounded_search_past_the_budget(write_model) -> None:
     assert {lp.variables for lp in a.loops} <= every
     total = sum(np.abs(lp.relative_score) for lp in a.loops)
     np.testing.assert_allclose(total[1:], 1.0, atol=1e-9)
+
+
+TANK = """
+quidpro: 1
+name: tank
+time: {start: 0, stop: 10, dt: 0.5}
+constants:
+  rate: {value: 2, distribution: {kind: uniform, low: 1, high: 3}}
+stocks:
+  water: {initial: 0, inflows: [filling]}
+flows:
+  filling: rate
+"""
+
+
+@pytest.mark.parametrize("runs", [1, 5])
+def test_model_without_feedback_loops_gives_an_empty_analysis(write_model, runs: int) -> None:
+    m = quidpro.load(write_model(TANK))
+    a = analyse_loops(m, runs=runs, seed=1)
+    assert a.loops == []
+    assert a.dominant_periods == []
+    assert a.searched["loops"] == 0
+    assert len(a.times) == 21
+    assert a.basis == (None if runs == 1 else "prior")
+
+
+def _kernel_members(monkeypatch, module) -> dict[int, dict[str, float]]:
+    """Spy on ``module.simulate``: the constants each member was run with, by member."""
+    seen: dict[int, dict[str, float]] = {}
+    real = module.simulate
+
+    def spy(compiled, overrides=None, n_runs=1, *args, **kwargs):
+        offset = kwargs.get("member_offset", 0)
+        for i in range(n_runs):
+            seen[offset + i] = {
+                k: float(np.asarray(v)[i] if np.ndim(v) else v) for k, v in overrides.items()
+            }
+        return real(compiled, overrides, n_runs, *args, **kwargs)
+
+    monkeypatch.setattr(module, "simulate", spy)
+    return seen
+
+
+@pytest.mark.parametrize("use_posterior", [True, False])
+@pytest.mark.parametrize("sets", [{}, {"capacity": 900.0}])
+def test_members_are_the_ensembles_for_the_same_seed(
+    write_model, tmp_path, monkeypatch, use_posterior: bool, sets: dict[str, float]
+) -> None:
+    # The loop analysis runs the very members quidpro.ensemble runs for the same seed:
+    # the constants each kernel call receives, member by member, are equal.
+    from quidpro.analysis import loops as loops_mod
+    from quidpro.ensemble import ensemble, runner
+    from quidpro.ensemble.posterior import PosteriorTable, read_posterior, write_posterior
+
+    text = LOGISTIC.format(dt=0.5, p0=10).replace(
+        "constants: {growth_rate: 0.1, capacity: 1000}",
+        "constants:\n  growth_rate: {value: 0.1, distribution: "
+        "{kind: uniform, low: 0.05, high: 0.2}}\n  capacity: {value: 1000, distribution: "
+        "{kind: normal, mean: 1000, sd: 100}}",
+    )
+    m = quidpro.load(write_model(text))
+    table = None
+    if use_posterior:
+        draws = np.array([[0.07], [0.11], [0.13], [0.17], [0.19]])
+        write_posterior(PosteriorTable(("growth_rate",), draws), tmp_path / "post.parquet")
+        table = read_posterior(tmp_path / "post.parquet", m.spec)
+    n, seed = 40, 11
+    by_loops = _kernel_members(monkeypatch, loops_mod)
+    a = analyse_loops(m, runs=n, seed=seed, sets=sets, posterior=table)
+    by_ensemble = _kernel_members(monkeypatch, runner)
+    ensemble(m, n, seed, sets=sets, posterior=table, batch_size=7)
+    assert a.basis == ("posterior" if use_posterior else "prior")
+    assert sorted(by_ensemble) == list(range(n))
+    # The loop analysis also runs its base run (member 0 at the model's values) first;
+    # its ensemble's calls overwrite it.
+    assert sorted(by_loops) == list(range(n))
+    for i in range(n):
+        assert by_loops[i] == by_ensemble[i], i
+    growth = np.array([by_loops[i]["growth_rate"] for i in range(n)])
+    capacity = np.array([by_loops[i].get("capacity", 1000.0) for i in range(n)])
+    if use_posterior:  # rows of the table; capacity (not in it) keeps its value
+        assert set(growth) <= {0.07, 0.11, 0.13, 0.17, 0.19}
+        assert len(set(growth)) > 2
+        np.testing.assert_array_equal(capacity, sets.get("capacity", 1000.0))
+    else:
+        assert len(set(growth)) == n
+        if sets:
+            np.testing.assert_array_equal(capacity, 900.0)
+        else:
+            assert len(set(capacity)) == n

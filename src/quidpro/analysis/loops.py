@@ -11,8 +11,13 @@ augmented model whose extra auxiliaries are the link and loop scores (see
 - dominant loops at a time: the smallest set of a partition's loops whose absolute
   relative scores add up to at least one half; dominant periods are the runs of
   saved times with the same dominant set;
-- with ``runs > 1``, members drawn from the uncertain constants' distributions, and
-  ``p_dominant``: the share of members in which each loop is dominant at each time.
+- with ``runs > 1``, ensemble members drawn exactly as :func:`quidpro.ensemble.ensemble`
+  draws them (from a posterior table when given, else from the uncertain constants'
+  distributions; same seed, same members), and ``p_dominant``: the share of members
+  in which each loop is dominant at each time.
+
+A model without feedback loops gives a valid, empty analysis (no loops, no dominant
+periods).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,12 +41,16 @@ from quidpro.analysis.loops_graph import (
     strongest_loops,
 )
 from quidpro.analysis.loops_kernel import augment, scores
-from quidpro.analysis.loops_products import LoopProducts
+from quidpro.analysis.loops_products import LoopProducts, flat_columns
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError, ModelError
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, simulate
+
+if TYPE_CHECKING:
+    from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
+    from quidpro.ensemble.sampling import MemberSample
 
 BUDGET = 20000  # elementary loops enumerated before the bounded search takes over
 SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
@@ -95,6 +104,9 @@ class LoopAnalysis:
     searched: dict[str, Any] = field(default_factory=dict)
     runs: int = 1
     seed: int | None = None
+    # Where the members of an ensemble (runs > 1) came from: "posterior" or "prior";
+    # None for one run at the model's values.
+    basis: str | None = None
 
     def loop(self, key: str) -> LoopReport:
         """A loop by id (``R1``) or by its name from the model's ``loops:`` section."""
@@ -109,7 +121,7 @@ def relative_scores(scores: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """Scores ``(loop, ...)`` over the absolute sum of their partition's, 0 where all are 0."""
     rel = np.zeros_like(scores)
     # Only loops that score at some time take part (most of a large model's do not).
-    live = np.flatnonzero(np.any(scores.reshape(len(scores), -1) != 0, axis=1))
+    live = np.flatnonzero(np.any(flat_columns(scores) != 0, axis=1))
     sub, sub_parts = scores[live], parts[live]
     for p in np.unique(sub_parts):
         sel = sub_parts == p
@@ -161,6 +173,8 @@ class _Structure:
     aug: Any  # loops_kernel.Augmented
     model: Compiled
     loops: _Loops | None = None  # the loops' bookkeeping (when not cut)
+    # Wall seconds of building it, by part (for benchmarks/bench_loops.py).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class _Loops:
@@ -191,15 +205,26 @@ def _structure(spec: Model, budget: int) -> _Structure:
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is spec:
         return hit[1]
+    clock = [perf_counter()]
+
+    def lap() -> float:
+        clock.append(perf_counter())
+        return clock[-1] - clock[-2]
+
     ex = expand(spec)
     g = link_graph(ex)
+    expanded = lap()
     cycles, cut = enumerate_cycles(g, budget)
+    enumerated = lap()
     # Past the budget every link is scored, then the strongest paths are searched.
     on_loops = sorted({lk for c in cycles for lk in _links(c)})
     aug = augment(ex, g, list(g.edges) if cut else on_loops)
-    s = _Structure(ex, g, partitions(g), cycles, cut, aug, Compiled(aug.model))
+    compiled = Compiled(aug.model)
+    s = _Structure(ex, g, partitions(g), cycles, cut, aug, compiled)
+    s.timings = {"expansion": expanded, "enumeration": enumerated, "compile": lap()}
     if not cut:
         s.loops = _Loops(s, cycles, list(aug.recipes))
+        s.timings["bookkeeping"] = lap()
     while len(_CACHE) >= _CACHE_SIZE:
         del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = (weakref.ref(spec), s)
@@ -221,8 +246,9 @@ class _Setup:
         self.model = s.model
         self.searched: dict[str, Any] = {"budget": budget}
         self.base: tuple[np.ndarray, np.ndarray] | None = None
-        # Wall seconds of the bounded search's two parts (for benchmarks/bench_loops.py).
-        self.timings: dict[str, float] = {}
+        # Wall seconds of building the structure and of the bounded search's parts (for
+        # benchmarks/bench_loops.py).
+        self.timings: dict[str, float] = dict(s.timings)
         if s.cut:
             started = perf_counter()
             self.base = self.run(base_overrides, 1, "numpy", 0)
@@ -230,11 +256,11 @@ class _Setup:
             found = self._bounded(budget, self.base[1][:, :, 0])
             searched = perf_counter()
             loops = _Loops(s, found, self.links)
-            self.timings = {
-                "probe_run": probed - started,
-                "search": searched - probed,
-                "bookkeeping": perf_counter() - searched,
-            }
+            self.timings.update(
+                probe_run=probed - started,
+                search=searched - probed,
+                bookkeeping=perf_counter() - searched,
+            )
             self.searched.update(
                 method="strongest path (Eberlein & Schoenberg 2020)",
                 note=f"more than {budget} elementary loops: kept those the strongest-path "
@@ -302,6 +328,7 @@ def analyse_loops(
     min_share: float = MIN_SHARE,
     backend: str = "auto",
     progress: Callable[[int], None] | None = None,
+    posterior: PosteriorTable | None = None,
 ) -> LoopAnalysis:
     """Loops That Matter on ``model``: see the module docstring.
 
@@ -310,13 +337,16 @@ def analyse_loops(
         scenario: a scenario of the model (its constant settings).
         sets: constant values that override the scenario's.
         runs: ensemble members; above 1, uncertain constants are sampled and each loop
-            gets ``p_dominant``.
+            gets ``p_dominant``. The base run (relative scores, dominant periods) is
+            always the one run at the model's values.
         seed: the ensemble's seed (required for reproducible members).
         budget: elementary loops to enumerate before switching to the bounded search.
         min_share: loops whose relative score never reaches this share in the base run
             are left out of the report (they still count in every normalisation).
         backend: the kernel backend ("auto", "numpy", "jit").
         progress: called with the number of members finished after each batch.
+        posterior: draw the members' calibrated constants from this table, as
+            :func:`quidpro.ensemble.ensemble` does (:func:`members`).
     """
     spec = model if isinstance(model, Model) else compiled_of(model).model
     if runs < 1:
@@ -341,15 +371,10 @@ def analyse_loops(
     ]
     p_dom = None
     if runs > 1:
+        seed = _seed(seed)
+        sample = members(spec, runs, seed, scenario=scenario, sets=sets, posterior=posterior)
         p_dom = _ensemble(
-            setup,
-            spec=spec,
-            overrides=overrides,
-            keep=keep,
-            runs=runs,
-            seed=seed,
-            backend=backend,
-            progress=progress,
+            setup, sample, overrides=overrides, keep=keep, backend=backend, progress=progress
         )
     entries = [(setup.cycles[k], str(polarity[k]), int(parts[k]), setup.folded[k]) for k in keep]
     ids = assign_ids(entries)
@@ -390,17 +415,43 @@ def analyse_loops(
     kept_parts = np.array([lp.partition for lp in reports], dtype=int)
     mask = dominant_mask(kept_rel, kept_parts)
     dom = periods(times_arr, mask, [lp.id for lp in reports])
-    return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed)
+    basis = None if runs == 1 else "prior" if posterior is None else "posterior"
+    return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed, basis)
+
+
+def _seed(seed: int | None) -> int:
+    from quidpro.ensemble.sampling import new_seed
+
+    return new_seed() if seed is None else seed
+
+
+def members(
+    spec: Model,
+    runs: int,
+    seed: int,
+    *,
+    scenario: str | None = None,
+    sets: Mapping[str, float] | None = None,
+    posterior: PosteriorTable | None = None,
+) -> MemberSample | PosteriorSample:
+    """The members of a loop analysis over ``runs``: those of the ensemble of one seed.
+
+    This is the call :func:`quidpro.ensemble.ensemble` makes (scenario and ``sets``
+    fixed, a posterior's constants from its rows), so member ``i`` has the same values
+    in both.
+    """
+    from quidpro.ensemble.sampling import draw
+
+    fixed = (sets or {}).keys()
+    return draw(spec, runs, seed, scenario=scenario, fixed=fixed, posterior=posterior)
 
 
 def _ensemble(
     setup: _Setup,
+    sample: MemberSample | PosteriorSample,
     *,
-    spec: Model,
     overrides: Mapping[str, Any],
     keep: list[int],
-    runs: int,
-    seed: int | None,
     backend: str,
     progress: Callable[[int], None] | None,
 ) -> np.ndarray:
@@ -409,15 +460,15 @@ def _ensemble(
     Relative scores are normalised over every loop; dominance is decided among the
     kept loops (those that reach ``min_share`` in the base run).
     """
-    from quidpro.ensemble.sampling import draw, new_seed
-
-    seed = new_seed() if seed is None else seed
-    levers = {n for n, c in spec.constants.items() if getattr(c, "lever", False)}
-    sample = draw(spec, runs, seed, fixed={*overrides, *levers})
-    t = spec.time
+    runs = sample.n
+    t = setup.model.model.time
     n_t = t.n_steps // t.save_stride + 1
+    if not keep:  # no loop to score: nothing to run
+        return np.zeros((0, n_t))
     steps = t.n_steps + 1
-    per_member = 8 * (2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t)
+    per_member = 8 + 8 * (
+        2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t
+    )
     batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
@@ -527,6 +578,7 @@ __all__ = [
     "analyse_loops",
     "dominant_mask",
     "link_scores",
+    "members",
     "periods",
     "relative_scores",
 ]

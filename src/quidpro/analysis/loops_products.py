@@ -35,6 +35,11 @@ BLOCK_BYTES = 48 * 2**20  # memory of one block's tree values, at most
 _Block = tuple[slice, np.ndarray, np.ndarray]  # columns, head and tail tree values
 
 
+def flat_columns(a: np.ndarray) -> np.ndarray:
+    """``a`` as ``(rows, columns)``: every axis after the first flattened (also for 0 rows)."""
+    return a.reshape(a.shape[0], int(np.prod(a.shape[1:], dtype=int)))
+
+
 class _Tree:
     """Prefix tree of link sequences, nodes numbered level by level."""
 
@@ -149,7 +154,7 @@ class LoopProducts:
 
         As a loop-by-loop product with ``nan_to_num(nan=0)``: an ``inf * 0`` is 0.
         """
-        flat = ls.reshape(len(ls), -1)
+        flat = flat_columns(ls)
         out = np.zeros((self.n_loops, flat.shape[1]))
         for cols, prod in self.blocks(flat):
             out[self.order, cols] = prod
@@ -183,7 +188,7 @@ class LoopProducts:
         Each is normalised by the absolute scores of every loop of its partition, summed
         through the trees (see :meth:`_sums`) without forming every loop's score.
         """
-        flat = ls.reshape(len(ls), -1)
+        flat = flat_columns(ls)
         kept = np.asarray(keep, dtype=int)
         rel = np.zeros((len(kept), flat.shape[1]))
         if self.n_loops == 0 or len(kept) == 0:
@@ -211,4 +216,4 @@ class LoopProducts:
         return rel.reshape(len(kept), *ls.shape[1:])
 
 
-__all__ = ["LoopProducts"]
+__all__ = ["LoopProducts", "flat_columns"]

@@ -10,7 +10,13 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
-from quidpro.cli.options import parse_sets
+from quidpro.cli.options import (
+    PosteriorOpt,
+    PriorOpt,
+    drawn_from,
+    parse_sets,
+    resolve_posterior,
+)
 from quidpro.errors import ConfigError
 
 HELP = """Loop dominance of MODEL with Loops That Matter: every feedback loop, its
@@ -24,11 +30,15 @@ Examples:
 
   quidpro loops nk_russia --runs 1000 --seed 1 --plot loops.png
 
+  quidpro loops nk_russia --runs 1000 --seed 1 --prior
+
   quidpro loops my_model.xmile --set growth_rate=0.2
 
 --plot FILE.png also writes the causal-loop diagram of the loops that matter to
-FILE_cld.png. With --runs N the uncertain constants are sampled and each loop gets
-the share of members in which it dominates at each time (p_dominant).
+FILE_cld.png. With --runs N the uncertain constants are sampled as `quidpro ensemble`
+samples them (from the model's posterior when it names one; --prior: from the
+distributions; --posterior FILE: from another posterior) and each loop gets the share
+of members in which it dominates at each time (p_dominant).
 """
 
 
@@ -41,7 +51,8 @@ def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
     """The DESIGN.md document of ``quidpro loops --json``.
 
     Keys: time, loops (id, polarity, variables, relative_score[, p_dominant]) and
-    dominant_periods.
+    dominant_periods; with ``--runs N`` also ``basis`` ("posterior" or "prior", where
+    the members came from). A model without feedback loops has ``"loops": []``.
     """
     times = [float(t) for t in analysis.times]
     as_time = times if dates is None else [d.date().isoformat() for d in dates]
@@ -61,7 +72,10 @@ def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
         {"start": lookup[p.start], "end": lookup[p.end], "loops": list(p.loops)}
         for p in analysis.dominant_periods
     ]
-    return {"time": as_time, "loops": loops, "dominant_periods": periods}
+    doc: dict[str, Any] = {"time": as_time, "loops": loops, "dominant_periods": periods}
+    if analysis.basis is not None:
+        doc["basis"] = analysis.basis
+    return doc
 
 
 @command
@@ -89,6 +103,8 @@ def loops_cmd(
         ),
     ] = None,
     top: Annotated[int, typer.Option(help="Loops in the table.")] = 15,
+    posterior: PosteriorOpt = None,
+    prior: PriorOpt = False,
 ) -> None:
     """Loop dominance analysis (Loops That Matter)."""
     import quidpro
@@ -99,9 +115,16 @@ def loops_cmd(
     if runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {runs}")
     m = quidpro.load(model)
+    table = resolve_posterior(m, posterior, prior)
     analysis = _with_progress(
         lambda advance: analyse_loops(
-            m, scenario=scenario, sets=parse_sets(set_), runs=runs, seed=seed, progress=advance
+            m,
+            scenario=scenario,
+            sets=parse_sets(set_),
+            runs=runs,
+            seed=seed,
+            progress=advance,
+            posterior=table,
         ),
         runs,
         m.name,
@@ -110,18 +133,52 @@ def loops_cmd(
     if json_out is not None:
         json_out.write_text(json.dumps(contract_json(analysis, dates), indent=1))
     written = [json_out]
-    if plot is not None:
-        from quidpro.report.cld import draw_cld
-        from quidpro.report.loop_plots import plot_loops
-
-        plot_loops(analysis, plot)
-        cld = plot.with_name(plot.stem + "_cld.png")
-        draw_cld(analysis, cld)
-        written += [plot, cld]
-    _table(analysis, dates, top)
+    if not analysis.loops:
+        _no_loops(analysis, plot)
+    else:
+        if plot is not None:
+            written += _plots(analysis, plot)
+        _table(analysis, dates, top)
+    _basis(analysis, table, runs, posterior is not None or prior)
     for path in written:
         if path is not None:
             console.print(f"wrote {path}")
+
+
+def _plots(analysis: Any, plot: Path) -> list[Path]:
+    """Relative scores to ``plot`` and the causal-loop diagram beside it."""
+    from quidpro.report.cld import draw_cld
+    from quidpro.report.loop_plots import plot_loops
+
+    plot_loops(analysis, plot)
+    cld = plot.with_name(plot.stem + "_cld.png")
+    draw_cld(analysis, cld)
+    return [plot, cld]
+
+
+def _no_loops(analysis: Any, plot: Path | None) -> None:
+    s = analysis.searched
+    if s["loops"] == 0:
+        what = "no feedback loops"
+    else:  # loops exist but none is ever active or reaches min_share
+        what = (
+            f"no feedback loops that matter ({s['loops']} found: {s['inactive']} never "
+            f"active, {s['below_min_share']} below {s['min_share']:.0%} of the behaviour)"
+        )
+    console.print(f"{analysis.model.name}: {what}; no loop dominates its behaviour.")
+    if plot is not None:
+        console.print(f"no plot written to {plot}: there is no loop to draw")
+
+
+def _basis(analysis: Any, table: Any, runs: int, asked: bool) -> None:
+    """Say where the ensemble's members came from (or that one run has none)."""
+    if analysis.basis is not None:
+        console.print(
+            f"{runs:,} members drawn from the {drawn_from(table)}, seed {analysis.seed}",
+            markup=False,
+        )
+    elif asked:
+        console.print("one run at the model's values: --posterior/--prior apply with --runs N")
 
 
 def _with_progress(fn: Any, runs: int, name: str) -> Any:
