@@ -3,10 +3,12 @@
 #   chromium       - the browser Playwright drives (Playwright's own download cannot work here)
 #   libpango*      - text layout for WeasyPrint, which renders the PDF brief
 #   fonts-dejavu   - a font with the glyphs the page and the brief use
+#   graphviz       - `dot`, which lays out causal-loop diagrams (report/cld.py; without it
+#                    a networkx layout is used, which crowds large diagrams)
 # Idempotent: when everything is present it only checks and returns (well under a second).
 set -euo pipefail
 
-packages=(chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+packages=(chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core graphviz)
 
 missing=()
 for p in "${packages[@]}"; do
