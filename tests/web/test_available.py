@@ -227,3 +227,23 @@ def test_web_ensemble_on_the_compiled_kernel_equals_numpy(tmp_path: Path) -> Non
     # Only the all-variables kernel was compiled: a request never compiles another.
     jit_keys = [key for key in m.compiled._kernels if key[2] == "jit"]
     assert [key[1] for key in jit_keys] == [m.compiled.visible]
+
+
+def test_loop_diagram_labels_are_moved_apart() -> None:
+    """Nodes piled on one another (as Kamada-Kawai leaves a tight cluster) end with
+    label boxes that do not overlap, inside the drawing, deterministically."""
+    from quidpro.web.page_data import LABEL_CHAR, LABEL_ROW, spread_labels
+
+    at = {f"v{i}": (100.0 + 3 * i, 200.0 + 2 * i) for i in range(8)}
+    labels = {n: f"Partnership change {n}" for n in at}
+    out = spread_labels(at, labels, (1000.0, 560.0))
+    assert out == spread_labels(at, labels, (1000.0, 560.0))
+    names = sorted(out)
+    width = {n: 16.0 + LABEL_CHAR * len(labels[n]) for n in names}
+    for i, a in enumerate(names):
+        assert 0 <= out[a][0] <= 1000 - width[a]
+        assert 0 <= out[a][1] <= 560
+        for b in names[i + 1 :]:
+            ox = min(out[a][0] + width[a], out[b][0] + width[b]) - max(out[a][0], out[b][0])
+            oy = LABEL_ROW + 4.0 - abs(out[a][1] - out[b][1])
+            assert ox <= 0 or oy <= 0, (a, b)
