@@ -5,6 +5,7 @@ ensemble's 90% band must cover the true trajectory."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,13 @@ import pytest
 from tests.calib_models import TRUE, write_syn
 
 import quidpro
-from quidpro.analysis.calibrate import Problem, calibrate, default_params, split_rhat
+from quidpro.analysis.calibrate import (
+    Problem,
+    calibrate,
+    default_params,
+    split_rhat,
+    stable_backend,
+)
 from quidpro.analysis.likelihood import targets
 from quidpro.analysis.smc import ancestral_ess
 from quidpro.ensemble import ensemble
@@ -126,3 +133,24 @@ def test_posterior_members_resample_rows_and_hold_the_rest(syn: tuple[Path, Path
     again = draw(spec, 200, 4, posterior=table).rows(0, 200)["r"]
     np.testing.assert_array_equal(again, rows["r"])
     assert not np.array_equal(draw(spec, 200, 5, posterior=table).rows(0, 200)["r"], rows["r"])
+
+
+def test_auto_backend_depends_on_the_work_alone(
+    syn: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A calibration's kernel does not follow the time this process spent nor the disk
+    cache (simulate's tiered ``auto`` does): the kernels agree only to rounding, which a
+    search for the mode amplifies, so the numbers would differ from process to process."""
+    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
+    c = quidpro.load(syn[0]).compiled
+    record = ("pop",)
+    small = stable_backend(c, "auto", 10, 20, record)
+    assert small == "numpy"  # a tiny model and little work: no compile pays
+    c.numpy_seconds = 1e6  # after which the tiered choice takes the fast path
+    assert stable_backend(c, "auto", 10, 20, record) == small
+    big = stable_backend(c, "auto", 10**5, 10**5, record)
+    has_numba = importlib.util.find_spec("numba") is not None
+    assert big == ("jit" if has_numba else "numpy")
+    assert stable_backend(c, "numpy", 10**5, 10**5, record) == "numpy"  # asked: as asked
+    monkeypatch.setenv("QUIDPRO_BACKEND", "numpy")
+    assert stable_backend(c, "auto", 10**5, 10**5, record) == "numpy"

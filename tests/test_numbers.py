@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rich.console import Console
+from rich.table import Table
 
+import quidpro
+from quidpro.cli.format import number_column, print_table, split_to_fit, text_column
 from quidpro.report.numbers import (
     fmt_column,
     fmt_interval,
@@ -88,3 +95,109 @@ def test_every_finite_number_reads_back_to_about_its_value(x: float) -> None:
         assert abs(x) > 1.797e308
     else:
         assert math.isclose(back, x, rel_tol=1e-3)
+
+
+# ---------------------------------------------------------------- terminal tables
+
+WIDTHS = [80, 200]
+
+
+def _wide_table() -> tuple[Table, list[str]]:
+    """A table of a name column and twelve number columns (wider than 80 columns)."""
+    table = Table(title="twelve numbers a row", title_justify="left")
+    text_column(table, "indicator")
+    for j in range(12):
+        number_column(table, f"q{j:02d}")
+    cells = []
+    for i in range(5):
+        row = [fmt_number(1234567.8 * (i + 1) * (j + 1)) for j in range(12)]
+        table.add_row(f"containers_shipped_nk_to_ru_{i}", *row)
+        cells += row
+    return table, cells
+
+
+def _render(table: Table, width: int, keep: int = 1) -> str:
+    out = Console(width=width, record=True, file=io.StringIO())
+    print_table(table, keep=keep, out=out)
+    return out.export_text()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_table_wider_than_the_terminal_keeps_every_number_whole(width: int) -> None:
+    table, cells = _wide_table()
+    text = _render(table, width)
+    assert "…" not in text
+    for cell in cells:
+        assert f" {cell} " in text  # whole, between its padding
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_a_split_table_repeats_the_row_names_and_keeps_the_column_order() -> None:
+    table, _ = _wide_table()
+    parts = split_to_fit(table, Console(width=80, file=io.StringIO()), keep=1)
+    assert len(parts) > 1
+    headers = [[c.header for c in p.columns] for p in parts]
+    assert all(h[0] == "indicator" for h in headers)
+    assert [h for p in headers for h in p[1:]] == [f"q{j:02d}" for j in range(12)]
+    assert parts[0].title == "twelve numbers a row"
+    assert parts[1].title == f"twelve numbers a row (continued, 2 of {len(parts)})"
+    # a table that fits stays one table
+    assert split_to_fit(table, Console(width=300, file=io.StringIO())) == [table]
+
+
+STORED = Path(quidpro.__file__).parent / "models" / "nk_russia.backtest.json"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_backtest_table_shows_every_number_in_full(
+    width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal table once cut numbers to ``1.268e…``; now each reads whole."""
+    from quidpro.cli import backtest as cli_backtest
+    from quidpro.cli import format as cli_format
+
+    out = Console(width=width, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli_format, "console", out)
+    monkeypatch.setattr(cli_backtest, "console", out)
+    doc = json.loads(STORED.read_text(encoding="utf-8"))
+    for c in doc["cutoffs"]:
+        cli_backtest._table(c)
+    text = out.export_text()
+    assert "…" not in text
+    assert "e+0" not in text  # no scientific notation for counts people read
+    for c in doc["cutoffs"]:
+        for r in c["observations"]:
+            assert r["id"] in text
+            for key in ("observed", "q50", "crps_trend"):
+                if r[key] is not None:
+                    assert fmt_number(r[key], scale=abs(r[key])) in text
+        assert f"CRPSS vs trend {fmt_number(c['crpss_trend'])}" in text
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_evidence_table_shows_values_in_full(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from quidpro.cli import common
+    from quidpro.cli.main import app
+
+    monkeypatch.setattr(common.console, "width", width)
+    r = CliRunner().invoke(app, ["evidence", "nk_russia"])
+    assert r.exit_code == 0, r.stderr
+    assert "…" not in r.stdout
+    assert "1e+06" not in r.stdout  # was f"{v:,.6g}"
+    for value in _values():
+        assert f" {value} " in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) <= width
+
+
+def _values() -> set[str]:
+    """Every recorded value of the flagship's ledger, as the policy writes it."""
+    from quidpro.evidence.ledger import builtin_ledger, read_ledger
+
+    found = builtin_ledger(str(quidpro.load("nk_russia").spec.file))
+    assert found is not None
+    values = {fmt_number(r.value, 6) for r in read_ledger(found) if r.value is not None}
+    assert "1,000,000" in values  # the rows that once read 1e+06
+    return values

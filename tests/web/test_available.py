@@ -169,14 +169,18 @@ def test_stored_backtest_ships_with_the_flagship_and_is_current(flagship: Loaded
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="the MAP back-test is not yet bit-reproducible between processes: a fresh run "
-    "gave CRPSS 0.7655 against the stored 0.7605 with equal inputs (2026-12-02); open",
-    strict=False,
-)
 def test_stored_backtest_equals_a_fresh_run(flagship: LoadedModel) -> None:
+    """A fresh process reproduces the stored back-test (three calibrations, minutes).
+
+    It once did not: ``auto`` moved the search from NumPy to numba when the time it had
+    measured paid for a compile, and the two kernels agree only to rounding, which the
+    search for the mode amplified (CRPSS 0.7655 against 0.7605). The settings now name
+    the kernel and ``auto`` no longer looks at timings (``stable_backend``).
+    """
+    pytest.importorskip("numba")
     stored = available.stored_backtest(flagship)
     assert stored is not None
+    assert stored["settings"]["backend"] == "jit"
     fresh = json.loads(json.dumps(available.compute_backtest(flagship)))
     assert fresh["inputs"] == stored["inputs"]
     for a, b in zip(fresh["cutoffs"], stored["cutoffs"], strict=True):
@@ -223,3 +227,23 @@ def test_web_ensemble_on_the_compiled_kernel_equals_numpy(tmp_path: Path) -> Non
     # Only the all-variables kernel was compiled: a request never compiles another.
     jit_keys = [key for key in m.compiled._kernels if key[2] == "jit"]
     assert [key[1] for key in jit_keys] == [m.compiled.visible]
+
+
+def test_loop_diagram_labels_are_moved_apart() -> None:
+    """Nodes piled on one another (as Kamada-Kawai leaves a tight cluster) end with
+    label boxes that do not overlap, inside the drawing, deterministically."""
+    from quidpro.web.page_data import LABEL_CHAR, LABEL_ROW, spread_labels
+
+    at = {f"v{i}": (100.0 + 3 * i, 200.0 + 2 * i) for i in range(8)}
+    labels = {n: f"Partnership change {n}" for n in at}
+    out = spread_labels(at, labels, (1000.0, 560.0))
+    assert out == spread_labels(at, labels, (1000.0, 560.0))
+    names = sorted(out)
+    width = {n: 16.0 + LABEL_CHAR * len(labels[n]) for n in names}
+    for i, a in enumerate(names):
+        assert 0 <= out[a][0] <= 1000 - width[a]
+        assert 0 <= out[a][1] <= 560
+        for b in names[i + 1 :]:
+            ox = min(out[a][0] + width[a], out[b][0] + width[b]) - max(out[a][0], out[b][0])
+            oy = LABEL_ROW + 4.0 - abs(out[a][1] - out[b][1])
+            assert ox <= 0 or oy <= 0, (a, b)

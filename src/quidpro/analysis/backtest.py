@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from quidpro.analysis.calibrate import Problem, calibrate, default_params
+from quidpro.analysis.calibrate import Problem, calibrate, default_params, stable_backend
 from quidpro.analysis.likelihood import Target, Targets, predictions, row_time, targets
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.ensemble.sampling import draw
@@ -173,7 +173,8 @@ def backtest(
         if test.items:
             stage("forecast", 0, 1)
             table = fit.table() if fit is not None else None
-            ens = predictive(compiled, test, table, runs, seed, backend=backend)
+            kernel = stable_backend(compiled, backend, 1, runs, test.variables)
+            ens = predictive(compiled, test, table, runs, seed, backend=kernel)
             for t, sample in zip(test.items, ens, strict=True):
                 rows.append(_score(compiled, seen, t, sample, sr))
         out.append(_summary(label, rows, fit))
@@ -233,5 +234,9 @@ def _summary(label: str, rows: list[dict[str, Any]], fit: Any) -> dict[str, Any]
         "calibrated_on": 0 if fit is None else fit.n_observations,
         "calibration": None
         if fit is None
-        else {k: fit.diagnostics.get(k) for k in ("method", "converged", "steps", "acceptance")},
+        else {
+            "method": fit.method,
+            "backend": fit.diagnostics.get("backend"),
+            **{k: fit.diagnostics.get(k) for k in ("converged", "steps", "acceptance")},
+        },
     }

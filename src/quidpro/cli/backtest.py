@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +11,11 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
-from quidpro.cli.format import stage_progress
+from quidpro.cli.format import number_column, print_table, stage_progress, text_column
 from quidpro.cli.options import CalMethod, EvidenceOpt, ModelArg, load_evidence, parse_cutoff
 from quidpro.errors import ConfigError
 from quidpro.lang.display import plain
+from quidpro.report.numbers import fmt_column, fmt_number
 
 
 def register(app: typer.Typer) -> None:
@@ -110,32 +112,49 @@ def backtest_cmd(
 
 
 def _num(x: Any) -> str:
-    if x is None:
-        return "-"
+    """A score or share by the one number policy (``n/a`` where none applies)."""
     if isinstance(x, bool):
         return "yes" if x else "no"
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.4g}"
+    return fmt_number(x)
+
+
+NUMBER_COLUMNS = ("observed", "q05", "q50", "q95")
+SCORE_COLUMNS = (("crps", "crps"), ("persistence", "crps_persistence"), ("trend", "crps_trend"))
 
 
 def _table(c: dict[str, Any]) -> None:
+    """One cutoff's scored rows; every number whole at any width (:func:`print_table`)."""
     title = (
         f"cutoff {c['cutoff']}: calibrated on {c['calibrated_on']} observations, "
         f"{len(c['observations'])} scored"
     )
+    rows = c["observations"]
     table = Table(title=plain(title), title_justify="left")
-    cols: tuple[str, ...] = ("id", "indicator", "date", "kind", "observed", "q05", "q50")
-    cols += ("q95", "covered", "crps", "persistence", "trend")
-    for col in cols:
-        table.add_column(col, justify="left" if col in cols[:4] else "right")
-    for r in c["observations"]:
+    number_column(table, "id", justify="left")
+    text_column(table, "indicator")
+    number_column(table, "date", justify="left")
+    text_column(table, "kind")
+    for col in (*NUMBER_COLUMNS, "covered"):
+        number_column(table, col)
+    for col, _ in SCORE_COLUMNS:
+        number_column(table, col)
+    # The observation and its forecast share one scale (zero is judged against it);
+    # each score column has its own.
+    scale = max((abs(r[k]) for r in rows for k in NUMBER_COLUMNS if _finite(r[k])), default=1.0)
+    scores = {key: fmt_column([r[key] for r in rows]) for _, key in SCORE_COLUMNS}
+    for i, r in enumerate(rows):
         cells = [r["id"], r["indicator"], r["date"], r["kind"]]
-        cells += [_num(r[k]) for k in ("observed", "q05", "q50", "q95", "covered", "crps")]
-        cells += [_num(r["crps_persistence"]), _num(r["crps_trend"])]
+        cells += [fmt_number(r[k], scale=scale) for k in NUMBER_COLUMNS]
+        cells += [_num(r["covered"]), *(scores[key][i] for _, key in SCORE_COLUMNS)]
         table.add_row(*(plain(str(x)) for x in cells))
-    console.print(table)
+    print_table(table, keep=1)
     console.print(
         f"coverage90 {_num(c['coverage90'])}, CRPSS vs trend {_num(c['crpss_trend'])}, "
         f"vs persistence {_num(c['crpss_persistence'])}, bounds respected "
         f"{_num(c['bounds_respected'])}",
         markup=False,
     )
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)

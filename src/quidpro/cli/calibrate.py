@@ -144,6 +144,7 @@ def calibrate_cmd(
 
 def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
     from quidpro.cli.format import fmt as _fmt
+    from quidpro.cli.format import number_column, print_table, text_column
 
     d = doc["diagnostics"]
     console.print(
@@ -152,14 +153,15 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
         markup=False,
     )
     table = Table(title="posterior of the calibrated constants", title_justify="left")
-    for col in ("constant", "prior 5%", "prior 95%", "map", "median", "5%", "95%"):
-        table.add_column(col, justify="left" if col == "constant" else "right")
+    text_column(table, "constant")
+    for col in ("prior 5%", "prior 95%", "map", "median", "5%", "95%"):
+        number_column(table, col)
     rhat = d.get("rhat", {})
     ess = d.get("ess", {})
     if rhat:
-        table.add_column("R-hat", justify="right")
+        number_column(table, "R-hat")
     if ess:
-        table.add_column("ESS", justify="right")
+        number_column(table, "ESS")
     for name, f in zip(problem.names, problem.priors, strict=True):
         p = doc["parameters"][name]
         cells = [_fmt(f.ppf(0.05)), _fmt(f.ppf(0.95)), _fmt(p["map"]), _fmt(p["median"])]
@@ -169,7 +171,7 @@ def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
         if ess:
             cells.append(f"{ess[name]:,.0f}")
         table.add_row(plain(name), *cells)
-    console.print(table)
+    print_table(table, keep=1)
     line = (
         f"{d['evaluations']:,} model runs in {d['seconds']:.1f} s "
         f"({d['evaluations_per_second']:,.0f} runs/s in the kernel, {d['backend']})"

@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
+from quidpro.cli.format import number_column, print_table, text_column
 from quidpro.lang.display import plain
+from quidpro.report.numbers import fmt_interval, fmt_percent
 
 HELP = """Each headline claim (H1-H4) and observable claim (C...) as a probability.
 
@@ -81,7 +83,10 @@ def claims_cmd(
         title=f"{m.name}: claims over {report.members_ok:,} members ({where}, seed {seed})"
     )
     for col in ("claim", "P(holds)", "95% CI", "moved most by", "P if high / low"):
-        table.add_column(col, justify="right" if col.startswith("P") else "left")
+        if col.startswith("P") or col == "95% CI":
+            number_column(table, col)
+        else:
+            text_column(table, col)
     for c in doc["claims"]:
         ev = c["evidence"][0] if c["evidence"] else None
         lo, hi = c["ci"]
@@ -90,11 +95,11 @@ def claims_cmd(
         table.add_row(
             f"{c['id']}: {plain(c['text'])}",
             _pct(c["probability"]),
-            f"{_pct(lo)}-{_pct(hi)}",
+            fmt_interval(lo, hi, percent=True),
             plain(moved),
             split,
         )
-    console.print(table)
+    print_table(table, keep=1)
     if report.source == "prior":
         console.print(
             "These are prior probabilities: members are not conditioned on the record. "
@@ -105,4 +110,5 @@ def claims_cmd(
 
 
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
+    """A probability by the one number policy (never 0% or 100% for one merely close)."""
+    return fmt_percent(x)

@@ -9,6 +9,7 @@ person typed (``--runs``), see :func:`as_flags`.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -41,8 +42,10 @@ class PlainConsole(Console):
         return super().render_str(plain(text), **kwargs)
 
 
-# Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes.
-console = PlainConsole(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False)
+# Piped output (files, CI logs) gets a wide page rather than the 80 columns Rich assumes,
+# unless COLUMNS says how wide (Rich reads it when width is None).
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 120
+console = PlainConsole(width=_WIDTH, markup=False, emoji=False)
 err_console = PlainConsole(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 

@@ -9,8 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, executor, load_model
-from quidpro.cli.format import date_axis, fmt, progress, report_failed, wrote
+from quidpro.cli.common import command, executor, load_model
+from quidpro.cli.format import (
+    date_axis,
+    fmt,
+    number_column,
+    print_table,
+    progress,
+    report_failed,
+    text_column,
+    wrote,
+)
 from quidpro.cli.options import (
     Backend,
     BackendOpt,
@@ -120,9 +129,9 @@ def compare(
     if plot is not None:
         _bands(m, bands, names, variables, plot, runs=runs)
     if not quiet and not to_stdout:
-        console.print(value_table(doc, variables, times, names))
+        print_table(value_table(doc, variables, times, names), keep=2)
         if doc["scenarios"][names[0]]["queries"]:
-            console.print(query_table(doc, names))
+            print_table(query_table(doc, names), keep=1)
         wrote(plot)
     settings = {"scenarios": names, "vars": variables, "at": times, "queries": query or []}
     _record(m, doc, bands, settings, store=store, no_store=no_store)
@@ -200,10 +209,10 @@ def value_table(
     runs = doc["runs"]
     what = "median [5%–95%]" if runs > 1 else "value"
     table = Table(title=f"{what}, {runs:,} runs per scenario", title_justify="left")
-    table.add_column("variable")
-    table.add_column("at")
+    text_column(table, "variable")
+    number_column(table, "at", justify="left")
     for n in names:
-        table.add_column(n, justify="right")
+        number_column(table, n)
     for var in variables:
         for t in times:
             cells = []
@@ -220,9 +229,9 @@ def value_table(
 def query_table(doc: dict[str, Any], names: list[str]) -> Table:
     """Each query's probability per scenario, with its 95% interval."""
     table = Table(title="query probabilities (95% CI)", title_justify="left")
-    table.add_column("query")
+    text_column(table, "query")
     for n in names:
-        table.add_column(n, justify="right")
+        number_column(table, n)
     for i, q in enumerate(doc["scenarios"][names[0]]["queries"]):
         cells = []
         for n in names:

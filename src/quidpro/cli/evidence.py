@@ -10,8 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from quidpro.cli.common import command, console
+from quidpro.cli.format import number_column, print_table, text_column
 from quidpro.cli.options import EvidenceOpt, ModelArg, load_evidence
 from quidpro.errors import ConfigError
+from quidpro.report.numbers import fmt_number
+
+EVIDENCE_DIGITS = 6  # a recorded value is shown as recorded, up to six digits
 
 
 def register(app: typer.Typer) -> None:
@@ -75,14 +79,17 @@ def evidence_cmd(
         title=escape(f"evidence: {ledger.file} ({len(ledger)} rows)"), title_justify="left"
     )
     for col in ("id", "date", "indicator", "kind", "value", "unit", "conf.", "fitted", "source"):
-        table.add_column(col, justify="right" if col == "value" else "left", overflow="fold")
+        if col in ("id", "date", "value"):
+            number_column(table, col, justify="right" if col == "value" else "left")
+        else:
+            text_column(table, col)
     for r in ledger:
-        value = "" if r.value is None else f"{r.value:,.6g}"
+        value = "" if r.value is None else fmt_number(r.value, EVIDENCE_DIGITS)
         fitted = "yes" if r.id not in why else f"no: {why[r.id]}"
         source = r.fields.get("source_publisher") or r.fields.get("source_title") or ""
         cells = (r.id, r.when, r.indicator, r.kind, value, r.fields.get("unit", ""))
         table.add_row(*(escape(c) for c in (*cells, r.confidence or "", fitted, source)))
-    console.print(table)
+    print_table(table, keep=1)
     console.print(
         f"{len(tg)} rows fitted by {m.name}'s observations "
         f"({', '.join(m.spec.observations) or 'none'})",

@@ -219,14 +219,22 @@ def loop_graph(m: LoadedModel, loops: dict[str, Any] | None) -> dict[str, Any] |
     def scale(v: float, lo: float, hi: float, size: float) -> float:
         return round(60 + (size - 200) * (v - lo) / ((hi - lo) or 1.0), 1)
 
+    at = {
+        n: (
+            scale(pos[n][0], min(xs), max(xs), 1000),
+            scale(pos[n][1], min(ys), max(ys), 700) * 0.8 + 10,
+        )
+        for n in g.nodes
+    }
+    at = spread_labels(at, {n: label_of(spec, n) for n in g.nodes}, (1000.0, 560.0))
     return {
         "loops": list(loops["matter"]),
         "nodes": [
             {
                 "id": n,
                 "kind": "stock" if n in spec.stocks else "flow" if n in spec.flows else "auxiliary",
-                "x": scale(pos[n][0], min(xs), max(xs), 1000),
-                "y": scale(pos[n][1], min(ys), max(ys), 700) * 0.8 + 10,
+                "x": round(at[n][0], 1),
+                "y": round(at[n][1], 1),
             }
             for n in g.nodes
         ],
@@ -242,6 +250,55 @@ def loop_graph(m: LoadedModel, loops: dict[str, Any] | None) -> dict[str, Any] |
             for a, b, d in g.edges(data=True)
         ],
     }
+
+
+LABEL_CHAR = 6.4  # width of a character of the diagram's 11 px labels, about
+LABEL_ROW = 16.0  # height a node and its label take (the label sits above and right)
+
+
+def spread_labels(
+    at: dict[str, tuple[float, float]],
+    labels: dict[str, str],
+    box: tuple[float, float],
+    rounds: int = 300,
+) -> dict[str, tuple[float, float]]:
+    """Node positions moved apart until no two nodes' labels overlap (where they can).
+
+    Each node takes a box from its dot to the end of its label (drawn above and right
+    of it, as the page draws it). Overlapping pairs are pushed apart along the axis
+    where the overlap is smaller, half each, for at most ``rounds`` rounds; nodes stay
+    inside ``box``. Deterministic: pairs are visited in name order.
+    """
+    names = sorted(at)
+    xy = {n: [at[n][0], at[n][1]] for n in names}
+    width = {n: 16.0 + LABEL_CHAR * len(labels.get(n, n)) for n in names}
+    for _ in range(rounds):
+        moved = False
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                (ax, ay), (bx, by) = xy[a], xy[b]
+                # label boxes: [x - 8, x - 8 + width] × [y - LABEL_ROW, y + 4]
+                ox = min(ax + width[a], bx + width[b]) - max(ax, bx)
+                oy = LABEL_ROW + 4.0 - abs(ay - by)
+                if ox <= 0 or oy <= 0:
+                    continue
+                moved = True
+                if oy <= ox:  # apart vertically
+                    step = 0.5 * oy + 0.5
+                    up = -1.0 if (ay, a) < (by, b) else 1.0
+                    xy[a][1] += up * step
+                    xy[b][1] -= up * step
+                else:
+                    step = 0.5 * ox + 0.5
+                    left = -1.0 if (ax, a) < (bx, b) else 1.0
+                    xy[a][0] += left * step
+                    xy[b][0] -= left * step
+        for n in names:
+            xy[n][0] = min(max(xy[n][0], 20.0), box[0] - width[n])
+            xy[n][1] = min(max(xy[n][1], 24.0), box[1] - 10.0)
+        if not moved:
+            break
+    return {n: (xy[n][0], xy[n][1]) for n in names}
 
 
 def _evidence_ids(m: LoadedModel) -> dict[str, list[str]]:

@@ -45,34 +45,38 @@
 
   // ---------------------------------------------------------------- charts
   function eventsPlugin(events) {
-    // Dated events as dashed vertical lines; labels in staggered rows so that close
-    // events stay readable (the full label is in the chart's legend-free tooltip row).
+    // Dated events as dashed vertical lines, each marked by its number at the top (in
+    // staggered rows when events are close); the numbers' key is a line above the
+    // charts (eventKey), so long labels never hide the data.
     return {
       hooks: {
         draw: (u) => {
           const ctx = u.ctx, px = devicePixelRatio;
           ctx.save();
-          ctx.font = `${10 * px}px sans-serif`;
+          ctx.font = `bold ${10 * px}px sans-serif`;
           ctx.textAlign = "left";
           ctx.textBaseline = "alphabetic";
           const shown = events
             .map((e) => ({ ...e, pos: u.valToPos(e.x, "x", true) }))
             .filter((e) => e.pos >= u.bbox.left && e.pos <= u.bbox.left + u.bbox.width)
             .sort((a, b) => a.pos - b.pos);
-          const rowEnd = [];
           for (const e of shown) {
             ctx.strokeStyle = e.colour || "#b0413e";
             ctx.setLineDash([4 * px, 3 * px]);
             ctx.beginPath(); ctx.moveTo(e.pos, u.bbox.top); ctx.lineTo(e.pos, u.bbox.top + u.bbox.height); ctx.stroke();
-            const w = ctx.measureText(e.label).width;
+          }
+          const rowEnd = [];
+          for (const e of shown) {
+            const text = String(e.n);
+            const w = ctx.measureText(text).width;
             let row = rowEnd.findIndex((end) => end < e.pos);
             if (row < 0) { row = rowEnd.length; rowEnd.push(0); }
-            rowEnd[row] = e.pos + w + 6 * px;
+            rowEnd[row] = e.pos + w + 5 * px;
             const y = u.bbox.top + (11 + 12 * row) * px;
-            ctx.fillStyle = "rgba(255,255,255,0.85)";
-            ctx.fillRect(e.pos + 2 * px, y - 9 * px, w + 2 * px, 11 * px);
+            ctx.fillStyle = "rgba(255,255,255,0.9)";
+            ctx.fillRect(e.pos + 1 * px, y - 9 * px, w + 3 * px, 11 * px);
             ctx.fillStyle = e.colour || "#b0413e";
-            ctx.fillText(e.label, e.pos + 3 * px, y);
+            ctx.fillText(text, e.pos + 2.5 * px, y);
           }
           ctx.restore();
         },
@@ -80,6 +84,7 @@
     };
   }
   function chartEvents() {
+    // The model's dated events and the dates the levers set, in date order, numbered.
     const p = state.page;
     const out = p.events.map((e) => ({ x: e.date ? toSeconds(e.date) : e.time, label: e.label, colour: "#777" }));
     for (const lever of p.date_levers) {
@@ -94,7 +99,21 @@
       const lever = p.date_levers.find((l) => l.name === k);
       if (lever && !(k in state.sets) && v <= p.time.stop) out.push({ x: timeToX(v), label: lever.label });
     }
+    out.sort((a, b) => a.x - b.x);
+    out.forEach((e, i) => { e.n = i + 1; });
     return out;
+  }
+  function eventKey() {
+    // The key to the numbered event lines of the charts that follow.
+    const events = chartEvents();
+    const key = el("p", { class: "note events-key" });
+    if (!events.length) return key;
+    key.append("Events (dashed lines): ");
+    events.forEach((e, i) => {
+      if (i) key.append(" · ");
+      key.append(el("span", { class: "ev" }, el("b", { style: `color:${e.colour || "#b0413e"}`, text: String(e.n) }), ` ${e.label}`));
+    });
+    return key;
   }
   function timeToX(t) {
     // Model time to the chart's x: a date where the model has one (baseline run's mapping).
@@ -104,6 +123,16 @@
     return toSeconds(b.dates[i < 0 ? b.dates.length - 1 : i]);
   }
   function axisValues(_, ticks) { return ticks.map((v) => QNum.fmt(v, 3)); }
+  function axisSize(u, values, axisIdx, cycleNum) {
+    // Room for the widest tick label (25,000,000 is wider than 0.8), so the axis title
+    // never sits on the numbers.
+    const axis = u.axes[axisIdx];
+    if (cycleNum > 1) return axis._size;
+    let size = axis.ticks.size + axis.gap;
+    const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
+    if (longest) { u.ctx.font = axis.font[0]; size += u.ctx.measureText(longest).width / devicePixelRatio; }
+    return Math.ceil(size) + 4;
+  }
   function legendValue(u, v) { return v === null || v === undefined ? "" : QNum.fmt(v); }
   function chartWidth(target) {
     // Two charts a row in the area the charts share (a chart's own box has no width yet).
@@ -116,7 +145,7 @@
     const opts = {
       title, width, height: 240,
       scales: { x: { time: !!state.page.time.origin } },
-      axes: [{}, { label: units || "", values: axisValues, size: 78, labelSize: 20 }],
+      axes: [{}, { label: units || "", values: axisValues, size: axisSize, labelSize: 20 }],
       series: [{ label: state.page.time.origin ? "date" : state.page.time.units }, ...series],
       plugins: [eventsPlugin(chartEvents())],
       legend: { live: true },
@@ -240,6 +269,7 @@
   function drawExplore() {
     const box = $("#explore-charts");
     box.textContent = "";
+    box.append(eventKey());
     state.charts = {};
     state.shown = {};
     const run = state.last, base = state.baseline;
@@ -323,6 +353,7 @@
     state.fans = {};
     const names = Object.keys(state.ensembles);
     if (!names.length) return;
+    box.append(eventKey());
     for (const v of state.chosen) {
       const first = state.ensembles[names[0]].variables[v];
       if (!first) continue;
@@ -344,10 +375,11 @@
       const holder = el("div", { class: "chart", "data-variable": v });
       box.append(holder);
       const basis = state.ensembles[names[0]].basis;
-      state.fans[v] = makeChart(holder, `${info.label} (${basis}): median, 50% and 90% bands`, info.units, data, series, { bands, legend: { show: false } });
+      state.fans[v] = makeChart(holder, `${info.label} (${basis})`, info.units, data, series, { bands, legend: { show: false } });
       holder.dataset.basis = basis;
       const key = el("p", { class: "numbers" });
       names.forEach((s, k) => key.append(el("span", { class: "swatch", style: `background:${COLOURS[k % COLOURS.length]}` }), ` ${s.replaceAll("_", " ")}  `));
+      key.append(el("span", { class: "note", text: "line: median; bands: 50% and 90% of the members" }));
       holder.append(key);
     }
     drawQueries(); drawSideBySide();
@@ -510,6 +542,7 @@
       data.push(lp.relative_score);
       series.push({ label: loopName(lp), stroke: COLOURS[k % COLOURS.length], width: 2, value: (u, v) => (v === null || v === undefined ? "" : QNum.fmt(v, 2)) });
     });
+    box.append(eventKey());
     const holder = el("div", { class: "chart wide" }); box.append(holder);
     state.loopChart = makeChart(holder, "Loop dominance: relative loop score (Loops That Matter; −1 to 1)", "relative loop score", data, series,
       { width: Math.min(1100, Math.max(900, box.clientWidth - 20)), height: 300, scales: { x: { time: !!p.loops.dates }, y: { range: [-1.05, 1.05] } } });
@@ -547,6 +580,7 @@
       ledger.append(el("p", { class: "note", id: "evidence-basis", "data-basis": ev.basis,
         text: `${ev.file}: ${QNum.fmt(ev.rows.length)} rows, ${QNum.fmt(ev.fitted)} of them read by the model's observations. The model's 5–95% band is from ${ev.basis === "posterior" ? `${QNum.fmt(ev.runs)} members of its posterior (seed ${ev.seed})` : "its baseline run"}.` }));
       const x = ev.dates ? ev.dates.map(toSeconds) : ev.time;
+      charts.append(eventKey());
       for (const [ind, band] of Object.entries(ev.indicators)) {
         const rows = ev.rows.filter((r) => r.indicator === ind && r.value !== null);
         if (!rows.some((r) => r.model)) continue;
