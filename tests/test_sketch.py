@@ -201,7 +201,23 @@ def test_summary_state_does_not_grow_with_members(decay: LoadedModel) -> None:
     assert sizes[0] == sizes[1] == sizes[2]
 
 
-def test_the_numba_loop_reads_the_same_several_edges_flag() -> None:
-    from quidpro.ensemble import sketch, sketch_jit
-
-    assert sketch_jit.MANY == sketch.MANY
+def test_numba_loop_walks_far_and_restarts_per_chunk() -> None:
+    """Members that cross many edges between times, and more times than chunks."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    n, times = 400, 40
+    values = rng.normal(size=(n, times, 3)).cumsum(axis=1)  # random walks: ranks move
+    values[:, ::2, 0] *= -1.0  # every other time reverses the order of variable 0
+    values[::7, :, 1] = 0.0  # an atom in variable 1
+    values[5, 9, 2] = np.inf  # a failed member's value: never counted
+    keep = np.arange(times)
+    ok = np.ones(n, dtype=bool)
+    ok[5] = False
+    pilot = np.ascontiguousarray(values[:200].transpose(1, 2, 0)).reshape(-1, 200)
+    grid = Grid.from_pilot(pilot, ok[:200], edges_for(199))
+    a, b = Sketch.empty(grid), Sketch.empty(grid)
+    a.add(values, keep, ok)  # numba
+    _fold_numpy(values, keep, ok, b)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.low, b.low)
+    np.testing.assert_array_equal(a.high, b.high)
