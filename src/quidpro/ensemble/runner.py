@@ -155,6 +155,18 @@ class Result:
         self._probes = probes
         self._failed = failed
         self.extra: dict[str, Any] = {}
+        self._streamed: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
+
+    def streamed(self, qs: Iterable[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sketch's estimates, value and rank bounds, (quantile, time, variable); cached."""
+        key = tuple(float(q) for q in qs)
+        if key not in self._streamed:
+            if self.sketch is None:
+                raise ConfigError("an exact ensemble has no streamed quantiles")
+            shape = (len(key), len(self.times), len(self.plan.variables))
+            self._streamed[key] = tuple(a.reshape(shape) for a in self.sketch.quantiles(key))
+        est, vb, rb = self._streamed[key]
+        return est, vb, rb
 
     @property
     def values(self) -> np.ndarray:
@@ -207,7 +219,7 @@ class Result:
         """Per variable, per quantile, a series over the kept times (finite members only)."""
         qs = list(qs)
         if self.sketch is not None:
-            est = self.sketch.quantiles(qs)[0].reshape(len(qs), len(self.times), -1)
+            est = self.streamed(qs)[0]
             return {
                 name: {q: est[i, :, j] for i, q in enumerate(qs)}
                 for j, name in enumerate(self.plan.variables)
@@ -224,8 +236,8 @@ class Result:
         shape = (len(qs), len(self.times), len(self.plan.variables))
         if self.sketch is None:
             return np.zeros(shape), np.zeros(shape)
-        _, vb, rb = self.sketch.quantiles(qs)
-        return vb.reshape(shape), rb.reshape(shape)
+        _, vb, rb = self.streamed(qs)
+        return vb, rb
 
     def _exact_quantiles(self, qs: list[float]) -> dict[str, dict[float, np.ndarray]]:
         values = self.values
