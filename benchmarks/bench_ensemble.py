@@ -8,6 +8,17 @@ model is loaded and the kernel compiled by a 256-run warm-up before the clock st
 Peers, on the small built-in ``logistic`` model (PySD cannot read the flagship's XMILE
 export): PySD for a few runs, extrapolated (skipped when PySD is absent), quidpro on
 the same model, and a hand-written Numba kernel of it — the practical limit.
+
+``--command 20000,1000000`` (issue 12): the default ``quidpro ensemble nk_russia --runs
+N --json FILE`` (every variable summarised) against the bare numba kernel for the same
+members. In one process, after a warm-up: the library calls the command makes
+(sampling, batches, streamed quantiles, the JSON document and its error bound), then
+the kernel alone (``simulate(record=every variable, backend="jit")``, the members'
+constants drawn outside the clock) at the model's every saved step and at the saved
+times the command summarises; both as CPU time of the process, which a loaded machine
+inflates less than wall time. Peak memory: the real command in a subprocess
+(``getrusage`` of the child). The kernel is timed on up to ``--kernel-runs`` members
+and scaled (its cost per member does not depend on N).
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +45,8 @@ QUERIES = {
     "logistic": ["population > 900 at 2024-01-01"],
 }
 VARS = {"nk_russia": ["containers_shipped"], "logistic": ["population"]}
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # the command's default
+MAX_MEMORY = 256 * 2**20  # the command's default --max-memory
 
 
 def one(model: str, n: int, backend: str) -> dict[str, float]:
@@ -117,14 +131,97 @@ def numba_rate(n: int = 1_000_000, batch: int = 8192) -> float | None:
     return n / (time.perf_counter() - t)
 
 
+def command_path(m: quidpro.LoadedModel, n: int, seed: int) -> tuple[float, float, Any]:
+    """CPU and wall seconds of what ``quidpro ensemble MODEL --runs n --json`` computes."""
+    from quidpro.cli.ensemble import quantile_error
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    res = ensemble(m, n, seed, backend="jit", max_bytes=MAX_MEMORY, per_member=False)
+    doc = summary(res, QUANTILES)
+    doc["quantile_error"] = quantile_error(res, list(QUANTILES))
+    json.dumps(doc)
+    return time.process_time() - cpu, time.perf_counter() - wall, res
+
+
+def kernel_path(m: quidpro.LoadedModel, n: int, seed: int, save_every: float | None) -> float:
+    """CPU seconds per member of the bare kernel, every variable recorded, in calls of 64."""
+    from quidpro.ensemble import draw
+    from quidpro.solve.simulate import simulate
+
+    c = m.compiled
+    members = draw(c.model, n, seed)
+    spent = 0.0
+    for lo in range(0, n, 4096):
+        rows = members.rows(lo, min(lo + 4096, n))
+        for a in range(0, len(next(iter(rows.values()))), 64):
+            part = {k: v[a : a + 64] for k, v in rows.items()}
+            k = len(next(iter(part.values())))
+            t = time.process_time()
+            simulate(c, part, k, record=c.visible, backend="jit", save_every=save_every)
+            spent += time.process_time() - t
+    return spent / n
+
+
+def cli_peak(n: int) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of the real command in a subprocess."""
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "out.json"
+        args = [sys.executable, "-m", "quidpro.cli.main", "ensemble", FLAGSHIP, "--runs", str(n)]
+        args += ["--seed", "1", "--json", str(out), "--no-store", "--quiet", "--backend", "jit"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return wall, cpu, after.ru_maxrss / 1024
+
+
+def command_vs_kernel(sizes: list[int], kernel_runs: int) -> None:
+    """The issue-12 table: the default command against the kernel, CPU-time ratios."""
+    from quidpro.cli.ensemble import quantile_error
+
+    m = quidpro.load(FLAGSHIP)
+    ensemble(m, 512, 0, backend="jit", max_bytes=2**20, per_member=False)  # warm both paths
+    ensemble(m, 64, 0, backend="jit", per_member=False)
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
+    print(f"## {FLAGSHIP}: default ensemble, command vs kernel (load average {load})\n")
+    print(
+        "| runs | command CPU s | kernel CPU s, every step | ratio | kernel CPU s, "
+        "same times | ratio | summarised times | rank bound | command wall s | CLI peak RSS MiB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        cpu, wall, res = command_path(m, n, 1)
+        k = min(n, kernel_runs)
+        every = kernel_path(m, k, 1, None) * n
+        coarser = len(res.times) < m.spec.time.n_steps + 1
+        step = float(res.times[1] - res.times[0]) if coarser else None
+        same = kernel_path(m, k, 1, step) * n if coarser else every
+        bound = quantile_error(res, list(QUANTILES))
+        _, _, peak = cli_peak(n)
+        print(
+            f"| {n:,} | {cpu:.1f} | {every:.1f} | {cpu / every:.2f} | {same:.1f} | "
+            f"{cpu / same:.2f} | {len(res.times)} of {m.spec.time.n_steps + 1} | "
+            f"{bound['rank']:.3f} | {wall:.1f} | {peak:,.0f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "N", "BACKEND"))
     ap.add_argument("--sizes", default="1000,100000,1000000")
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--command", help="sizes for the command-vs-kernel table (issue 12)")
+    ap.add_argument("--kernel-runs", type=int, default=20000)
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(a.one[0], int(a.one[1]), a.one[2])))
+        return
+    if a.command:
+        command_vs_kernel([int(x) for x in a.command.split(",")], a.kernel_runs)
         return
     print(f"## {FLAGSHIP}: ensembles ({a.backend} backend)\n")
     print("| runs | seconds | runs/s | peak RSS (MiB) | batch | kept/saved times | backend |")

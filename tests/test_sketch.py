@@ -201,7 +201,55 @@ def test_summary_state_does_not_grow_with_members(decay: LoadedModel) -> None:
     assert sizes[0] == sizes[1] == sizes[2]
 
 
-def test_the_numba_loop_reads_the_same_several_edges_flag() -> None:
-    from quidpro.ensemble import sketch, sketch_jit
+def test_numba_loop_walks_far_and_restarts_per_chunk() -> None:
+    """Members that cross many edges between times, and more times than chunks."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    n, times = 400, 40
+    values = rng.normal(size=(n, times, 3)).cumsum(axis=1)  # random walks: ranks move
+    values[:, ::2, 0] *= -1.0  # every other time reverses the order of variable 0
+    values[::7, :, 1] = 0.0  # an atom in variable 1
+    values[5, 9, 2] = np.inf  # a failed member's value: never counted
+    keep = np.arange(times)
+    ok = np.ones(n, dtype=bool)
+    ok[5] = False
+    pilot = np.ascontiguousarray(values[:200].transpose(1, 2, 0)).reshape(-1, 200)
+    grid = Grid.from_pilot(pilot, ok[:200], edges_for(199))
+    a, b = Sketch.empty(grid), Sketch.empty(grid)
+    a.add(values, keep, ok)  # numba
+    _fold_numpy(values, keep, ok, b)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.low, b.low)
+    np.testing.assert_array_equal(a.high, b.high)
 
-    assert sketch_jit.MANY == sketch.MANY
+
+def test_streaming_summarises_at_most_max_times_saved_times() -> None:
+    from quidpro.ensemble.runner import MAX_TIMES
+
+    long = LoadedModel(parse_model(DECAY.replace("stop: 10", "stop: 40"), "decay.yaml"))
+    n_save = 321  # 320 steps of 0.125 month
+    small = 150 * 161 * 3 * 8  # a pilot of 150 members at 161 times
+    exact = ensemble(long, 2000, seed=2, backend="numpy")
+    streamed = ensemble(long, 2000, seed=2, backend="numpy", max_bytes=small)
+    assert len(exact.times) == n_save
+    # no queries: the kernel saves every other step (the smallest factor within the
+    # limit that keeps the last time), and the quantiles are within their bound there
+    np.testing.assert_array_equal(streamed.times, exact.times[::2])
+    assert len(streamed.times) <= MAX_TIMES
+    qs = [0.05, 0.5, 0.95]
+    want, got = exact.quantiles(qs), streamed.quantiles(qs)
+    vb, _ = streamed.quantile_bounds(qs)
+    for j, name in enumerate(streamed.plan.variables):
+        for i, q in enumerate(qs):
+            err = np.abs(got[name][q] - want[name][q][::2])
+            assert np.all(err <= vb[i, :, j] + 1e-9 * np.abs(want[name][q][::2]) + 1e-12)
+    # with a query the kernel saves every step (the query reads them) and the
+    # histograms keep at most MAX_TIMES of them: the probability is the exact one
+    q = ["x > 60 at 3.3"]
+    e_q = ensemble(long, 2000, seed=2, backend="numpy", queries=q)
+    s_q = ensemble(long, 2000, seed=2, backend="numpy", queries=q, max_bytes=small)
+    assert len(s_q.plan.times) == n_save
+    assert len(s_q.times) <= MAX_TIMES
+    assert s_q.times[0] == 0.0
+    assert s_q.times[-1] == 40.0
+    assert summary(s_q)["queries"] == summary(e_q)["queries"]

@@ -137,7 +137,7 @@ def ensemble(
     doc = summary(result, qs)
     _add_dates(m, doc)
     bound = quantile_error(result, qs)
-    _warn(result, runs, bound, quiet)
+    _warn(m, result, runs, bound, quiet)
     _write(m, doc, json_out, plot, scenario)
     if not quiet:
         _print_tables(m, doc, qs, scenario, sets)
@@ -176,8 +176,7 @@ def quantile_error(result: Result, qs: list[float]) -> dict[str, Any]:
         return {"exact": True, "rank": 0.0, "value": 0.0, "pilot": result.plan.pilot}
     import numpy as np
 
-    vb, rb = result.quantile_bounds(qs)
-    est = result.sketch.quantiles(qs)[0].reshape(vb.shape) if result.sketch else vb
+    est, vb, rb = result.streamed(qs)
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = np.nanmax(np.abs(est), axis=(0, 1))  # per variable
         rel = np.where(spread > 0, np.nanmax(vb, axis=(0, 1)) / spread, 0.0)
@@ -191,12 +190,15 @@ def quantile_error(result: Result, qs: list[float]) -> dict[str, Any]:
     }
 
 
-def _warn(result: Result, runs: int, bound: dict[str, Any], quiet: bool) -> None:
+def _warn(m: LoadedModel, result: Result, runs: int, bound: dict[str, Any], quiet: bool) -> None:
     report_failed(result.n_failed, runs)
-    if len(result.times) < len(result.plan.times):
+    time = m.spec.time
+    saved = time.n_steps // time.save_stride + 1
+    if len(result.times) < saved:
         err_console.print(
-            f"note: quantiles kept at {len(result.times)} of {len(result.plan.times)} saved "
-            "times to fit the histograms in memory (use --vars to keep more)",
+            f"note: quantiles streamed at {len(result.times)} of the {saved} saved times, "
+            "evenly spaced, the first and last included (a raised --max-memory gives exact "
+            "quantiles at every time)",
             style="dim",
         )
     if not bound["exact"] and not quiet:

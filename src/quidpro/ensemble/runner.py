@@ -13,7 +13,11 @@ Quantiles, two regimes (``Plan.pilot``):
 - **streaming** otherwise: the first ``pilot`` members (as many as fit) are gathered
   and fix an equi-depth histogram per variable-time (:mod:`quidpro.ensemble.sketch`);
   every later batch only adds counts to it. Memory does not grow with the number of
-  members, and every quantile comes with a proven bound on its error.
+  members, and every quantile comes with a proven bound on its error. Quantiles are
+  streamed at up to :data:`MAX_TIMES` saved times, evenly spaced, first and last
+  included: without queries the kernel then saves only those (a coarser save step,
+  which is most of the saving: recording and counting cost per value); with queries
+  it saves every step, which the queries read, and the histograms skip the others.
 
 Queries count their hits per batch (exact). The outcome never depends on the batch
 size, the order batches finish in, or the machine that ran them.
@@ -32,13 +36,16 @@ from quidpro.ensemble.query import Probe, read_probe
 from quidpro.ensemble.sketch import MAX_EDGES, Grid, Sketch, cell_bytes, edges_for
 from quidpro.errors import ConfigError
 from quidpro.model.overrides import constant_overrides
+from quidpro.model.spec import TimeSpec
 from quidpro.solve.simulate import Compiled, simulate
 
 GATHER_BYTES = 256 * 2**20  # exact quantiles up to this many gathered values (the pilot's cap)
 SKETCH_BYTES = 384 * 2**20  # the histograms; beyond it saved times are thinned evenly
+MAX_TIMES = 256  # saved times a streamed ensemble summarises at most (a fan chart's detail)
 BATCH = 4096  # members sampled and summarised per batch
+PILOT_BATCH_BYTES = 32 * 2**20  # a gathered batch's values (copied into the pilot)
 NUMPY_BATCH_BYTES = 128 * 2**20  # NumPy's kernel: members per call (fast from ~1,000 up)
-CACHE_BYTES = 8 * 2**20  # compiled kernels: one call's output, kept in cache for the summary
+CACHE_BYTES = 32 * 2**20  # compiled kernels: one call's output, counted while in cache
 MIN_PILOT = 128
 MAX_BYTES = GATHER_BYTES  # the former name of the gathering budget
 
@@ -87,8 +94,10 @@ class Plan:
         return self.pilot_batches() + self.stream_batches()
 
     def pilot_batches(self) -> list[tuple[int, int]]:
-        """The ranges of the gathered members."""
-        return _ranges(0, min(self.pilot, self.n_runs), self.batch_size)
+        """The ranges of the gathered members (smaller batches: their values are copied)."""
+        per_member = max(1, len(self.keep) * len(self.variables) * 8)
+        size = min(self.batch_size, max(self.call_size, PILOT_BATCH_BYTES // per_member))
+        return _ranges(0, min(self.pilot, self.n_runs), size)
 
     def stream_batches(self) -> list[tuple[int, int]]:
         """The ranges of the members that are only counted."""
@@ -146,6 +155,18 @@ class Result:
         self._probes = probes
         self._failed = failed
         self.extra: dict[str, Any] = {}
+        self._streamed: dict[tuple[float, ...], tuple[np.ndarray, ...]] = {}
+
+    def streamed(self, qs: Iterable[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sketch's estimates, value and rank bounds, (quantile, time, variable); cached."""
+        key = tuple(float(q) for q in qs)
+        if key not in self._streamed:
+            if self.sketch is None:
+                raise ConfigError("an exact ensemble has no streamed quantiles")
+            shape = (len(key), len(self.times), len(self.plan.variables))
+            self._streamed[key] = tuple(a.reshape(shape) for a in self.sketch.quantiles(key))
+        est, vb, rb = self._streamed[key]
+        return est, vb, rb
 
     @property
     def values(self) -> np.ndarray:
@@ -198,7 +219,7 @@ class Result:
         """Per variable, per quantile, a series over the kept times (finite members only)."""
         qs = list(qs)
         if self.sketch is not None:
-            est = self.sketch.quantiles(qs)[0].reshape(len(qs), len(self.times), -1)
+            est = self.streamed(qs)[0]
             return {
                 name: {q: est[i, :, j] for i, q in enumerate(qs)}
                 for j, name in enumerate(self.plan.variables)
@@ -215,8 +236,8 @@ class Result:
         shape = (len(qs), len(self.times), len(self.plan.variables))
         if self.sketch is None:
             return np.zeros(shape), np.zeros(shape)
-        _, vb, rb = self.sketch.quantiles(qs)
-        return vb.reshape(shape), rb.reshape(shape)
+        _, vb, rb = self.streamed(qs)
+        return vb, rb
 
     def _exact_quantiles(self, qs: list[float]) -> dict[str, dict[float, np.ndarray]]:
         values = self.values
@@ -313,10 +334,14 @@ def make_plan(  # the settings of an ensemble, by name
         time = replace(time, dt=dt)
     if save_every is not None:
         time = replace(time, save_every=save_every)
+    probes = tuple(probes)
+    n_save = time.n_steps // time.save_stride + 1
+    exact = n_runs * n_save * len(names) * 8 <= max_bytes
+    if not exact and not probes:
+        time = _coarser(time, n_save)
     stride = time.save_stride
     n_save = time.n_steps // stride + 1
     times = time.start + np.arange(n_save) * stride * time.dt
-    probes = tuple(probes)
     keep, pilot = _pilot(n_save, len(names), n_runs, max_bytes)
     record = names + tuple(dict.fromkeys(v for p in probes for v in p.variables if v not in names))
     resolved = compiled.choose_backend(backend, n_runs, method or time.method, record, time.n_steps)
@@ -346,11 +371,29 @@ def make_plan(  # the settings of an ensemble, by name
     )
 
 
+def _coarser(time: TimeSpec, n_save: int) -> TimeSpec:
+    """The time axis saving at most :data:`MAX_TIMES` times, the last one included.
+
+    The save step grows by the smallest factor that divides the saved intervals
+    (so the end stays a saved time) and brings them within the limit; when no factor
+    up to twice the least does, the axis is unchanged (the kept steps thin it).
+    """
+    least = math.ceil((n_save - 1) / (MAX_TIMES - 1))
+    if least <= 1:
+        return time
+    for k in range(least, 2 * least + 1):
+        if (n_save - 1) % k == 0:
+            return replace(time, save_every=k * time.save_stride * time.dt)
+    return time
+
+
 def _pilot(n_save: int, n_vars: int, n_runs: int, max_bytes: int) -> tuple[np.ndarray, int]:
     """The kept steps and the members gathered (all of them when they fit)."""
     if n_runs * n_save * n_vars * 8 <= max_bytes:
         return np.arange(n_save), n_runs  # exact at every saved time
     keep = _kept_steps(n_save, n_vars * cell_bytes(MAX_EDGES), SKETCH_BYTES)
+    if len(keep) > MAX_TIMES:
+        keep = keep[np.unique(np.linspace(0, len(keep) - 1, MAX_TIMES).round().astype(int))]
     pilot = max_bytes // (len(keep) * n_vars * 8)
     if pilot < MIN_PILOT:  # too little room for a pilot: fewer kept steps
         keep = _kept_steps(n_save, n_vars * 8 * MIN_PILOT, max_bytes)

@@ -38,11 +38,10 @@ from typing import Any
 
 import numpy as np
 
-GUIDE = 512  # slots of the per-cell table where a value's bin search starts
-MANY = 128  # flag in the table: the slot holds more than one edge
 MAX_EDGES = 128
 MIN_EDGES = 17
 PILOT_PER_BIN = 8  # pilot members per interval: fewer makes the bins uneven
+BLOCK = 4096  # cells sorted (or summarised) at a time, so no temporary grows with the grid
 
 
 def edges_for(pilot: int) -> int:
@@ -51,26 +50,15 @@ def edges_for(pilot: int) -> int:
 
 
 def cell_bytes(n_edges: int) -> int:
-    """Bytes of one cell's grid, its counts and one batch's partial counts."""
-    return (n_edges + 1) * 8 + GUIDE + 2 * 8 + 2 * ((2 * n_edges + 1) * 4 + 2 * 8)
+    """Bytes of one cell's edges, its counts, and one batch's partial counts."""
+    return (n_edges + 1) * 8 + 2 * ((2 * n_edges + 1) * 4 + 2 * 8)
 
 
 @dataclass
 class Grid:
-    """The fixed bins of every cell: sorted edges and the table where searches start.
-
-    A value ``x`` falls in slot ``int((x - lo) * scale)`` (clamped to the table). The
-    slot map is monotone in ``x``, so if ``j`` is the last edge whose slot is below
-    the value's, ``e_j < x`` (or ``j = 0``): ``guide[cell, slot] = j`` (plus
-    :data:`MANY` when several edges share the slot), and the bin is found by stepping
-    forward from there: one comparison, or a few in a slot flagged :data:`MANY`.
-    ``padded`` holds the edges and a last column of +inf, where every search stops.
-    """
+    """The fixed bins of every cell: its sorted edges, then +inf (where searches stop)."""
 
     padded: np.ndarray  # (cells, E + 1) float64
-    guide: np.ndarray  # (cells, GUIDE) uint8
-    lo: np.ndarray  # (cells,)
-    scale: np.ndarray  # (cells,)
 
     @property
     def edges(self) -> np.ndarray:
@@ -84,45 +72,34 @@ class Grid:
         Cells are sorted a block at a time, so the pilot is never copied whole.
         """
         cells = values.shape[0]
-        edges = np.zeros((cells, n_edges))
+        padded = np.full((cells, n_edges + 1), np.inf)
+        padded[:, :-1] = 0.0
         if np.count_nonzero(ok):
             every = bool(ok.all())
             steps = np.linspace(0.0, 1.0, n_edges)
-            for a in range(0, cells, 4096):
-                block = values[a : a + 4096]
+            for a in range(0, cells, BLOCK):
+                block = values[a : a + BLOCK]
                 ranked = np.sort(block if every else block[:, ok], axis=1)  # NaN last
                 n = np.count_nonzero(~np.isnan(ranked), axis=1)  # per cell
                 pos = np.round(steps[None, :] * np.maximum(n - 1, 0)[:, None]).astype(np.intp)
                 picked = np.take_along_axis(ranked, pos, axis=1)
-                edges[a : a + 4096] = np.where(n[:, None] > 0, picked, 0.0)
-        lo = edges[:, 0].copy()
-        span = edges[:, -1] - lo
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(span > 0, GUIDE / span, 0.0)
-        scale[~np.isfinite(scale)] = 0.0
-        slots = np.minimum(((edges - lo[:, None]) * scale[:, None]).astype(np.int64), GUIDE - 1)
-        # j[c, s] = (number of edges whose slot is below s) - 1, at least 0
-        flat = (np.arange(cells)[:, None] * (GUIDE + 1) + slots + 1).ravel()
-        below = np.bincount(flat, minlength=cells * (GUIDE + 1)).reshape(cells, GUIDE + 1)
-        start = np.maximum(np.cumsum(below, axis=1)[:, :GUIDE] - 1, 0)
-        guide = (start + MANY * (below[:, 1:] > 1)).astype(np.uint8)
-        padded = np.concatenate([edges, np.full((cells, 1), np.inf)], axis=1)
-        return cls(padded, guide, lo, scale)
+                padded[a : a + BLOCK, :-1] = np.where(n[:, None] > 0, picked, 0.0)
+        return cls(padded)
 
     @property
     def n_cells(self) -> int:
         """Cells (variable-times) the grid covers."""
-        return int(self.edges.shape[0])
+        return int(self.padded.shape[0])
 
     @property
     def n_edges(self) -> int:
         """Edges per cell."""
-        return int(self.edges.shape[1])
+        return int(self.padded.shape[1] - 1)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the grid."""
-        return sum(a.nbytes for a in (self.padded, self.guide, self.lo, self.scale))
+        return int(self.padded.nbytes)
 
 
 @dataclass
@@ -167,16 +144,22 @@ class Sketch:
         The exact sample quantile (NumPy's linear method over the counted values)
         lies within ``value_bound`` of the estimate, and the estimate's rank within
         ``rank_bound`` (a share of the members) of ``q``. NaN where no value was counted.
+        Computed a block of cells at a time, so the temporaries stay small.
         """
-        counts = self.counts.astype(np.int64)
+        out = np.full((3, len(qs), self.grid.n_cells), np.nan)
+        for a in range(0, self.grid.n_cells, BLOCK):
+            cells = slice(a, min(a + BLOCK, self.grid.n_cells))
+            out[:, :, cells] = self._block_quantiles(qs, cells)
+        return out[0], out[1], out[2]
+
+    def _block_quantiles(self, qs: Sequence[float], cells: slice) -> np.ndarray:
+        """:meth:`quantiles` of some cells, stacked: (3, len(qs), cells)."""
+        counts = self.counts[cells].astype(np.int64)
         cum = np.cumsum(counts, axis=1)
         n = cum[:, -1]
-        lower, upper = self._bin_bounds()
-        est = np.full((len(qs), len(n)), np.nan)
-        vbound = np.full_like(est, np.nan)
-        rbound = np.full_like(est, np.nan)
-        has = n > 0
-        cells = np.nonzero(has)[0]
+        lower, upper = self._bin_bounds(cells)
+        out = np.full((3, len(qs), len(n)), np.nan)
+        has = np.nonzero(n > 0)[0]
         cum, counts, n = cum[has], counts[has], n[has]
         lower, upper = lower[has], upper[has]
         rows = np.arange(len(n))
@@ -189,24 +172,24 @@ class Sketch:
             k1, x1 = self._order_stat(i1, cum, counts, lower, upper, rows, n)
             e = x0 + frac * (x1 - x0)
             a, b = lower[rows, k0], upper[rows, k1]
-            est[iq, cells] = e
-            vbound[iq, cells] = np.maximum(e - a, b - e)
+            width = np.maximum(e - a, b - e)
             start = cum[rows, k0] - counts[rows, k0]
-            width = vbound[iq, cells]
+            out[0, iq, has] = e
+            out[1, iq, has] = width
             # an estimate on an atom is the exact value: no rank error to speak of
-            rbound[iq, cells] = np.where(width > 0, (cum[rows, k1] - start) / n, 0.0)
-        return est, vbound, rbound
+            out[2, iq, has] = np.where(width > 0, (cum[rows, k1] - start) / n, 0.0)
+        return out
 
-    def _bin_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+    def _bin_bounds(self, cells: slice) -> tuple[np.ndarray, np.ndarray]:
         """Each bin's smallest and largest possible value, shape (cells, 2E + 1)."""
-        e = self.grid.edges
-        cells, n_e = e.shape
-        lower = np.empty((cells, 2 * n_e + 1))
+        e = self.grid.edges[cells]
+        n_cells, n_e = e.shape
+        lower = np.empty((n_cells, 2 * n_e + 1))
         upper = np.empty_like(lower)
-        lower[:, 0], upper[:, 0] = self.low, e[:, 0]
+        lower[:, 0], upper[:, 0] = self.low[cells], e[:, 0]
         lower[:, 1::2], upper[:, 1::2] = e, e  # equal to the edge
         lower[:, 2:-1:2], upper[:, 2:-1:2] = e[:, :-1], e[:, 1:]  # between two edges
-        lower[:, -1], upper[:, -1] = e[:, -1], self.high
+        lower[:, -1], upper[:, -1] = e[:, -1], self.high[cells]
         return lower, upper
 
     @staticmethod
@@ -244,10 +227,7 @@ def fold(values: np.ndarray, keep: np.ndarray, ok: np.ndarray, sketch: Sketch) -
         return
     jit = _jit()
     if jit is not None:
-        jit.fold_counts(
-            values, keep, ok, g.padded, g.guide, g.lo, g.scale, sketch.counts, sketch.low,
-            sketch.high,
-        )  # fmt: skip
+        jit.fold_counts(values, keep, ok, g.padded, sketch.counts, sketch.low, sketch.high)
         return
     _fold_numpy(values, keep, ok, sketch)
 

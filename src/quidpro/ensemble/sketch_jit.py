@@ -1,9 +1,13 @@
 """The numba loop that counts members into a :class:`~quidpro.ensemble.sketch.Sketch`.
 
-Parallel over saved times: a time's values of every member (a few hundred KiB of the
-JIT kernel's run-major output) stay in the core's cache while each cell, its table
-and counts in L1, takes every member's value in turn. The bin search is branch-free
-(one table look-up, one comparison) except for the rare slot holding several edges.
+A member's rank among the others changes little from one saved time to the next, so
+its bin at one time is the best guess for its bin at the next: the loop keeps each
+(member, variable)'s position among the edges and walks from it, one comparison on
+each side when the member stays in its bin (the common case, and a well-predicted
+branch), a step per edge crossed otherwise. The first time of a chunk starts from a
+binary search. Parallel over chunks of saved times (each with its own positions);
+within a time, every variable of every member, so each cell's edges and counts are
+read once per call. This module imports nothing of quidpro (sketch imports it lazily).
 """
 
 from __future__ import annotations
@@ -11,9 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# sketch.MANY, the table's "several edges" flag, repeated here so that this module
-# imports nothing of quidpro (sketch imports it lazily); tests check the two agree.
-MANY = 128
+CHUNKS = 8  # chunks of saved times run in parallel (each starts with a binary search)
 
 
 @njit(parallel=True, cache=True, error_model="numpy", nogil=True)
@@ -22,40 +24,57 @@ def fold_counts(  # noqa: PLR0917  # arrays of one sketch, passed to numba
     keep: np.ndarray,
     ok: np.ndarray,
     padded: np.ndarray,
-    guide: np.ndarray,
-    lo: np.ndarray,
-    scale: np.ndarray,
     counts: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
 ) -> None:
     """Add ``values[member, time, variable]`` (times ``keep``, members ``ok``) to counts."""
+    n_keep = keep.shape[0]
+    n_chunks = min(CHUNKS, n_keep)
+    for k in prange(n_chunks):
+        lo = k * n_keep // n_chunks
+        hi = (k + 1) * n_keep // n_chunks
+        pos = np.zeros((values.shape[2], values.shape[0]), dtype=np.int64)
+        for i in range(lo, hi):
+            _fold_time(values, keep[i], i, ok, padded, counts, low, high, pos, i == lo)
+
+
+@njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _fold_time(  # noqa: PLR0917  # one saved time of fold_counts
+    values: np.ndarray,
+    t: int,
+    i: int,
+    ok: np.ndarray,
+    padded: np.ndarray,
+    counts: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    pos: np.ndarray,
+    first: bool,
+) -> None:
     n_members, n_var = values.shape[0], values.shape[2]
-    n_slots = guide.shape[1]
-    top_slot = float(n_slots - 1)
-    for i in prange(keep.shape[0]):
-        t = keep[i]
-        for v in range(n_var):
-            c = i * n_var + v
-            lo_c, scale_c, first = lo[c], scale[c], padded[c, 0]
-            low_c, high_c = low[c], high[c]
-            for r in range(n_members):
-                x = values[r, t, v]
-                if not ok[r] or x != x:  # noqa: PLR0124  # NaN (numba's test): not counted
-                    continue
-                s = int(min(max((x - lo_c) * scale_c, 0.0), top_slot))
-                g = np.int64(guide[c, s])
-                j = g & (MANY - 1)
-                e0, e1 = padded[c, j], padded[c, j + 1]
-                step = e1 <= x
-                eq = (x == e1) if step else (x == e0)
-                j += np.int64(step)
-                if g & MANY:  # several edges in the slot (rare): step on
-                    while padded[c, j + 1] <= x:
-                        j += 1
-                    eq = x == padded[c, j]
-                b = 2 * j + 2 - np.int64(eq)
-                counts[c, b if x >= first else 0] += 1
-                low_c = min(low_c, x)
-                high_c = max(high_c, x)
-            low[c], high[c] = low_c, high_c
+    n_edges = padded.shape[1] - 1
+    for v in range(n_var):
+        c = i * n_var + v
+        row = padded[c]
+        cnt = counts[c]
+        at = pos[v]
+        low_c, high_c = low[c], high[c]
+        for r in range(n_members):
+            x = values[r, t, v]
+            if not ok[r] or x != x:  # noqa: PLR0124  # NaN (numba's test): not counted
+                continue
+            if first:
+                p = np.searchsorted(row[:n_edges], x, side="right")
+            else:  # p = the number of edges <= x, found from the last time's
+                p = at[r]
+                while p < n_edges and row[p] <= x:
+                    p += 1
+                while p > 0 and row[p - 1] > x:
+                    p -= 1
+            at[r] = p
+            # bin 0 below the first edge; 2p - 1 equal to edge p - 1; 2p above it
+            cnt[2 * p - np.int64(x == row[p - 1]) if p > 0 else 0] += 1
+            low_c = min(low_c, x)
+            high_c = max(high_c, x)
+        low[c], high[c] = low_c, high_c
