@@ -74,7 +74,8 @@ def fold_chain(children: list[Any], op: str | None, loc_of: Callable[[Token], Lo
     """A left-associative chain ``a op b op c`` as nested :class:`Binary` nodes.
 
     ``children`` alternate operand, operator token, operand...; with a fixed ``op``
-    (``and``, ``or``) they are operands only. Shared by the YAML and Vensim readers.
+    (``and``, ``or``) they are operands only. The YAML and Vensim readers fold with it
+    through :class:`_ChainRules`.
     """
     node: Expr = children[0]
     i = 1
@@ -89,13 +90,38 @@ def fold_chain(children: list[Any], op: str | None, loc_of: Callable[[Token], Lo
     return node
 
 
+class _ChainRules:
+    """The transformer rules that fold chains, shared by the YAML and Vensim readers.
+
+    A transformer that mixes this in gives ``_tok``: the location of an operator token.
+    """
+
+    def _tok(self, tok: Token) -> Loc:
+        raise NotImplementedError
+
+    def _chain(self, children: list[Any], op: str | None = None) -> Expr:
+        return fold_chain(children, op, self._tok)
+
+    def sum_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children)
+
+    def product_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children)
+
+    def or_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children, "or")
+
+    def and_chain(self, children: list[Any]) -> Expr:
+        return self._chain(children, "and")
+
+
 @cache
 def _parser() -> Lark:
     grammar = files("quidpro.lang").joinpath("expr.lark").read_text()
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
-class _ToAst(Transformer[Token, Expr]):
+class _ToAst(_ChainRules, Transformer[Token, Expr]):
     def __init__(self, base: Loc, text: str) -> None:
         super().__init__()
         self._base = base
@@ -129,21 +155,6 @@ class _ToAst(Transformer[Token, Expr]):
 
     def subscript(self, children: list[Token]) -> str:
         return str(children[0])
-
-    def _chain(self, children: list[Any], op: str | None = None) -> Expr:
-        return fold_chain(children, op, self._tok)
-
-    def sum_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children)
-
-    def product_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children)
-
-    def or_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children, "or")
-
-    def and_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children, "and")
 
     def comparison(self, children: list[Any]) -> Expr:
         return self._chain(children)

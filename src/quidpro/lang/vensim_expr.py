@@ -21,7 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary
-from quidpro.lang.expr import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, _depth, fold_chain
+from quidpro.lang.expr import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH, _ChainRules, _depth
 
 NA_VALUE = -(2.0**110)  # Vensim's :NA: (-1.298e33)
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -56,7 +56,7 @@ def finite_number(text: str, loc: Loc) -> float:
     return value
 
 
-class _ToAst(Transformer[Token, Expr]):
+class _ToAst(_ChainRules, Transformer[Token, Expr]):
     def __init__(self, at: LocAt, base: int) -> None:
         super().__init__()
         self._at = at
@@ -69,6 +69,9 @@ class _ToAst(Transformer[Token, Expr]):
 
     def _loc(self, pos: int | None) -> Loc:
         return self._at(self._base + (pos or 0))
+
+    def _tok(self, tok: Token) -> Loc:
+        return self._loc(tok.start_pos)
 
     def number(self, children: list[Token]) -> Num:
         loc = self._loc(children[0].start_pos)
@@ -99,21 +102,6 @@ class _ToAst(Transformer[Token, Expr]):
     def subscript(self, children: list[Token]) -> str:
         text = unquote(str(children[0]))
         return text + "!" if len(children) > 1 else text
-
-    def _chain(self, children: list[Any], op: str | None = None) -> Expr:
-        return fold_chain(children, op, lambda tok: self._loc(tok.start_pos))
-
-    def sum_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children)
-
-    def product_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children)
-
-    def or_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children, "or")
-
-    def and_chain(self, children: list[Any]) -> Expr:
-        return self._chain(children, "and")
 
     def not_(self, children: list[Any]) -> Expr:
         return Unary("not", children[0], children[0].loc)
