@@ -53,7 +53,6 @@ from quidpro.errors import ConfigError
 from quidpro.lang.ast import names
 from quidpro.model.check import expressions
 from quidpro.model.overrides import constant_overrides
-from quidpro.solve.methods import METHODS as SCHEMES
 from quidpro.solve.simulate import Compiled, simulate
 
 METHODS = ("map", "mcmc")
@@ -200,32 +199,16 @@ def stable_backend(
     while simulate's tiered ``auto`` switches kernel mid-search once the time it has
     measured would pay for a compile, and counts a compile as free when the disk cache
     holds one: numbers then depend on the machine's load and on what ran before. Here
-    ``auto`` (or ``QUIDPRO_BACKEND``) is resolved once per stage by the cost model of
-    :mod:`quidpro.solve.simulate` as if nothing were compiled, timed or cached: numba's
-    kernel (``jit``) when the model has one and the work pays for its compile, else
-    NumPy. A named backend is taken as it is (and checked).
+    ``auto`` (or ``QUIDPRO_BACKEND``) is resolved once per stage by simulate's cost
+    model (``Compiled.choose_backend(..., reproducible=True)``) as if nothing were
+    compiled, timed or cached: numba's kernel (``jit``) when the model has one and the
+    work pays for its compile, else NumPy. A named backend is taken as it is (and checked).
     """
-    from quidpro.solve import simulate as sim
-
-    if request == "auto":
+    if request == "auto":  # checked here: simulate's own reading takes a bad value as auto
         request = os.environ.get("QUIDPRO_BACKEND", "auto")
-    if request != "auto":
-        return model.choose_backend(request, members, None, record)
-    n_eq = len(model.system.equations) + len(model.system.states)
-    if n_eq > sim.JIT_COMPILE_GROWTH * 4:  # numba's compile of a large model takes minutes
-        return "numpy"
-    try:
-        model.choose_backend("jit", members, None, record)
-    except ConfigError:  # no numba, or a function without a compiled form
-        return "numpy"
-    work = model.model.time.n_steps * len(SCHEMES[model.model.time.method].b) * n_eq
-    calls = max(calls, 1)
-    numpy_cost = calls * work * (sim.NUMPY_CALL + sim.NUMPY_PER_MEMBER * members)
-    compile_cost = sim.JIT_COMPILE_FIXED + sim.JIT_COMPILE_PER_EQUATION * n_eq * (
-        1 + n_eq / sim.JIT_COMPILE_GROWTH
+    return model.choose_backend(
+        request, members, None, record, calls=max(calls, 1), reproducible=True
     )
-    jit_cost = compile_cost + calls * work * members * sim.JIT_PER_MEMBER
-    return "jit" if jit_cost < numpy_cost else "numpy"
 
 
 def _truncated(model: Compiled, last: float) -> Compiled:

@@ -69,6 +69,12 @@ JIT_COMPILE_PER_EQUATION = 0.05
 JIT_COMPILE_GROWTH = 150.0
 VM_LOAD = 0.5  # importing numba and loading the interpreter from its cache
 VM_COMPILE = 60.0  # the interpreter's one compile, when no cache holds it
+JIT_MOST_EQUATIONS = JIT_COMPILE_GROWTH * 4  # larger models: numba's compile is minutes
+
+
+def _jit_compile_seconds(n_eq: int) -> float:
+    """The cost model's time for numba to compile a model of ``n_eq`` equations."""
+    return JIT_COMPILE_FIXED + JIT_COMPILE_PER_EQUATION * n_eq * (1 + n_eq / JIT_COMPILE_GROWTH)
 
 
 class Compiled:
@@ -113,6 +119,9 @@ class Compiled:
         method: str | None = None,
         record: tuple[str, ...] | None = None,
         n_steps: int | None = None,
+        *,
+        calls: int = 1,
+        reproducible: bool = False,
     ) -> str:
         """Resolve the "auto" backend by tiered compilation.
 
@@ -120,6 +129,11 @@ class Compiled:
         has spent on this model, plus this call's, would pay for the cheapest fast path:
         numba's kernel of this model (at once when its disk cache holds it) or the
         interpreter (a load of numba; linear in the model, so any size).
+
+        ``calls`` is how many calls of ``n_runs`` members the choice is for. With
+        ``reproducible`` the choice depends on the model and the work alone, the same on
+        every machine: as if nothing were compiled, timed or cached, on one core, with
+        numba's kernel the only fast path (the interpreter's cost is mostly its cache's).
         """
         if backend not in BACKENDS:
             raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
@@ -139,28 +153,43 @@ class Compiled:
         if backend == "numpy":
             return backend
         n_eq = len(self.system.equations) + len(self.system.states)
-        work = n_steps * len(METHODS[method].b) * n_eq
+        work = calls * n_steps * len(METHODS[method].b) * n_eq
         numpy_cost = work * (NUMPY_CALL + NUMPY_PER_MEMBER * n_runs)
-        per_core = work * n_runs / (os.cpu_count() or 1)
+        per_core = work * n_runs / (1 if reproducible else os.cpu_count() or 1)
+        if reproducible:
+            costs = self._fresh_costs(method, record, n_eq, per_core)
+            spent = 0.0
+        else:
+            costs = self._tiered_costs(method, record, n_eq, per_core, many=n_runs > 1)
+            spent = self.numpy_seconds
+        if not costs:
+            return "numpy"
+        fast = min(costs, key=costs.__getitem__)
+        return fast if spent + numpy_cost > costs[fast] else "numpy"
+
+    def _tiered_costs(
+        self, method: str, record: tuple[str, ...], n_eq: int, per_core: float, *, many: bool
+    ) -> dict[str, float]:
+        """The seconds of each fast path, counting what is loaded or cached as done."""
         costs: dict[str, float] = {}
         if _fast_ok(self, method, record, "vm"):
             from quidpro.solve.vm import VmKernel
 
             load = 0.0 if VmKernel.loaded() else VM_LOAD if VmKernel.cached() else VM_COMPILE
             costs["vm"] = load + per_core * VM_PER_MEMBER
-            if n_eq <= JIT_COMPILE_GROWTH * 4:  # larger models: numba's compile is minutes
+            if n_eq <= JIT_MOST_EQUATIONS:
                 kernel = self.kernel(method, record, "jit")
-                compile_cost = (
-                    0.0
-                    if kernel.cached(many=n_runs > 1)
-                    else JIT_COMPILE_FIXED
-                    + JIT_COMPILE_PER_EQUATION * n_eq * (1 + n_eq / JIT_COMPILE_GROWTH)
-                )
+                compile_cost = 0.0 if kernel.cached(many=many) else _jit_compile_seconds(n_eq)
                 costs["jit"] = compile_cost + per_core * JIT_PER_MEMBER
-        if not costs:
-            return "numpy"
-        fast = min(costs, key=costs.__getitem__)
-        return fast if self.numpy_seconds + numpy_cost > costs[fast] else "numpy"
+        return costs
+
+    def _fresh_costs(
+        self, method: str, record: tuple[str, ...], n_eq: int, per_core: float
+    ) -> dict[str, float]:
+        """The seconds of numba's kernel as if nothing were compiled (none without one)."""
+        if n_eq > JIT_MOST_EQUATIONS or not _fast_ok(self, method, record, "jit"):
+            return {}
+        return {"jit": _jit_compile_seconds(n_eq) + per_core * JIT_PER_MEMBER}
 
     def constant_values(self, overrides: Mapping[str, Any], n_runs: int) -> list[Any]:
         """Every constant's value (float or per-run array), expressions resolved in order."""
