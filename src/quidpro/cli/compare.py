@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, executor, load_model
+from quidpro.cli.common import command, load_model
 from quidpro.cli.format import (
     date_axis,
     fmt,
     number_column,
     print_table,
-    progress,
     report_failed,
     text_column,
     wrote,
@@ -38,6 +37,7 @@ from quidpro.cli.options import (
     parse_names,
     resolve_posterior,
     resolve_seed,
+    running,
 )
 from quidpro.cli.record import record
 from quidpro.errors import ConfigError
@@ -104,10 +104,8 @@ def compare(
     times = parse_names(at) or default_times(m.spec)
     seed = resolve_seed(seed)
     table = resolve_posterior(m, posterior, prior)
-    with (
-        executor(m, dask) as ex,
-        progress(runs * len(names), f"{m.name}: {len(names)} scenarios", quiet) as advance,
-    ):
+    label = f"{m.name}: {len(names)} scenarios"
+    with running(m, table, backend, dask, total=runs * len(names), label=label, quiet=quiet) as run:
         results = compare_scenarios(
             m,
             names,
@@ -117,10 +115,7 @@ def compare(
             at=times,
             queries=query or [],
             sampler=sampler.value,
-            backend=backend.value,
-            executor=ex,
-            progress=advance,
-            posterior=table,
+            **run,
         )
     doc, bands = document(results, runs, seed, times)
     for name, (res, _) in results.items():

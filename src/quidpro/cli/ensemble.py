@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, err_console, executor, load_model
+from quidpro.cli.common import command, console, err_console, load_model
 from quidpro.cli.format import (
     date_axis,
     fmt,
     listing,
-    progress,
     query_table,
     report_failed,
     wrote,
@@ -42,6 +41,7 @@ from quidpro.cli.options import (
     parse_sets,
     resolve_posterior,
     resolve_seed,
+    running,
 )
 from quidpro.cli.record import record
 
@@ -113,10 +113,8 @@ def ensemble(
     sets = parse_sets(set_, m.spec)
     seed = resolve_seed(seed)
     table = resolve_posterior(m, posterior, prior)
-    with (
-        executor(m, dask) as ex,
-        progress(runs, f"{m.name}: {runs:,} runs", quiet) as advance,
-    ):
+    label = f"{m.name}: {runs:,} runs"
+    with running(m, table, backend, dask, total=runs, label=label, quiet=quiet) as run:
         result = run_ensemble(
             m,
             runs,
@@ -127,12 +125,9 @@ def ensemble(
             variables=parse_names(vars_),
             queries=query or [],
             batch_size=batch_size,
-            backend=backend.value,
-            executor=ex,
-            progress=advance,
-            posterior=table,
             max_bytes=max_memory * 2**20,
             per_member=False,
+            **run,
         )
     doc = summary(result, qs)
     _add_dates(m, doc)

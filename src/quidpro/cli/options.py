@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import typer
 
+from quidpro.cli.common import executor
+from quidpro.cli.format import progress
 from quidpro.errors import ConfigError
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
     from quidpro.ensemble.posterior import PosteriorTable
+    from quidpro.ensemble.runner import Executor
     from quidpro.model.spec import Model
 
 
@@ -167,6 +172,31 @@ def drawn_from(table: PosteriorTable | None) -> str:
     if table is None:
         return "prior"
     return f"posterior ({len(table):,} draws of {len(table.names)} constants)"
+
+
+class RunArgs(TypedDict):
+    """How a sampling command's members run: keyword arguments of the library's commands."""
+
+    backend: str
+    executor: Executor | None
+    progress: Callable[[int], None]
+    posterior: PosteriorTable | None
+
+
+@contextmanager
+def running(
+    m: LoadedModel,
+    posterior: PosteriorTable | None,
+    backend: Backend,
+    dask: str | None,
+    *,
+    total: int,
+    label: str,
+    quiet: bool,
+) -> Iterator[RunArgs]:
+    """--backend, --dask (closed on exit), a progress bar of ``total`` and the posterior."""
+    with executor(m, dask) as ex, progress(total, label, quiet) as advance:
+        yield RunArgs(backend=backend.value, executor=ex, progress=advance, posterior=posterior)
 
 
 def parse_quantiles(text: str) -> list[float]:

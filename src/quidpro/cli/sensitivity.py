@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from quidpro.cli.common import command, console, executor, load_model
-from quidpro.cli.format import progress, wrote
+from quidpro.cli.common import command, console, load_model
+from quidpro.cli.format import wrote
 from quidpro.cli.options import (
     Backend,
     BackendOpt,
@@ -29,6 +29,7 @@ from quidpro.cli.options import (
     parse_sets,
     resolve_posterior,
     resolve_seed,
+    running,
 )
 from quidpro.cli.record import record
 
@@ -90,10 +91,8 @@ def sensitivity(
     seed = resolve_seed(seed)
     table = resolve_posterior(m, posterior, prior)
     n_total = design_size(m.spec, method.value, samples, seed, scenario=scenario, sets=sets)
-    with (
-        executor(m, dask) as ex,
-        progress(n_total, f"{m.name}: {method.value}", quiet) as advance,
-    ):
+    label = f"{m.name}: {method.value}"
+    with running(m, table, backend, dask, total=n_total, label=label, quiet=quiet) as run:
         doc = analyse(
             m,
             method.value,
@@ -103,10 +102,7 @@ def sensitivity(
             seed,
             scenario=scenario,
             sets=sets,
-            backend=backend.value,
-            executor=ex,
-            progress=advance,
-            posterior=table,
+            **run,
         )
     if json_out is not None:
         json_out.write_text(json.dumps(json_document(doc), indent=1))
