@@ -148,6 +148,10 @@ def test_auto_backend_depends_on_the_work_alone(
     assert small == "numpy"  # a tiny model and little work: no compile pays
     c.numpy_seconds = 1e6  # after which the tiered choice takes the fast path
     assert stable_backend(c, "auto", 10, 20, record) == small
+    # nor does a loaded interpreter or a cached compile make a fast path free here
+    monkeypatch.setattr("quidpro.solve.vm.VmKernel.loaded", staticmethod(lambda: True))
+    monkeypatch.setattr("quidpro.solve.jit.JitKernel.cached", lambda self, many=False: True)
+    assert stable_backend(c, "auto", 10, 20, record) == small
     big = stable_backend(c, "auto", 10**5, 10**5, record)
     has_numba = importlib.util.find_spec("numba") is not None
     assert big == ("jit" if has_numba else "numpy")
