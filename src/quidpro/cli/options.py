@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 import typer
 
 from quidpro.cli.common import executor
-from quidpro.cli.format import progress
 from quidpro.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -195,6 +194,8 @@ def running(
     quiet: bool,
 ) -> Iterator[RunArgs]:
     """--backend, --dask (closed on exit), a progress bar of ``total`` and the posterior."""
+    from quidpro.cli.format import progress  # rich.progress: ~30 ms a command without runs skips
+
     with executor(m, dask) as ex, progress(total, label, quiet) as advance:
         yield RunArgs(backend=backend.value, executor=ex, progress=advance, posterior=posterior)
 
