@@ -17,7 +17,14 @@ from scipy import stats
 
 from quidpro.api import LoadedModel
 from quidpro.ensemble import ensemble, parse_probe, summary, wilson
-from quidpro.ensemble.sampling import MemberSample, draw, sample, unit_sample
+from quidpro.ensemble.sampling import (
+    MemberSample,
+    draw,
+    frozen,
+    inverse_cdf,
+    sample,
+    unit_sample,
+)
 from quidpro.errors import ConfigError
 from quidpro.io.load import parse_model
 from quidpro.model.spec import Distribution
@@ -52,6 +59,28 @@ def exact_quantile(p: float, t: float) -> float:
 
 def exact_prob_above(c: float, t: float) -> float:
     return float(stats.norm.cdf((math.log(math.log(X0 / c) / t) - MU) / SIGMA))
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("triangular", {"low": 0.5, "mode": 1.0, "high": 3.0}),
+        ("triangular", {"low": 300000, "mode": 390000, "high": 600000}),  # integers
+        ("triangular", {"low": 0.0, "mode": 0.0, "high": 0.9}),  # mode at an end
+        ("triangular", {"low": -2.0, "mode": 5.0, "high": 5.0}),
+        ("triangular", {"low": 1.0, "mode": 1.0, "high": 1.0}),  # zero width: scipy's NaN
+        ("uniform", {"low": -1.0, "high": 7.5}),
+        ("normal", {"mean": 3.0, "sd": 0.5}),
+        ("lognormal", {"mu": -1.0, "sigma": 0.4}),
+    ],
+)
+def test_inverse_cdf_is_scipys_ppf_bit_for_bit(kind: str, params: dict[str, float]) -> None:
+    dist = Distribution(kind, params)
+    u = np.clip(np.random.default_rng(7).random(20_000), 1e-12, 1 - 1e-12)
+    u[:4] = [1e-12, 1 - 1e-12, 0.5, float(params.get("mode", 0.0) != params.get("low"))]
+    u = np.clip(u, 1e-12, 1 - 1e-12)
+    ours, theirs = inverse_cdf(dist, frozen(dist), u), frozen(dist).ppf(u)
+    np.testing.assert_array_equal(ours, theirs)  # NaN where scipy's is NaN
 
 
 @pytest.mark.parametrize("sampler", ["random", "lhs", "sobol"])
