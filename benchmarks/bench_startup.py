@@ -53,14 +53,15 @@ from quidpro.io.results import end_values
 lap("quidpro's own modules")
 m = load_model("nk_russia"); lap("read and check nk_russia (YAML, expressions)")
 run_cmd.warn_units(m); lap("unit check")
-df = m.run(); lap("first run (numba loads the cached kernel)")
-df = m.run(); lap("a second run")
+traj = m.run_arrays(); lap("first run (numba loads the cached kernel)")
+traj = m.run_arrays(); lap("a second run")
 from rich.console import Console
-table = run_cmd.summary_table(m, df, None)
+table = run_cmd.summary_table(m, traj, None)
 Console(file=io.StringIO(), width=120).print(table); lap("summary table")
 with tempfile.TemporaryDirectory() as d:
     record(Path(d) / "runs.duckdb", False, m, "run", scenario=None, seed=None, n_runs=1,
-           settings={}, summary={"end": end_values(df)}, results=df.reset_index(),
+           settings={}, summary={"end": end_values(traj.names, traj.values[-1, :, 0])},
+           results=m.frame(traj).reset_index(),
            announce=False)
     lap("record in the run store")
 for label, cpu, wall in rows:

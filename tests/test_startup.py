@@ -111,7 +111,33 @@ def test_a_run_through_the_api_imports_only_what_a_run_needs() -> None:
 
 def test_quidpro_run_imports_no_analysis_plotting_or_web_library() -> None:
     loaded = imported_after(cli("run", str(MODEL), "--no-store", "-q"))
-    assert "pandas" in loaded  # the run did happen
-    # (pint, for the unit warnings, imports dask itself where dask is installed)
-    unneeded = {"matplotlib", "duckdb", "SALib", "prim", "emcee", "scoringrules", "fastapi"}
-    assert not loaded & unneeded
+    assert "lark" in loaded  # the model was read
+    # the table comes from the run's arrays: no pandas (nor pyarrow) without --out or the store
+    unneeded = {"pandas", "pyarrow", "matplotlib", "duckdb", "SALib", "prim", "emcee"}
+    assert not loaded & (unneeded | {"scoringrules", "fastapi"})
+
+
+def test_quidpro_run_of_a_dated_model_prints_its_table_without_pandas() -> None:
+    # the flagship has time.origin: its table is headed by dates, computed without pandas
+    code = """
+        import contextlib, io, os, sys
+        os.environ["COLUMNS"] = "200"  # the whole table, its date headings too
+        sys.argv = ["quidpro", "run", "nk_russia", "--no-store"]
+        from quidpro.cli.main import main
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
+            main()
+        """
+    expr = "[shown.getvalue(), sorted({m.split('.')[0] for m in sys.modules})]"
+    table, loaded = probe(code, expr)
+    assert "2019-01-01" in table  # the first date heads a column
+    assert not set(loaded) & {"pandas", "pyarrow", "matplotlib", "duckdb", "SALib"}
+
+
+def test_quidpro_run_imports_pandas_for_out_and_duckdb_only_for_the_store(
+    tmp_path: Path,
+) -> None:
+    out = str(tmp_path / "run.csv")
+    assert "pandas" in imported_after(cli("run", str(MODEL), "--no-store", "-q", "--out", out))
+    store = str(tmp_path / "runs.duckdb")
+    assert "duckdb" in imported_after(cli("run", str(MODEL), "-q", "--store", store))

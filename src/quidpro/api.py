@@ -117,12 +117,37 @@ class LoadedModel:
         Raises:
             SimulationError: A value became non-finite (naming the variable and time).
         """
+        return self.frame(
+            self.run_arrays(
+                scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
+            )
+        )
+
+    def run_arrays(
+        self,
+        scenario: str | None = None,
+        set: Mapping[str, Any] | None = None,
+        *,
+        method: str | None = None,
+        dt: float | None = None,
+        save_every: float | None = None,
+        backend: str = "auto",
+    ) -> Trajectories:
+        """One run as arrays (``values[time, variable, 0]``): :meth:`run` without pandas.
+
+        Raises:
+            SimulationError: A value became non-finite (naming the variable and time).
+        """
         traj = self.simulate(
             scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
         )
+        raise_failure(self.compiled, traj)
+        return traj
+
+    def frame(self, traj: Trajectories) -> pd.DataFrame:
+        """The DataFrame of :meth:`run` for a run's arrays (from :meth:`run_arrays`)."""
         import pandas as pd
 
-        raise_failure(self.compiled, traj)
         df = pd.DataFrame(
             traj.values[:, :, 0],  # this run's own array, used as it is (no copy)
             index=pd.Index(traj.times, name="time"),
