@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # Libraries that cost tens to hundreds of milliseconds each to import.
 HEAVY = (
     "pandas",
@@ -141,3 +143,12 @@ def test_quidpro_run_imports_pandas_for_out_and_duckdb_only_for_the_store(
     assert "pandas" in imported_after(cli("run", str(MODEL), "--no-store", "-q", "--out", out))
     store = str(tmp_path / "runs.duckdb")
     assert "duckdb" in imported_after(cli("run", str(MODEL), "-q", "--store", store))
+
+
+def test_a_second_quidpro_run_of_a_file_imports_no_pint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUIDPRO_CACHE", str(tmp_path))  # (the probe's process inherits it)
+    run = cli("run", str(MODEL), "--no-store", "-q")
+    assert "pint" in imported_after(run)  # the first run checks the units
+    assert "pint" not in imported_after(run)  # the second reads the check's result

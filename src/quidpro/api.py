@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quidpro.errors import ConfigError
-from quidpro.io.load import read_model
+from quidpro.io.load import read_model_text
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, Trajectories, raise_failure, simulate
@@ -23,10 +23,13 @@ class LoadedModel:
 
     Args:
         spec: The checked model (from :func:`load` or :func:`quidpro.io.load.parse_model`).
+        source: The text ``spec`` was read from, when known (:func:`load` keeps it): what
+            the unit check's cache is keyed by.
     """
 
-    def __init__(self, spec: Model) -> None:
+    def __init__(self, spec: Model, source: str | None = None) -> None:
         self.spec = spec
+        self.source = source
         self.compiled = Compiled(spec)
         self._dates: dict[bytes, pd.DatetimeIndex] = {}
         self._columns: dict[tuple[str, ...], pd.Index] = {}
@@ -201,4 +204,4 @@ def load(path_or_name: str | Path) -> LoadedModel:
     Raises:
         ModelError: The file is missing or not a valid model (with file and line).
     """
-    return LoadedModel(read_model(path_or_name))
+    return LoadedModel(*read_model_text(path_or_name))

@@ -16,7 +16,7 @@ from quidpro.cli.record import record
 from quidpro.errors import ConfigError, UnitError
 from quidpro.io.results import end_values
 from quidpro.model.calendar import calendar_day
-from quidpro.model.check import unit_errors
+from quidpro.model.unit_cache import cached_unit_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,8 +118,12 @@ def run(
 
 
 def warn_units(m: LoadedModel) -> None:
-    """Unit errors do not stop a run (units never change the numbers): warn at each line."""
-    for problem in unit_errors(m.spec):
+    """Unit errors do not stop a run (units never change the numbers): warn at each line.
+
+    The check's result is cached by the file's text (:mod:`quidpro.model.unit_cache`):
+    a file run before needs no pint.
+    """
+    for problem in cached_unit_errors(m.spec, m.source):
         warning = UnitError(f"warning: {problem.message}", problem.loc)
         err_console.print(str(warning), markup=False)
 
