@@ -85,14 +85,15 @@ def run(
         dt=dt,
         save_every=save_every,
     )
-    # The table comes from the arrays: pandas loads only for --out, --plot and the store.
-    df = m.frame(traj) if out is not None or plot is not None or not no_store else None
-    if out is not None and df is not None:
-        from quidpro.io.results import write_table
+    # The table and the store take the arrays: pandas loads only for --out and --plot.
+    if out is not None or plot is not None:
+        df = m.frame(traj)
+        if out is not None:
+            from quidpro.io.results import write_table
 
-        write_table(df, out)
-    if plot is not None and df is not None:
-        _plot(m, df, scenario, plot, vars_)
+            write_table(df, out)
+        if plot is not None:
+            _plot(m, df, scenario, plot, vars_)
     if not quiet:
         console.print(summary_table(m, traj, scenario))
         if len(traj.names) > MOST_ROWS:
@@ -112,9 +113,15 @@ def run(
         n_runs=1,
         settings={"sets": sets, "method": method, "dt": dt, "save_every": save_every},
         summary={"end": end_values(traj.names, traj.values[-1, :, 0])},
-        results=None if df is None else df.reset_index(),
+        results=None if no_store else columns(traj),
         announce=False,
     )
+
+
+def columns(traj: Trajectories) -> dict[str, np.ndarray]:
+    """A run's columns by name, time first: the table ``LoadedModel.run`` resets its index of."""
+    values = traj.values[:, :, 0]
+    return {"time": traj.times, **{name: values[:, i] for i, name in enumerate(traj.names)}}
 
 
 def warn_units(m: LoadedModel) -> None:
