@@ -154,3 +154,25 @@ def test_a_second_quidpro_run_of_a_file_imports_no_pint(
     run = cli("run", str(MODEL), "--no-store", "-q")
     assert "pint" in imported_after(run)  # the first run checks the units
     assert "pint" not in imported_after(run)  # the second reads the check's result
+
+
+@pytest.mark.parametrize("scipy_first", [False, True])
+def test_numbas_set_up_skips_scipy_linalg_and_np_dot_still_compiles(scipy_first: bool) -> None:
+    pytest.importorskip("numba")
+    code = f"""
+        import sys, numpy as np
+        if {scipy_first}:
+            import scipy.linalg  # loaded already: numba's set-up is left as it is
+        import numba, quidpro
+        quidpro.load({str(MODEL)!r}).run_arrays(backend="jit")
+        loaded = "scipy.linalg" in sys.modules
+        from numba.np import arraymath
+
+        @numba.njit
+        def dot(a, b):
+            return np.dot(a, b)
+
+        right = float(dot(np.arange(3.0), np.ones(3))) == 3.0
+        """
+    found = probe(code, "[loaded, right, arraymath._HAVE_BLAS]")
+    assert found == [scipy_first, True, scipy_first]

@@ -7,6 +7,8 @@ the table of constants per member, the status arrays, the run-major output and t
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,31 @@ def member_table(consts: list[Any], n_runs: int) -> np.ndarray:
     for i, v in enumerate(consts):
         table[:, i] = v
     return table
+
+
+def init_numba_target() -> None:
+    """Set up numba's CPU target once a process, without importing scipy.linalg for it.
+
+    numba sets up its CPU target (every lowering registry it has) on the first compile
+    or cache load of a process: most of a fresh ``quidpro run``'s first run. Of that,
+    importing scipy.linalg (a quarter of a second) serves only ``numba.np.arraymath``,
+    to decide whether np.correlate and np.convolve call BLAS; no quidpro kernel calls
+    either. So in a single-threaded process that has not loaded scipy.linalg, the
+    import fails for the set-up (numba's own loop then serves those two functions);
+    np.dot and np.linalg still import scipy when code using them is compiled.
+    """
+    if "numba.np.arraymath" in sys.modules:  # set up already
+        return
+    from numba.core.registry import cpu_target
+
+    skip = "scipy.linalg" not in sys.modules and threading.active_count() == 1
+    if skip:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import fails
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        if skip and sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 class MemberKernel:
@@ -60,6 +87,7 @@ class MemberKernel:
         values = np.zeros(n_runs)
         run_major = np.moveaxis(out, 2, 0)
         args = (float(t0), float(dt), n_steps, stride, run_major, status, values)
+        init_numba_target()
         offset = self.launch(member_table(consts, n_runs), args)
         return RunStatus.from_codes(status, offset, values)
 
