@@ -53,8 +53,8 @@ run_cmd.warn_units(m); lap("unit check (its cached result)")
 m.compiled.choose_backend("auto", 1)
 m.compiled.kernel(m.spec.time.method, m.compiled.visible, "jit").module()
 lap("the kernel's module (generated source, numba's decorators)")
-from numba.core.registry import cpu_target
-cpu_target.target_context.refresh(); lap("numba's CPU target (its registries, once a process)")
+from quidpro.solve.members import init_numba_target
+init_numba_target(); lap("numba's CPU target (its registries, once a process)")
 traj = m.run_arrays(); lap("first run (numba loads the cached kernel)")
 traj = m.run_arrays(); lap("a second run")
 from rich.console import Console
