@@ -132,11 +132,11 @@ def test_a_kernels_module_keeps_its_bytecode_even_when_python_writes_none(
     monkeypatch.setenv("QUIDPRO_CACHE", str(tmp_path))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     value = len(str(tmp_path))  # a module of its own for this test's folder
-    kernel = JitKernel(f"X = {value}\n", ("x",))
-    assert kernel.module().X == value
+    kernel = JitKernel(f"x = {value}\n", ("x",))
+    assert kernel.module().x == value
     source = tmp_path / "kernels" / f"{kernel.module_name}.py"
     pyc = Path(importlib.util.cache_from_source(str(source)))
     assert pyc.exists()
-    source.write_text("X = -1\n")  # another text under the same name: both rewritten
-    assert JitKernel(kernel.source, ("x",)).module().X == value
+    source.write_text("x = -1\n")  # another text under the same name: both rewritten
+    assert JitKernel(kernel.source, ("x",)).module().x == value
     sys.modules.pop(kernel.module_name, None)
