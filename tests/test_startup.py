@@ -157,7 +157,9 @@ def test_a_second_quidpro_run_of_a_file_imports_no_pint(
 
 
 @pytest.mark.parametrize("scipy_first", [False, True])
-def test_numbas_set_up_skips_scipy_linalg_and_np_dot_still_compiles(scipy_first: bool) -> None:
+def test_numbas_set_up_skips_scipy_linalg_and_cffi_and_np_dot_still_compiles(
+    scipy_first: bool,
+) -> None:
     pytest.importorskip("numba")
     code = f"""
         import sys, numpy as np
@@ -173,6 +175,10 @@ def test_numbas_set_up_skips_scipy_linalg_and_np_dot_still_compiles(scipy_first:
             return np.dot(a, b)
 
         right = float(dot(np.arange(3.0), np.ones(3))) == 3.0
+        skipped_cffi = "cffi" not in sys.modules
+        import cffi  # importable again after the set-up
+
+        cffi.FFI()
         """
-    found = probe(code, "[loaded, right, arraymath._HAVE_BLAS]")
-    assert found == [scipy_first, True, scipy_first]
+    found = probe(code, "[loaded, right, arraymath._HAVE_BLAS, skipped_cffi]")
+    assert found == [scipy_first, True, scipy_first, True]

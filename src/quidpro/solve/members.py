@@ -24,29 +24,38 @@ def member_table(consts: list[Any], n_runs: int) -> np.ndarray:
     return table
 
 
-def init_numba_target() -> None:
-    """Set up numba's CPU target once a process, without importing scipy.linalg for it.
+# What numba's CPU-target set-up imports for features no quidpro kernel uses: scipy.linalg
+# (~0.27 s) only to decide whether np.correlate/np.convolve may call BLAS, and cffi
+# (~0.05 s, with its C parser) to type cffi functions.
+UNUSED_BY_KERNELS = ("scipy.linalg", "cffi")
 
-    numba sets up its CPU target (every lowering registry it has) on the first compile
-    or cache load of a process: most of a fresh ``quidpro run``'s first run. Of that,
-    importing scipy.linalg (a quarter of a second) serves only ``numba.np.arraymath``,
-    to decide whether np.correlate and np.convolve call BLAS; no quidpro kernel calls
-    either. So in a single-threaded process that has not loaded scipy.linalg, the
-    import fails for the set-up (numba's own loop then serves those two functions);
-    np.dot and np.linalg still import scipy when code using them is compiled.
+
+def init_numba_target() -> None:
+    """Set up numba's CPU target once a process, without what no quidpro kernel uses.
+
+    numba sets up its CPU target (every lowering and typing registry it has) on the
+    first compile or cache load of a process: most of a fresh ``quidpro run``'s first
+    run. In a single-threaded process that has not loaded them, the modules of
+    :data:`UNUSED_BY_KERNELS` are made unimportable for the set-up, so numba sets
+    up as it does where they are not installed: its own loop serves np.correlate and
+    np.convolve, and cffi functions are not compiled. np.dot and np.linalg still
+    import scipy when code using them is compiled.
     """
     if "numba.np.arraymath" in sys.modules:  # set up already
         return
     from numba.core.registry import cpu_target
 
-    skip = "scipy.linalg" not in sys.modules and threading.active_count() == 1
-    if skip:
-        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import fails
+    blocked = []
+    if threading.active_count() == 1:
+        blocked = [name for name in UNUSED_BY_KERNELS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # import fails
     try:
         cpu_target.target_context.refresh()
     finally:
-        if skip and sys.modules.get("scipy.linalg", 0) is None:
-            del sys.modules["scipy.linalg"]
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 class MemberKernel:
