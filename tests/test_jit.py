@@ -118,3 +118,25 @@ def test_models_with_random_draws_stay_on_numpy(write_model) -> None:
     assert m.compiled.choose_backend("auto", 10**7) == "numpy"
     with pytest.raises(ConfigError, match="jit backend needs numba"):
         m.simulate(backend="jit")
+
+
+def test_a_kernels_module_keeps_its_bytecode_even_when_python_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (Python compiles the flagship's generated module in ~50 ms a process without it)
+    import importlib.util
+    import sys
+
+    from quidpro.solve.jit import JitKernel
+
+    monkeypatch.setenv("QUIDPRO_CACHE", str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    value = len(str(tmp_path))  # a module of its own for this test's folder
+    kernel = JitKernel(f"x = {value}\n", ("x",))
+    assert kernel.module().x == value
+    source = tmp_path / "kernels" / f"{kernel.module_name}.py"
+    pyc = Path(importlib.util.cache_from_source(str(source)))
+    assert pyc.exists()
+    source.write_text("x = -1\n")  # another text under the same name: both rewritten
+    assert JitKernel(kernel.source, ("x",)).module().x == value
+    sys.modules.pop(kernel.module_name, None)

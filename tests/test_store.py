@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import quidpro
 from quidpro.cli.main import app
 from quidpro.io.store import RunRecord, Store
 
@@ -57,6 +58,17 @@ def test_add_list_get_results(tmp_path: Path) -> None:
     assert {"numpy", "python", "duckdb"} <= set(row["versions"])
     pd.testing.assert_frame_equal(s.results(run_id), df)
     assert not list(s.results_dir.glob(".*.tmp"))
+
+
+def test_results_given_as_columns_read_back_as_the_frame_would(tmp_path: Path) -> None:
+    # quidpro run stores its columns by name (no pandas); they read back as its frame would
+    s = Store(tmp_path / "runs.duckdb")
+    values = np.arange(12.0).reshape(4, 3) / 7  # a strided column of floats, as a run's
+    columns = {"time": values[:, 0], "x[a]": values[:, 1], "n": np.arange(4)}
+    from_columns = s.results(s.add(_record(), columns))
+    from_frame = s.results(s.add(_record(), pd.DataFrame(columns)))
+    pd.testing.assert_frame_equal(from_columns, from_frame)
+    assert from_columns["x[a]"].tolist() == values[:, 1].tolist()
 
 
 def test_env_var_sets_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,6 +116,8 @@ def test_quidpro_run_is_recorded(tmp_path: Path) -> None:
     assert row["n_runs"] == 1
     table = Store(path).results(row["id"])
     assert list(table.columns) == ["time", "population", "births", "density"]
+    ran = quidpro.load("logistic").run(scenario="fast").reset_index()
+    pd.testing.assert_frame_equal(table, ran)  # the run's own table, as run() gives it
     r = runner.invoke(app, ["run", "logistic", "-q", "--store", str(path), "--no-store"])
     assert len(Store(path).list()) == 1
 

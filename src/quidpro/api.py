@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from quidpro.errors import ConfigError
-from quidpro.io.load import read_model
+from quidpro.io.load import read_model_text
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
 from quidpro.solve.simulate import Compiled, Trajectories, raise_failure, simulate
@@ -23,10 +23,13 @@ class LoadedModel:
 
     Args:
         spec: The checked model (from :func:`load` or :func:`quidpro.io.load.parse_model`).
+        source: The text ``spec`` was read from, when known (:func:`load` keeps it): what
+            the unit check's cache is keyed by.
     """
 
-    def __init__(self, spec: Model) -> None:
+    def __init__(self, spec: Model, source: str | None = None) -> None:
         self.spec = spec
+        self.source = source
         self.compiled = Compiled(spec)
         self._dates: dict[bytes, pd.DatetimeIndex] = {}
         self._columns: dict[tuple[str, ...], pd.Index] = {}
@@ -117,12 +120,37 @@ class LoadedModel:
         Raises:
             SimulationError: A value became non-finite (naming the variable and time).
         """
+        return self.frame(
+            self.run_arrays(
+                scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
+            )
+        )
+
+    def run_arrays(
+        self,
+        scenario: str | None = None,
+        set: Mapping[str, Any] | None = None,
+        *,
+        method: str | None = None,
+        dt: float | None = None,
+        save_every: float | None = None,
+        backend: str = "auto",
+    ) -> Trajectories:
+        """One run as arrays (``values[time, variable, 0]``): :meth:`run` without pandas.
+
+        Raises:
+            SimulationError: A value became non-finite (naming the variable and time).
+        """
         traj = self.simulate(
             scenario, set, method=method, dt=dt, save_every=save_every, backend=backend
         )
+        raise_failure(self.compiled, traj)
+        return traj
+
+    def frame(self, traj: Trajectories) -> pd.DataFrame:
+        """The DataFrame of :meth:`run` for a run's arrays (from :meth:`run_arrays`)."""
         import pandas as pd
 
-        raise_failure(self.compiled, traj)
         df = pd.DataFrame(
             traj.values[:, :, 0],  # this run's own array, used as it is (no copy)
             index=pd.Index(traj.times, name="time"),
@@ -176,4 +204,4 @@ def load(path_or_name: str | Path) -> LoadedModel:
     Raises:
         ModelError: The file is missing or not a valid model (with file and line).
     """
-    return LoadedModel(read_model(path_or_name))
+    return LoadedModel(*read_model_text(path_or_name))

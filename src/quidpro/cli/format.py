@@ -1,4 +1,7 @@
-"""How the subcommands print: numbers, lists, query tables, warnings, progress bars."""
+"""How the subcommands print: numbers, lists, query tables, warnings, progress bars.
+
+rich's progress bars load with the first bar (``quidpro run`` shows none).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, JustifyMethod
 from rich.measure import Measurement
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Column, Table
 
 from quidpro.cli.common import console, err_console
@@ -169,6 +165,8 @@ def report_failed(n_failed: int, n: int, what: str = "") -> None:
 @contextmanager
 def progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (none when ``quiet``); yields ``advance(n)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -190,6 +188,8 @@ def date_axis(m: LoadedModel) -> Callable[[Any], Any] | None:
 @contextmanager
 def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar whose label follows the stage of a long computation."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -9,10 +9,8 @@ from quidpro.cli.common import err_console, model_text
 from quidpro.errors import ConfigError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from quidpro.api import LoadedModel
-    from quidpro.io.store import RunRecord
+    from quidpro.io.store import Results, RunRecord
 
 
 def record(
@@ -26,7 +24,7 @@ def record(
     n_runs: int | None,
     settings: dict[str, Any],
     summary: dict[str, Any],
-    results: pd.DataFrame | None = None,
+    results: Results | None = None,
     announce: bool = True,
 ) -> None:
     """Store one run of ``kind`` (unless ``no_store``); ``announce`` its id on stderr."""
@@ -42,7 +40,7 @@ def record(
         err_console.print(f"stored as run {run_id}", style="dim")
 
 
-def _save(store: Path | None, rec: RunRecord, results: pd.DataFrame | None) -> str | None:
+def _save(store: Path | None, rec: RunRecord, results: Results | None) -> str | None:
     """Add ``rec`` to the run store; its id, or None when the default store failed.
 
     The results are already written and shown, so a default store that cannot be

@@ -14,12 +14,15 @@ from quidpro.cli.format import fmt
 from quidpro.cli.options import Method, ModelArg, NoStoreOpt, StoreOpt, check_suffix, parse_sets
 from quidpro.cli.record import record
 from quidpro.errors import ConfigError, UnitError
-from quidpro.model.check import unit_errors
+from quidpro.io.results import end_values
+from quidpro.model.calendar import calendar_day
+from quidpro.model.unit_cache import cached_unit_errors
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from quidpro.api import LoadedModel
+    from quidpro.solve.simulate import Trajectories
 
 MOST_ROWS = 30  # the summary table's rows; --out has every variable
 RULED_PAST = 8  # rows beyond which a rule separates stocks, flows and auxiliaries
@@ -69,30 +72,33 @@ def run(
 
       quidpro run my_model.yaml --set growth_rate=0.2 --method rk4 --dt 0.25
     """
-    from quidpro.io.results import end_values, write_table
-
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"--out must end in .csv or .parquet, got {out.name!r}")
     check_suffix(plot, ".png", "--plot")
     m = load_model(model)
     warn_units(m)
     sets = parse_sets(set_, m.spec)
-    df = m.run(
+    traj = m.run_arrays(
         scenario=scenario,
         set=sets,
         method=method.value if method else None,
         dt=dt,
         save_every=save_every,
     )
-    if out is not None:
-        write_table(df, out)
-    if plot is not None:
-        _plot(m, df, scenario, plot, vars_)
+    # The table and the store take the arrays: pandas loads only for --out and --plot.
+    if out is not None or plot is not None:
+        df = m.frame(traj)
+        if out is not None:
+            from quidpro.io.results import write_table
+
+            write_table(df, out)
+        if plot is not None:
+            _plot(m, df, scenario, plot, vars_)
     if not quiet:
-        console.print(summary_table(m, df, scenario))
-        if len(df.columns) > MOST_ROWS:
+        console.print(summary_table(m, traj, scenario))
+        if len(traj.names) > MOST_ROWS:
             console.print(
-                f"... and {len(df.columns) - MOST_ROWS} more variables (use --out to see all)"
+                f"... and {len(traj.names) - MOST_ROWS} more variables (use --out to see all)"
             )
         for path in (out, plot):
             if path is not None:
@@ -106,15 +112,25 @@ def run(
         seed=None,
         n_runs=1,
         settings={"sets": sets, "method": method, "dt": dt, "save_every": save_every},
-        summary={"end": end_values(df)},
-        results=df.reset_index(),
+        summary={"end": end_values(traj.names, traj.values[-1, :, 0])},
+        results=None if no_store else columns(traj),
         announce=False,
     )
 
 
+def columns(traj: Trajectories) -> dict[str, np.ndarray]:
+    """A run's columns by name, time first: the table ``LoadedModel.run`` resets its index of."""
+    values = traj.values[:, :, 0]
+    return {"time": traj.times, **{name: values[:, i] for i, name in enumerate(traj.names)}}
+
+
 def warn_units(m: LoadedModel) -> None:
-    """Unit errors do not stop a run (units never change the numbers): warn at each line."""
-    for problem in unit_errors(m.spec):
+    """Unit errors do not stop a run (units never change the numbers): warn at each line.
+
+    The check's result is cached by the file's text (:mod:`quidpro.model.unit_cache`):
+    a file run before needs no pint.
+    """
+    for problem in cached_unit_errors(m.spec, m.source):
         warning = UnitError(f"warning: {problem.message}", problem.loc)
         err_console.print(str(warning), markup=False)
 
@@ -133,24 +149,32 @@ def _plot(
     plot_run(df, shown, plot, title, m.spec.time.units or "time", spec=m.spec)
 
 
-def summary_table(m: LoadedModel, df: pd.DataFrame, scenario: str | None) -> Table:
-    """Stocks first, then flows and auxiliaries: start, range, end and units of each."""
+def summary_table(m: LoadedModel, traj: Trajectories, scenario: str | None) -> Table:
+    """Stocks first, then flows and auxiliaries: start, range, end and units of each.
+
+    Made from the run's arrays (:meth:`LoadedModel.run_arrays`), so that a plain
+    ``quidpro run`` never imports pandas.
+    """
     spec = m.spec
     t = spec.time
-    first, last = f"{t.start:g}", f"{df.index[-1]:g}"
-    if "dates" in df.attrs:
-        first, last = (f"{d:%Y-%m-%d}" for d in (df.attrs["dates"][0], df.attrs["dates"][-1]))
+    first, last = f"{t.start:g}", f"{traj.times[-1]:g}"
+    if t.origin is not None:
+        first, last = (
+            f"{calendar_day(x, t.origin, t.units, t.start):%Y-%m-%d}"
+            for x in (traj.times[0], traj.times[-1])
+        )
     title = f"{spec.title or spec.name}  [{scenario or 'baseline'}, {t.method}, dt={t.dt:g}]"
     table = Table(title=title, title_justify="left")  # never markup: see cli.common
     table.add_column("variable", no_wrap=True)
     for heading in (first, "min", "max", last):
         table.add_column(heading, justify="right", no_wrap=True, min_width=9)
     table.add_column("units", style="dim", overflow="ellipsis", no_wrap=True, max_width=18)
+    column = {name: i for i, name in enumerate(traj.names)}
     groups = [list(spec.stocks), list(spec.flows), list(spec.auxiliaries)]
-    shown = [n for group in groups for n in group if n in df.columns]
-    shown += [c for c in df.columns if c not in shown]  # array elements, if any
+    shown = [n for group in groups for n in group if n in column]
+    shown += [c for c in traj.names if c not in shown]  # array elements, if any
     for name in shown[:MOST_ROWS]:
-        col = df[name].to_numpy()
+        col = traj.values[:, column[name], 0]
         units = getattr(spec.stocks.get(name) or spec.variables.get(name), "units", None)
         end_of_group = len(shown) > RULED_PAST and any(g and name == g[-1] for g in groups)
         table.add_row(

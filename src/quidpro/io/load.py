@@ -17,6 +17,7 @@ __all__ = [
     "builtin_models",
     "parse_model",
     "read_model",
+    "read_model_text",
     "resolve",
 ]
 
@@ -43,6 +44,11 @@ def resolve(path_or_name: str | Path) -> Path:
 
 def read_model(path_or_name: str | Path) -> Model:
     """Read, build and check a model file (YAML, XMILE or Vensim ``.mdl``)."""
+    return read_model_text(path_or_name)[0]
+
+
+def read_model_text(path_or_name: str | Path) -> tuple[Model, str]:
+    """:func:`read_model`, and the text it was read from (for caches keyed by it)."""
     path = resolve(path_or_name)
     cap = limit(MAX_FILE_CHARS)
     try:
@@ -56,4 +62,4 @@ def read_model(path_or_name: str | Path) -> Model:
             f"raise the limit with {MAX_FILE_CHARS[0]}=N",
             Loc(str(path), 0, 0),
         )
-    return parse_model(text, str(path))
+    return parse_model(text, str(path)), text

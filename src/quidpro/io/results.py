@@ -12,11 +12,12 @@ advice); numbers are never changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # imported by each function: ``quidpro run`` needs only end_values
+    import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,6 +29,8 @@ def safe_text(text: str) -> str:
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose headers, index name and text cells are :func:`safe_text`."""
+    import pandas as pd
+
     out = df.copy()
     out.attrs = {}
     out.columns = [safe_text(c) if isinstance(c, str) else c for c in out.columns]
@@ -50,6 +53,8 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         df: A run's table, indexed by time.
         path: ``FILE.csv`` or ``FILE.parquet``.
     """
+    import pandas as pd
+
     path.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     dates = df.attrs.get("dates")
@@ -66,9 +71,9 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         out.to_csv(path, float_format=None)
 
 
-def end_values(df: pd.DataFrame, most: int = 50) -> dict[str, float]:
-    """The last value of (up to ``most``) columns of a run table."""
-    return {c: float(df[c].iloc[-1]) for c in list(df.columns)[:most]}
+def end_values(names: Sequence[str], last: Iterable[float], most: int = 50) -> dict[str, float]:
+    """The last value (``last``, a run's last row) of (up to ``most``) variables ``names``."""
+    return {c: float(x) for c, x in zip(names[:most], last, strict=False)}
 
 
 def quantile_frame(variables: Mapping[str, Any], scenario: str | None = None) -> pd.DataFrame:
@@ -76,6 +81,8 @@ def quantile_frame(variables: Mapping[str, Any], scenario: str | None = None) ->
 
     The columns are ``scenario, variable, time, quantile, value``.
     """
+    import pandas as pd
+
     rows = []
     for name, s in variables.items():
         for q, series in s["quantiles"].items():
@@ -86,11 +93,15 @@ def quantile_frame(variables: Mapping[str, Any], scenario: str | None = None) ->
 
 def scenarios_frame(bands: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """:func:`quantile_frame` of every scenario of a comparison, stacked."""
+    import pandas as pd
+
     return pd.concat([quantile_frame(v, s) for s, v in bands.items()], ignore_index=True)
 
 
 def indices_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
     """A sensitivity analysis's indices: one row per constant, one column per index."""
+    import pandas as pd
+
     keys = [k for k in ("S1", "ST", "S1_conf", "ST_conf", "mu_star", "sigma") if k in doc]
     columns: dict[str, list[Any]] = {"constant": list(doc[keys[0]])}
     columns.update({k: list(doc[k].values()) for k in keys})

@@ -37,11 +37,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from quidpro.errors import ConfigError, QuidproError
+
+if TYPE_CHECKING:  # a run's results may be plain columns: see Store.add
+    import numpy as np
+    import pandas as pd
+
+    Results = pd.DataFrame | Mapping[str, np.ndarray]
 
 LOCK_TIMEOUT = 60.0
 #: The most rows ``list`` returns at once.
@@ -245,8 +249,13 @@ class Store:
             if (stale_tmp or orphan) and f.is_file():
                 f.unlink(missing_ok=True)
 
-    def add(self, record: RunRecord, results: pd.DataFrame | None = None) -> str:
-        """Store a run: results file first (atomically), then the row. Returns its id."""
+    def add(self, record: RunRecord, results: Results | None = None) -> str:
+        """Store a run: results file first (atomically), then the row. Returns its id.
+
+        ``results`` is a table, or its columns by name (what ``quidpro run`` passes, so
+        that storing a run needs pyarrow but not pandas); :meth:`results` reads either
+        back as the same DataFrame.
+        """
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         run_id = now.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         row = (
@@ -273,13 +282,18 @@ class Store:
             con.execute("COMMIT")
         return run_id
 
-    def _write_results(self, run_id: str, results: pd.DataFrame) -> None:
+    def _write_results(self, run_id: str, results: Results) -> None:
         self.results_dir.mkdir(parents=True, exist_ok=True)
         final = self.results_dir / f"{run_id}.parquet"
         tmp = self.results_dir / f".{run_id}.parquet.tmp"
-        table = results.copy(deep=False)
-        table.attrs = {}  # e.g. run dates: Parquet metadata holds only JSON
-        table.to_parquet(tmp, index=False)
+        if isinstance(results, Mapping):
+            import pyarrow.parquet as pq
+
+            pq.write_table(_arrow_table(results), tmp)
+        else:
+            table = results.copy(deep=False)
+            table.attrs = {}  # e.g. run dates: Parquet metadata holds only JSON
+            table.to_parquet(tmp, index=False)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -346,7 +360,28 @@ class Store:
             raise ConfigError(f"run {row['id']} has no stored results table")
         if name != f"{row['id']}.parquet":  # a crafted row must not name another file
             raise self._error(f"names the results file {name!r} for run {row['id']!r}")
+        import pandas as pd
+
         return pd.read_parquet(self.results_dir / name)
+
+
+def _arrow_table(columns: Mapping[str, np.ndarray]) -> Any:
+    """A pyarrow table of NumPy columns, without pandas.
+
+    Float columns are handed over as buffers: ``pyarrow.array`` imports pandas to ask
+    whether its argument is a pandas object, and a run's columns are all floats.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    arrays = []
+    for values in columns.values():
+        col = np.ascontiguousarray(values)
+        if col.dtype == np.float64 and col.ndim == 1:
+            arrays.append(pa.Array.from_buffers(pa.float64(), len(col), [None, pa.py_buffer(col)]))
+        else:
+            arrays.append(pa.array(col))
+    return pa.Table.from_arrays(arrays, names=list(columns))
 
 
 def _first_line(exc: BaseException) -> str:

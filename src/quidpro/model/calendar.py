@@ -6,7 +6,9 @@ Months and years are calendar months and years: time 1.5 in months from
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -84,6 +86,32 @@ def to_dates(
         first, nxt = month(whole), month(whole + 1)
         out.append(first + (nxt - first) * (months - whole))
     return pd.DatetimeIndex(out, name="date")
+
+
+def calendar_day(t: float, origin: dt.date, units: str | None, start: float = 0.0) -> dt.date:
+    """The day of ``to_dates([t], ...)[0]``, computed without pandas (for ``quidpro run``).
+
+    The same arithmetic as :func:`to_dates`, in whole nanoseconds (days and weeks) or
+    seconds (months: pandas keeps dates at a second's resolution), truncated as pandas
+    truncates, so that the day is the one :func:`to_dates` gives.
+    """
+    u = _unit(units)
+    x = float(t) - start
+    if u in _DAYS:
+        ns = int(x * _DAYS[u] * 24 * 3600 * 1_000_000_000)  # pandas' Timedelta(days=...)
+        return origin + dt.timedelta(days=ns // 86_400_000_000_000)
+    months = x * _MONTHS[u]
+    whole = math.floor(months)
+    first, nxt = _add_months(origin, whole), _add_months(origin, whole + 1)
+    seconds = int((nxt - first).days * 86_400 * (months - whole))  # Timedelta * float
+    return first + dt.timedelta(days=seconds // 86_400)
+
+
+def _add_months(origin: dt.date, n: int) -> dt.date:
+    """``origin`` plus ``n`` calendar months, the day clipped to the month's last (DateOffset)."""
+    y, m = divmod(origin.month - 1 + n, 12)
+    year, month = origin.year + y, m + 1
+    return dt.date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
 
 
 def to_time(date: dt.date | str, origin: dt.date, units: str | None, start: float = 0.0) -> float:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-import networkx as nx
-
 from quidpro.errors import CycleError, Loc, ModelError, UndefinedNameError, UnitError
 from quidpro.lang.ast import Call, Expr, Index, Name, walk
 from quidpro.lang.builtins import BUILTINS, RESERVED
 from quidpro.lang.suggest import did_you_mean
+from quidpro.model.graph import Digraph
 from quidpro.model.observations import check_observations
 from quidpro.model.spec import Model
 
@@ -137,18 +136,16 @@ def _check_flows(model: Model) -> None:
 
 
 def _check_constant_cycles(model: Model) -> None:
-    g = nx.DiGraph()
+    g = Digraph()
     for c in model.constants.values():
         g.add_node(c.name)
         if c.expr is not None:
             for node in walk(c.expr):
                 if isinstance(node, Name) and node.id in model.constants:
                     g.add_edge(node.id, c.name)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
+    if g.ordered(key=str) is not None:
         return
-    names = [a for a, _ in cycle]
+    names = [a for a, _ in g.find_cycle()]
     raise CycleError(
         "constants defined in a circle: " + " -> ".join([*names, names[0]]),
         model.constants[names[0]].loc,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from quidpro.lang.yaml_reader import read_yaml
 from quidpro.model.check import check_model
-from quidpro.model.from_vensim import read_vensim
-from quidpro.model.from_xmile import read_xmile
 from quidpro.model.from_yaml import build_model
 from quidpro.model.spec import Model
 
@@ -35,8 +33,12 @@ def parse_model(text: str, file: str = "<string>") -> Model:
         ModelError: The text is not a valid model (with the file, line and column).
     """
     if file.lower().endswith(VENSIM_SUFFIXES):
+        from quidpro.model.from_vensim import read_vensim  # each reader loads when used
+
         model = read_vensim(text, file)
     elif is_xmile(text, file):
+        from quidpro.model.from_xmile import read_xmile
+
         model = read_xmile(text, file)
     else:
         model = build_model(read_yaml(text, file), file)

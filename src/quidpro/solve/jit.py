@@ -12,6 +12,7 @@ the second load of a model instant. numba is optional (the ``jit`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import itertools
@@ -359,6 +360,24 @@ def _cache_dir() -> Path:
     return path
 
 
+def _keep_bytecode(path: Path, stale: bool) -> None:
+    """Write the module's bytecode beside it (once), even under PYTHONDONTWRITEBYTECODE.
+
+    Python takes ~50 ms to compile the flagship's generated module (50 KB) in every
+    process that imports it without bytecode; the folder is quidpro's own cache, so
+    the bytecode is kept whatever the user's setting for their own source trees.
+    """
+    try:
+        pyc = Path(importlib.util.cache_from_source(str(path)))
+    except NotImplementedError:  # pragma: no cover - an interpreter without bytecode caching
+        return
+    if stale or not pyc.exists():
+        import py_compile
+
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            py_compile.compile(str(path), cfile=str(pyc), doraise=True)
+
+
 class JitKernel(MemberKernel):
     """``run(consts, t0, dt, n_steps, stride, out)`` like the NumPy kernel; compiled lazily."""
 
@@ -373,10 +392,12 @@ class JitKernel(MemberKernel):
         """The kernel's module, written to numba's cache folder and imported once."""
         if self._module is None:
             path = _cache_dir() / f"{self.module_name}.py"
-            if not path.exists() or path.read_text() != self.source:
+            stale = not path.exists() or path.read_text() != self.source
+            if stale:
                 tmp = path.with_suffix(f".tmp{id(self)}")
                 tmp.write_text(self.source)
                 tmp.replace(path)
+            _keep_bytecode(path, stale)
             spec = importlib.util.spec_from_file_location(self.module_name, path)
             assert spec is not None
             assert spec.loader is not None

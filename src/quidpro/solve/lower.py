@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from quidpro.errors import NOWHERE, CycleError, Loc, ModelError
 from quidpro.lang.ast import Binary, Call, Expr, Name, Num, Unary, names, walk
 from quidpro.lang.builtins import BUILTINS
+from quidpro.model.graph import Digraph
 from quidpro.model.limits import check_order
 from quidpro.model.spec import Model
 
@@ -310,7 +309,7 @@ _STATEFUL_FAMILIES: dict[str, Callable[[_Lowerer, str, tuple[Expr, ...], str, Lo
 
 
 def _order(eqs: dict[str, Equation], known: set[str], phase: str) -> list[str]:
-    g = nx.DiGraph()
+    g = Digraph()
     position = {n: i for i, n in enumerate(eqs)}
     for name, eq in eqs.items():
         g.add_node(name)
@@ -319,10 +318,9 @@ def _order(eqs: dict[str, Equation], known: set[str], phase: str) -> list[str]:
                 g.add_edge(dep, name)
             elif dep not in known:
                 raise ModelError(f"internal: {dep!r} unknown while ordering", eq.loc)
-    try:
-        return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
-    except nx.NetworkXUnfeasible:
-        cycle = [a for a, _ in nx.find_cycle(g)]
+    order = g.ordered(key=position.__getitem__)
+    if order is None:
+        cycle = [a for a, _ in g.find_cycle()]
         owners: list[str] = []
         for c in cycle:
             o = eqs[c].owner
@@ -338,7 +336,8 @@ def _order(eqs: dict[str, Equation], known: set[str], phase: str) -> list[str]:
             f"{what}: {' -> '.join([*owners, owners[0]])} (break it with a stock, "
             "a smooth() or a delay)",
             loc,
-        ) from None
+        )
+    return order
 
 
 def lower(model: Model) -> System:

@@ -7,6 +7,8 @@ the table of constants per member, the status arrays, the run-major output and t
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,40 @@ def member_table(consts: list[Any], n_runs: int) -> np.ndarray:
     for i, v in enumerate(consts):
         table[:, i] = v
     return table
+
+
+# What numba's CPU-target set-up imports for features no quidpro kernel uses: scipy.linalg
+# (~0.27 s) only to decide whether np.correlate/np.convolve may call BLAS, and cffi
+# (~0.05 s, with its C parser) to type cffi functions.
+UNUSED_BY_KERNELS = ("scipy.linalg", "cffi")
+
+
+def init_numba_target() -> None:
+    """Set up numba's CPU target once a process, without what no quidpro kernel uses.
+
+    numba sets up its CPU target (every lowering and typing registry it has) on the
+    first compile or cache load of a process: most of a fresh ``quidpro run``'s first
+    run. In a single-threaded process that has not loaded them, the modules of
+    :data:`UNUSED_BY_KERNELS` are made unimportable for the set-up, so numba sets
+    up as it does where they are not installed: its own loop serves np.correlate and
+    np.convolve, and cffi functions are not compiled. np.dot and np.linalg still
+    import scipy when code using them is compiled.
+    """
+    if "numba.np.arraymath" in sys.modules:  # set up already
+        return
+    from numba.core.registry import cpu_target
+
+    blocked = []
+    if threading.active_count() == 1:
+        blocked = [name for name in UNUSED_BY_KERNELS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # import fails
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 class MemberKernel:
@@ -60,6 +96,7 @@ class MemberKernel:
         values = np.zeros(n_runs)
         run_major = np.moveaxis(out, 2, 0)
         args = (float(t0), float(dt), n_steps, stride, run_major, status, values)
+        init_numba_target()
         offset = self.launch(member_table(consts, n_runs), args)
         return RunStatus.from_codes(status, offset, values)
 
