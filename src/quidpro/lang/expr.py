@@ -22,6 +22,7 @@ from lark.exceptions import (
     VisitError,
 )
 
+from quidpro.cache import parser_cache
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num, Unary, children
 
@@ -118,7 +119,13 @@ class _ChainRules:
 @cache
 def _parser() -> Lark:
     grammar = files("quidpro.lang").joinpath("expr.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=parser_cache("expr"),
+    )
 
 
 class _ToAst(_ChainRules, Transformer[Token, Expr]):

@@ -17,6 +17,7 @@ from typing import Any
 
 from lark import Lark, Token, v_args
 
+from quidpro.cache import parser_cache
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num
 from quidpro.lang.expr import _ToAst, bounded
@@ -28,7 +29,13 @@ _PLAIN_NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 @cache
 def _parser() -> Lark:
     grammar = files("quidpro.lang").joinpath("xmile.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=parser_cache("xmile_expr"),
+    )
 
 
 def unquote(text: str) -> str:

@@ -17,6 +17,7 @@ import json
 import os
 from pathlib import Path
 
+from quidpro.cache import cache_root
 from quidpro.errors import Loc, UnitError
 from quidpro.model.check import unit_errors
 from quidpro.model.spec import Model
@@ -29,12 +30,7 @@ _CHECKER = ("model/units.py", "lang/format.py", "lang/suggest.py", "errors.py")
 
 def cache_folder() -> Path:
     """``<cache>/units``: ``$QUIDPRO_CACHE`` or the user cache folder of quidpro."""
-    root = os.environ.get("QUIDPRO_CACHE")
-    if not root:
-        import platformdirs
-
-        root = platformdirs.user_cache_dir("quidpro")
-    return Path(root) / "units"
+    return cache_root() / "units"
 
 
 def cache_key(model: Model, source: str) -> str:

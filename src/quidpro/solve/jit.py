@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from quidpro.cache import cache_root
 from quidpro.lang.ast import Binary, Expr, Unary
 from quidpro.model.spec import Lookup
 from quidpro.solve.codegen import (
@@ -350,12 +351,7 @@ def _stages(method: ButcherTableau, n_states: int, lay: _Layout) -> list[str]:
 
 def _cache_dir() -> Path:
     """Where generated kernels and numba's cache of them live ($QUIDPRO_CACHE overrides)."""
-    import os
-
-    import platformdirs
-
-    root = os.environ.get("QUIDPRO_CACHE") or platformdirs.user_cache_dir("quidpro")
-    path = Path(root) / "kernels"
+    path = cache_root() / "kernels"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

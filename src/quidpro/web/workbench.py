@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from quidpro.cache import cache_root
 from quidpro.errors import ConfigError, QuidproError
 from quidpro.report.labels import first_sentence
 from quidpro.web import levers
@@ -405,9 +406,7 @@ def _finite(a: np.ndarray) -> list[float | None]:
 
 
 def _default_cache() -> Path:
-    import platformdirs
-
-    return Path(os.environ.get("QUIDPRO_CACHE") or platformdirs.user_cache_dir("quidpro"))
+    return cache_root()
 
 
 def _single_run_backend(backend: str) -> str:
