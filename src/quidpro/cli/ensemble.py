@@ -73,7 +73,7 @@ def ensemble(
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Fan chart of the variables, FILE.png.")] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Members per batch (default: up to 8,192, within ~128 MiB).")
+        int | None, typer.Option(help="Members drawn and summarised per batch (default 4,096).")
     ] = None,
     max_memory: Annotated[
         int,
