@@ -70,6 +70,15 @@ class _Tree:
         self.size = n
         self.end = np.array([ids[q] for q in seqs], dtype=int)
 
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Parent (-1 for a first link) and link of every node, in level order."""
+        parent = np.full(self.size, -1, dtype=np.int64)
+        link = np.zeros(self.size, dtype=np.int64)
+        for lo, hi, parents, links in self.levels:
+            parent[lo:hi] = parents
+            link[lo:hi] = links
+        return parent, link
+
     def values(self, flat: np.ndarray) -> np.ndarray:
         """Every node's product ``(node, column)`` for link scores ``flat``."""
         out = np.empty((self.size, flat.shape[1]))
@@ -181,6 +190,49 @@ class LoopProducts:
             )
             out.append((heads, pairs))
         return out
+
+    def arrays(self, keep: Sequence[int]) -> dict[str, Any]:
+        """The trees, partition sums and ``keep`` loops as flat arrays (for numba)."""
+        if self._pair_sums is None:
+            self._pair_sums = self._sums()
+        i64 = np.int64
+        heads = [h for h, _ in self._pair_sums]
+        p_ptr = np.r_[0, np.cumsum([len(h) for h in heads])].astype(i64)
+        h_ptr = [np.zeros(1, dtype=i64)]
+        offset = 0
+        for _, pairs in self._pair_sums:
+            h_ptr.append(pairs.indptr[1:].astype(i64) + offset)
+            offset += pairs.nnz
+        kept = np.asarray(keep, dtype=int)
+        rows = self.row[kept]
+        kept_parts = self.parts[kept]
+        groups = [np.flatnonzero(kept_parts == p) for p in np.unique(kept_parts)]
+        return {
+            "heads": self.heads.flat(),
+            "tails": self.tails.flat(),
+            "sums": (
+                p_ptr,
+                np.concatenate([np.zeros(0, dtype=i64), *heads]).astype(i64),
+                np.concatenate(h_ptr),
+                np.concatenate(
+                    [np.zeros(0, dtype=i64), *(p.indices for _, p in self._pair_sums)]
+                ).astype(i64),
+            ),
+            "exact": (
+                np.r_[self.starts, self.n_loops].astype(i64),
+                self.heads.end.astype(i64),
+                self.tails.end.astype(i64),
+            ),
+            "kept": (
+                self.heads.end[rows].astype(i64),
+                self.tails.end[rows].astype(i64),
+                np.searchsorted(self.part_ids, kept_parts).astype(i64),
+            ),
+            "groups": (
+                np.r_[0, np.cumsum([len(g) for g in groups])].astype(i64),
+                np.concatenate([np.zeros(0, dtype=int), *groups]).astype(i64),
+            ),
+        }
 
     def relative_of(self, ls: np.ndarray, keep: Sequence[int]) -> np.ndarray:
         """Relative scores ``(len(keep), ...)`` of the ``keep`` loops.
