@@ -22,12 +22,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CHUNK = 32  # members per pass (their tree values stay in the processor's cache)
+CHUNK = 256  # members per pass (vector loops long enough to pay; ~2 MiB of tree values)
 PARTIAL, SIGN, INFLOW, OUTFLOW = 0, 1, 2, 3
 BIG = np.finfo(np.float64).max
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _finite(x: float) -> float:
     """``nan_to_num(x, nan=0.0)``: NaN to 0, infinities to the largest floats."""
     if x != x:  # noqa: PLR0124  # numba's NaN test
@@ -39,7 +39,7 @@ def _finite(x: float) -> float:
     return x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _sign(x: float) -> float:
     """``np.sign``: NaN stays NaN."""
     if x > 0.0:
@@ -51,7 +51,7 @@ def _sign(x: float) -> float:
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     values: np.ndarray,
     t: int,
@@ -63,33 +63,45 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     aux: np.ndarray,
     ls: np.ndarray,
 ) -> None:
-    """Link scores over step ``[t - 1, t]`` of members ``m0 .. m1 - 1`` into ``ls``."""
+    """Link scores over step ``[t - 1, t]`` of members ``m0 .. m1 - 1`` into ``ls``.
+
+    One loop per link over the members, without branches (vector operations).
+    """
+    w = m1 - m0
+    if t == 0:
+        ls[:, :w] = 0.0
+        return
+    now, before = values[t], values[t - 1]
     for k in range(len(kind)):
-        a, z, p = src[k], tgt[k], aux[k]
-        for j in range(m1 - m0):
-            m = m0 + j
-            if t == 0:
-                ls[k, j] = 0.0
-                continue
-            dx = values[t, a, m] - values[t - 1, a, m]
-            if kind[k] >= INFLOW:
-                dnet = values[t, p, m] - values[t - 1, p, m]
+        a, z, p, kk = src[k], tgt[k], aux[k], kind[k]
+        out = ls[k]
+        x1, x0 = now[a, m0:m1], before[a, m0:m1]
+        z1, z0, p1 = now[z, m0:m1], before[z, m0:m1], now[p, m0:m1]
+        if kk >= INFLOW:
+            sign = 1.0 if kk == INFLOW else -1.0
+            p0 = before[p, m0:m1]
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dnet = p1[j] - p0[j]
                 ratio = abs(dx / (1.0 if dnet == 0.0 else dnet))
-                v = 0.0 if dnet == 0.0 else ratio if kind[k] == INFLOW else -ratio
-            else:
-                dz = values[t, z, m] - values[t - 1, z, m]
-                if dz == 0.0 or dx == 0.0:
-                    v = 0.0
-                elif kind[k] == SIGN:
-                    v = _sign(dz * dx)
-                else:
-                    pz = values[t, p, m] - values[t - 1, z, m]
-                    mag = abs(pz / (1.0 if dz == 0.0 else dz))
-                    v = mag * _sign(pz * dx)
-            ls[k, j] = _finite(v)
+                out[j] = _finite(0.0 if dnet == 0.0 else sign * ratio)
+        elif kk == SIGN:
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dz = z1[j] - z0[j]
+                v = _sign(dz * dx)
+                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
+        else:
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dz = z1[j] - z0[j]
+                pz = p1[j] - z0[j]
+                mag = abs(pz / (1.0 if dz == 0.0 else dz))
+                v = mag * _sign(pz * dx)
+                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tree(
     parent: np.ndarray, link: np.ndarray, first: int, ls: np.ndarray, out: np.ndarray
 ) -> None:
@@ -105,87 +117,103 @@ def _tree(
                 out[n, j] = out[q, j] * ls[k, j]
 
 
-@njit(cache=True)
-def _denominators(  # noqa: PLR0917  # numba: arrays positionally
-    head: np.ndarray,
-    tail: np.ndarray,
-    p_ptr: np.ndarray,
-    p_heads: np.ndarray,
-    h_ptr: np.ndarray,
-    h_tails: np.ndarray,
+@njit(cache=True, error_model="numpy")
+def _denominators(  # numba: arrays positionally
+    ls: np.ndarray,
+    sums: tuple[np.ndarray, ...],
     w: int,
-    inner: np.ndarray,
+    val: np.ndarray,
     denom: np.ndarray,
 ) -> None:
-    """Each partition's sum of absolute loop scores: ``sum_h |head_h| sum_t |tail_t|``."""
-    for p in range(len(p_ptr) - 1):
+    """Each partition's sum of absolute loop scores: one pass over its automaton.
+
+    A state's value is the sum over the paths reaching it of their products of absolute
+    link scores; the accepting states' values add up to the sum over the loops.
+    """
+    starts, src, dst, link, accepting, owner, _ = sums
+    val[:, :w] = 0.0
+    denom[:, :w] = 0.0
+    for s in starts:
+        val[s, :w] = 1.0
+    for e in range(len(src)):
+        a, b, k = src[e], dst[e], link[e]
         for j in range(w):
-            denom[p, j] = 0.0
-        for i in range(p_ptr[p], p_ptr[p + 1]):
-            for j in range(w):
-                inner[j] = 0.0
-            for e in range(h_ptr[i], h_ptr[i + 1]):
-                tn = h_tails[e]
-                for j in range(w):
-                    inner[j] += abs(tail[tn, j])
-            hn = p_heads[i]
-            for j in range(w):
-                denom[p, j] += abs(head[hn, j]) * inner[j]
+            val[b, j] += val[a, j] * abs(ls[k, j])
+    for i in range(len(accepting)):
+        for j in range(w):
+            denom[owner[i], j] += val[accepting[i], j]
 
 
-@njit(cache=True)
-def _exact_denominator(  # noqa: PLR0917  # numba: arrays positionally
-    head: np.ndarray,
-    tail: np.ndarray,
-    starts: np.ndarray,
-    loop_head: np.ndarray,
-    loop_tail: np.ndarray,
+@njit(cache=True, error_model="numpy")
+def _exact_denominator(  # numba: arrays positionally
+    ls: np.ndarray,
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     j: int,
     denom: np.ndarray,
 ) -> None:
-    """Column ``j``'s sums loop by loop (an overflow or ``inf * 0`` counts as NumPy's)."""
+    """Column ``j``'s sums loop by loop: an overflow or ``inf * 0`` counts as in NumPy's."""
+    starts, h_ptr, h_links, t_ptr, t_links = exact
     for p in range(len(starts) - 1):
-        s = 0.0
+        total = 0.0
         for r in range(starts[p], starts[p + 1]):
-            s += abs(_finite(head[loop_head[r], j] * tail[loop_tail[r], j]))
-        denom[p, j] = s
+            head = ls[h_links[h_ptr[r]], j]
+            for i in range(h_ptr[r] + 1, h_ptr[r + 1]):
+                head *= ls[h_links[i], j]
+            tail = 1.0
+            for i in range(t_ptr[r], t_ptr[r + 1]):
+                tail = ls[t_links[i], j] if i == t_ptr[r] else tail * ls[t_links[i], j]
+            total += abs(_finite(head * tail))
+        denom[p, j] = total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dominant(  # noqa: PLR0917  # numba: arrays positionally
     rel: np.ndarray, g_ptr: np.ndarray, g_idx: np.ndarray, w: int, t: int, counts: np.ndarray
 ) -> None:
-    """Count, per group of kept loops, the smallest set explaining at least half."""
-    order = np.empty(len(g_idx), dtype=np.int64)
+    """Count, per group of kept loops, the smallest set explaining at least half.
+
+    As ``dominant_mask``: loops in a stable order by decreasing magnitude, each taken
+    while the running sum before it (``cumsum - self``, the same floats) is below one
+    half. The loops are picked largest first and the picking stops once the sum before
+    is past one half by more than rounding can bring back (each magnitude is at most
+    one, so the rest would not be taken).
+    """
+    size = 0
+    for g in range(len(g_ptr) - 1):
+        size = max(size, g_ptr[g + 1] - g_ptr[g])
+    mag = np.empty(size)
     for j in range(w):
         for g in range(len(g_ptr) - 1):
-            lo, hi = g_ptr[g], g_ptr[g + 1]
-            for i in range(lo, hi):  # stable insertion sort by decreasing magnitude
-                k = g_idx[i]
-                mk = abs(rel[k, j])
-                pos = i
-                while pos > lo and abs(rel[order[pos - 1], j]) < mk:
-                    order[pos] = order[pos - 1]
-                    pos -= 1
-                order[pos] = k
+            lo, n = g_ptr[g], g_ptr[g + 1] - g_ptr[g]
+            for i in range(n):
+                mag[i] = abs(rel[g_idx[lo + i], j])
             running = 0.0
-            for i in range(lo, hi):
-                k = order[i]
-                mk = abs(rel[k, j])
+            for _ in range(n):
+                best = 0
+                for i in range(1, n):
+                    if mag[i] > mag[best]:
+                        best = i
+                mk = mag[best]
+                if mk <= 0.0:  # the rest are 0 (or already taken)
+                    break
                 running += mk
-                if running - mk < 0.5 - 1e-12 and mk > 0.0:
-                    counts[k, t] += 1.0
+                before = running - mk
+                if before < 0.5 - 1e-12:
+                    counts[g_idx[lo + best], t] += 1.0
+                elif before > 0.5 + 1e-9:
+                    break
+                mag[best] = -1.0  # taken
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
     values: np.ndarray,
     stride: int,
     links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     heads: tuple[np.ndarray, np.ndarray],
     tails: tuple[np.ndarray, np.ndarray],
-    sums: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    exact: tuple[np.ndarray, np.ndarray, np.ndarray],
     kept: tuple[np.ndarray, np.ndarray, np.ndarray],
     groups: tuple[np.ndarray, np.ndarray],
     counts: np.ndarray,
@@ -196,39 +224,42 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         values: the batch's series ``(step, series, member)``, every step.
         stride: steps per saved time.
         links: per link, its kind, source, target and partial-or-net series.
-        heads: parent node (-1: a first link) and link of each head-tree node.
+        sums: the partitions' automata: start states, transitions (source, target,
+            link), accepting states and their partitions, the number of states.
+        exact: partition starts, each loop's head and reversed tail links (pointers,
+            links), for a column whose automaton sum is not finite.
+        heads: parent node (-1: a first link) and link of each node of the head tree,
+            restricted to the kept loops' paths.
         tails: the same for the tail tree (node 0 the empty product).
-        sums: partition sums' heads per partition (pointers, nodes) and tails per head
-            (pointers, nodes).
-        exact: partition starts, head and tail nodes of every loop in partition order.
-        kept: the kept loops' head node, tail node and partition (row of the sums).
+        kept: the kept loops' head node, tail node and partition.
         groups: the kept loops by partition (pointers, kept indices) for dominance.
         counts: ``(kept loop, saved time)``, added to.
     """
     kind, src, tgt, aux = links
     n_steps, n_members = values.shape[0], values.shape[2]
     k_head, k_tail, k_part = kept
-    n_parts = len(sums[0]) - 1
+    n_parts = len(exact[0]) - 1
+    n_states = sums[6][0]
     ls = np.empty((len(kind), CHUNK))
     head = np.empty((len(heads[0]), CHUNK))
     tail = np.empty((len(tails[0]), CHUNK))
     tail[0] = 1.0  # the empty tail
-    inner = np.empty(CHUNK)
+    val = np.empty((max(n_states, 1), CHUNK))
     denom = np.empty((n_parts, CHUNK))
     rel = np.empty((len(k_head), CHUNK))
-    for m0 in range(0, n_members, CHUNK):
-        m1 = min(n_members, m0 + CHUNK)
-        w = m1 - m0
-        for t in range(0, n_steps, stride):
+    for t in range(0, n_steps, stride):  # the series are read in memory order
+        for m0 in range(0, n_members, CHUNK):
+            m1 = min(n_members, m0 + CHUNK)
+            w = m1 - m0
             _link_scores(values, t, m0, m1, kind, src, tgt, aux, ls)
             _tree(heads[0], heads[1], 0, ls, head)
             _tree(tails[0], tails[1], 1, ls, tail)
-            _denominators(head, tail, sums[0], sums[1], sums[2], sums[3], w, inner, denom)
+            _denominators(ls, sums, w, val, denom)
             for j in range(w):
                 for p in range(n_parts):
                     d = denom[p, j]
                     if d - d != 0.0:  # not finite: loop by loop, as NumPy's fallback
-                        _exact_denominator(head, tail, exact[0], exact[1], exact[2], j, denom)
+                        _exact_denominator(ls, exact, j, denom)
                         break
             for i in range(len(k_head)):
                 for j in range(w):
