@@ -132,6 +132,8 @@ def automaton(seqs: Sequence[tuple[int, ...]]) -> tuple[int, np.ndarray, np.ndar
                 trie.append({})
                 final.append(False)
             node = nxt
+        if final[node]:
+            raise ValueError(f"sequence {q} is given twice")
         final[node] = True
     # Merge equal sub-automata, children before parents (trie nodes are numbered in
     # insertion order, so a child's number is above its parent's).
