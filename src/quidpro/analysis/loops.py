@@ -511,7 +511,7 @@ def _ensemble(
         else:
             traj = setup.series(values, hi - lo, backend, lo)
             jit.dominance_counts(
-                np.ascontiguousarray(traj.values),
+                traj.values,
                 t.save_stride,
                 links,
                 arrays["sums"],

@@ -53,7 +53,8 @@ def _sign(x: float) -> float:
 
 @njit(cache=True, error_model="numpy")
 def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
-    values: np.ndarray,
+    now: np.ndarray,
+    before: np.ndarray,
     t: int,
     m0: int,
     m1: int,
@@ -65,13 +66,14 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
 ) -> None:
     """Link scores over step ``[t - 1, t]`` of members ``m0 .. m1 - 1`` into ``ls``.
 
+    ``now`` and ``before`` are the series ``(series, member)`` at ``t`` and ``t - 1``.
+
     One loop per link over the members, without branches (vector operations).
     """
     w = m1 - m0
     if t == 0:
         ls[:, :w] = 0.0
         return
-    now, before = values[t], values[t - 1]
     for k in range(len(kind)):
         a, z, p, kk = src[k], tgt[k], aux[k], kind[k]
         out = ls[k]
@@ -99,6 +101,14 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
                 mag = abs(pz / (1.0 if dz == 0.0 else dz))
                 v = mag * _sign(pz * dx)
                 out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
+
+
+@njit(cache=True, error_model="numpy")
+def _members_at(values: np.ndarray, t: int, m0: int, m1: int, out: np.ndarray) -> None:
+    """``out[:, :m1 - m0] = values[t, :, m0:m1]`` from series stored member by member."""
+    for m in range(m0, m1):
+        for i in range(values.shape[1]):
+            out[i, m - m0] = values[t, i, m]
 
 
 @njit(cache=True, error_model="numpy")
@@ -221,7 +231,7 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
     """Add to ``counts[kept loop, saved time]`` the members in which the loop dominates.
 
     Args:
-        values: the batch's series ``(step, series, member)``, every step.
+        values: the batch's series ``(step, series, member)``, every step (any layout).
         stride: steps per saved time.
         links: per link, its kind, source, target and partial-or-net series.
         sums: the partitions' automata: start states, transitions (source, target,
@@ -235,35 +245,70 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         groups: the kept loops by partition (pointers, kept indices) for dominance.
         counts: ``(kept loop, saved time)``, added to.
     """
-    kind, src, tgt, aux = links
     n_steps, n_members = values.shape[0], values.shape[2]
-    k_head, k_tail, k_part = kept
-    n_parts = len(exact[0]) - 1
-    n_states = sums[6][0]
-    ls = np.empty((len(kind), CHUNK))
-    head = np.empty((len(heads[0]), CHUNK))
-    tail = np.empty((len(tails[0]), CHUNK))
-    tail[0] = 1.0  # the empty tail
-    val = np.empty((max(n_states, 1), CHUNK))
-    denom = np.empty((n_parts, CHUNK))
-    rel = np.empty((len(k_head), CHUNK))
-    for t in range(0, n_steps, stride):  # the series are read in memory order
+    work = (
+        np.empty((len(links[0]), CHUNK)),  # link scores
+        np.empty((len(heads[0]), CHUNK)),  # head tree
+        np.ones((len(tails[0]), CHUNK)),  # tail tree (node 0 the empty tail)
+        np.empty((max(sums[6][0], 1), CHUNK)),  # automaton states
+        np.empty((len(exact[0]) - 1, CHUNK)),  # partition sums
+        np.empty((len(kept[0]), CHUNK)),  # relative scores
+    )
+    if values.strides[2] > values.strides[1]:  # numba's kernel: member by member
+        now = np.empty((values.shape[1], CHUNK))
+        before = np.empty((values.shape[1], CHUNK))
         for m0 in range(0, n_members, CHUNK):
             m1 = min(n_members, m0 + CHUNK)
-            w = m1 - m0
-            _link_scores(values, t, m0, m1, kind, src, tgt, aux, ls)
-            _tree(heads[0], heads[1], 0, ls, head)
-            _tree(tails[0], tails[1], 1, ls, tail)
-            _denominators(ls, sums, w, val, denom)
-            for j in range(w):
-                for p in range(n_parts):
-                    d = denom[p, j]
-                    if d - d != 0.0:  # not finite: loop by loop, as NumPy's fallback
-                        _exact_denominator(ls, exact, j, denom)
-                        break
-            for i in range(len(k_head)):
-                for j in range(w):
-                    mine = _finite(head[k_head[i], j] * tail[k_tail[i], j])
-                    d = denom[k_part[i], j]
-                    rel[i, j] = mine / d if d > 0.0 else 0.0
-            _dominant(rel, groups[0], groups[1], w, t // stride, counts)
+            for t in range(0, n_steps, stride):
+                if t > 0 and (stride > 1 or t == stride):
+                    _members_at(values, t - 1, m0, m1, before)
+                elif t > 0:  # the last step read is this one's previous
+                    now, before = before, now
+                _members_at(values, t, m0, m1, now)
+                args = (now, before, t, 0, m1 - m0)
+                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
+    else:  # NumPy's kernel: step by step
+        for t in range(0, n_steps, stride):
+            for m0 in range(0, n_members, CHUNK):
+                args = (values[t], values[max(t - 1, 0)], t, m0, min(n_members, m0 + CHUNK))
+                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
+
+
+@njit(cache=True, error_model="numpy")
+def _block(  # noqa: PLR0917  # numba: arrays positionally
+    now: np.ndarray,
+    before: np.ndarray,
+    t: int,
+    m0: int,
+    m1: int,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    counts: np.ndarray,
+) -> None:
+    """The counts of step ``t`` for members ``m0 .. m1 - 1`` of ``now`` and ``before``."""
+    ls, head, tail, val, denom, rel = work
+    k_head, k_tail, k_part = kept
+    w = m1 - m0
+    _link_scores(now, before, t, m0, m1, links[0], links[1], links[2], links[3], ls)
+    _tree(heads[0], heads[1], 0, ls, head)
+    _tree(tails[0], tails[1], 1, ls, tail)
+    _denominators(ls, sums, w, val, denom)
+    for j in range(w):
+        for p in range(denom.shape[0]):
+            d = denom[p, j]
+            if d - d != 0.0:  # not finite: loop by loop, as NumPy's fallback
+                _exact_denominator(ls, exact, j, denom)
+                break
+    for i in range(len(k_head)):
+        for j in range(w):
+            mine = _finite(head[k_head[i], j] * tail[k_tail[i], j])
+            d = denom[k_part[i], j]
+            rel[i, j] = mine / d if d > 0.0 else 0.0
+    _dominant(rel, groups[0], groups[1], w, t // stride, counts)
