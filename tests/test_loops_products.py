@@ -163,6 +163,13 @@ def test_automaton_accepts_exactly_the_loops() -> None:
             found.append(path)
         stack.extend((b, (*path, k)) for b, k in out.get(s, []))
     assert sorted(found) == seqs
+    # A sequence given twice is accepted twice (its product counted twice).
+    n2, edges2, accepting2 = automaton([*seqs, seqs[3]])
+    val = np.zeros(n2)
+    val[0] = 1.0
+    for a, b, k in edges2:
+        val[b] += val[a] * w[k]
+    np.testing.assert_allclose(val[accepting2].sum(), want + np.prod(w[list(seqs[3])]), rtol=1e-12)
 
 
 def test_numba_counts_equal_relative_of_and_dominant_mask() -> None:

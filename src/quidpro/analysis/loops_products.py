@@ -113,16 +113,17 @@ class _Tree:
 
 
 def automaton(seqs: Sequence[tuple[int, ...]]) -> tuple[int, np.ndarray, np.ndarray]:
-    """The minimal acyclic automaton accepting exactly ``seqs`` (distinct, non-empty).
+    """The minimal acyclic automaton accepting exactly ``seqs`` (non-empty).
 
     Returns the number of states (0 the start, every transition from a lower to a higher
     state), the transitions ``(source, target, link)`` sorted by source, and the
-    accepting states. A sum over the sequences of products of per-link weights is one
-    pass over the transitions (:mod:`quidpro.analysis.loops_jit`); the flagship's 2,964
-    loops (118,000 factors) need 488 transitions.
+    accepting states (one entry per sequence: a sequence given twice, twice). A sum
+    over the sequences of products of per-link weights is one pass over the
+    transitions (:mod:`quidpro.analysis.loops_jit`); the flagship's 2,964 loops
+    (118,000 factors) need 488 transitions.
     """
     trie: list[dict[int, int]] = [{}]
-    final = [False]
+    ends = [0]  # sequences ending at each trie node
     for q in seqs:
         node = 0
         for a in q:
@@ -130,26 +131,26 @@ def automaton(seqs: Sequence[tuple[int, ...]]) -> tuple[int, np.ndarray, np.ndar
             if nxt is None:
                 nxt = trie[node][a] = len(trie)
                 trie.append({})
-                final.append(False)
+                ends.append(0)
             node = nxt
-        if final[node]:
-            raise ValueError(f"sequence {q} is given twice")
-        final[node] = True
+        ends[node] += 1
     # Merge equal sub-automata, children before parents (trie nodes are numbered in
     # insertion order, so a child's number is above its parent's).
     signature: dict[tuple[Any, ...], int] = {}
     state = [0] * len(trie)
     for node in range(len(trie) - 1, -1, -1):
-        key = (final[node], tuple(sorted((a, state[c]) for a, c in trie[node].items())))
+        key = (ends[node], tuple(sorted((a, state[c]) for a, c in trie[node].items())))
         state[node] = signature.setdefault(key, len(signature))
     n = len(signature)
     edges = sorted(
         (n - 1 - sid, n - 1 - child, a) for (_, out), sid in signature.items() for a, child in out
     )
-    accepting = np.array(
-        sorted(n - 1 - sid for (fin, _), sid in signature.items() if fin), dtype=np.int64
+    accepting = sorted(n - 1 - sid for (k, _), sid in signature.items() for _ in range(k))
+    return (
+        n,
+        np.array(edges, dtype=np.int64).reshape(len(edges), 3),
+        np.array(accepting, dtype=np.int64),
     )
-    return n, np.array(edges, dtype=np.int64).reshape(len(edges), 3), accepting
 
 
 class LoopProducts:
