@@ -104,11 +104,12 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
 
 
 @njit(cache=True, error_model="numpy")
-def _members_at(values: np.ndarray, t: int, m0: int, m1: int, out: np.ndarray) -> None:
-    """``out[:, :m1 - m0] = values[t, :, m0:m1]`` from series stored member by member."""
+def _members_at(by_member: np.ndarray, t: int, m0: int, m1: int, out: np.ndarray) -> None:
+    """``out[:, :m1 - m0]``: step ``t`` of members ``m0 .. m1 - 1`` (member, step, series)."""
     for m in range(m0, m1):
-        for i in range(values.shape[1]):
-            out[i, m - m0] = values[t, i, m]
+        row = by_member[m, t]
+        for i in range(len(row)):
+            out[i, m - m0] = row[i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -215,7 +216,6 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
                 mag[best] = -1.0  # taken
 
 
-@njit(cache=True, error_model="numpy")
 def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
     values: np.ndarray,
     stride: int,
@@ -231,7 +231,9 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
     """Add to ``counts[kept loop, saved time]`` the members in which the loop dominates.
 
     Args:
-        values: the batch's series ``(step, series, member)``, every step (any layout).
+        values: the batch's series ``(step, series, member)``, every step: stored so
+            (NumPy's kernel) or as ``(member, step, series)`` seen through a transposed
+            view (numba's); another layout is copied.
         stride: steps per saved time.
         links: per link, its kind, source, target and partial-or-net series.
         sums: the partitions' automata: start states, transitions (source, target,
@@ -245,7 +247,34 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         groups: the kept loops by partition (pointers, kept indices) for dominance.
         counts: ``(kept loop, saved time)``, added to.
     """
-    n_steps, n_members = values.shape[0], values.shape[2]
+    by_member = np.moveaxis(values, 2, 0)
+    if by_member.flags.c_contiguous:  # numba's kernel: read member by member
+        shape = values.shape
+    else:  # NumPy's kernel: step by step
+        by_member = np.zeros((0, 0, 0))
+        values = np.ascontiguousarray(values)
+        shape = values.shape
+    args = (stride, links, sums, exact, heads, tails, kept, groups, counts)
+    _counts(values, by_member, shape[0], shape[2], *args)
+
+
+@njit(cache=True, error_model="numpy")
+def _counts(  # noqa: PLR0917  # numba: arrays positionally
+    values: np.ndarray,
+    by_member: np.ndarray,
+    n_steps: int,
+    n_members: int,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    counts: np.ndarray,
+) -> None:
+    """:func:`dominance_counts` from ``values`` or, when not empty, ``by_member``."""
     work = (
         np.empty((len(links[0]), CHUNK)),  # link scores
         np.empty((len(heads[0]), CHUNK)),  # head tree
@@ -254,20 +283,20 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         np.empty((len(exact[0]) - 1, CHUNK)),  # partition sums
         np.empty((len(kept[0]), CHUNK)),  # relative scores
     )
-    if values.strides[2] > values.strides[1]:  # numba's kernel: member by member
-        now = np.empty((values.shape[1], CHUNK))
-        before = np.empty((values.shape[1], CHUNK))
+    if by_member.size:
+        now = np.empty((by_member.shape[2], CHUNK))
+        before = np.empty((by_member.shape[2], CHUNK))
         for m0 in range(0, n_members, CHUNK):
             m1 = min(n_members, m0 + CHUNK)
             for t in range(0, n_steps, stride):
                 if t > 0 and (stride > 1 or t == stride):
-                    _members_at(values, t - 1, m0, m1, before)
+                    _members_at(by_member, t - 1, m0, m1, before)
                 elif t > 0:  # the last step read is this one's previous
                     now, before = before, now
-                _members_at(values, t, m0, m1, now)
+                _members_at(by_member, t, m0, m1, now)
                 args = (now, before, t, 0, m1 - m0)
                 _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
-    else:  # NumPy's kernel: step by step
+    else:
         for t in range(0, n_steps, stride):
             for m0 in range(0, n_members, CHUNK):
                 args = (values[t], values[max(t - 1, 0)], t, m0, min(n_members, m0 + CHUNK))
