@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 CHUNK = 256  # members per pass (vector loops long enough to pay; ~2 MiB of tree values)
+PAD = 8  # spare columns: rows 2 KiB apart would share the same few cache sets
 PARTIAL, SIGN, INFLOW, OUTFLOW = 0, 1, 2, 3
 BIG = np.finfo(np.float64).max
 
@@ -276,16 +277,16 @@ def _counts(  # noqa: PLR0917  # numba: arrays positionally
 ) -> None:
     """:func:`dominance_counts` from ``values`` or, when not empty, ``by_member``."""
     work = (
-        np.empty((len(links[0]), CHUNK)),  # link scores
-        np.empty((len(heads[0]), CHUNK)),  # head tree
-        np.ones((len(tails[0]), CHUNK)),  # tail tree (node 0 the empty tail)
-        np.empty((max(sums[6][0], 1), CHUNK)),  # automaton states
-        np.empty((len(exact[0]) - 1, CHUNK)),  # partition sums
-        np.empty((len(kept[0]), CHUNK)),  # relative scores
+        np.empty((len(links[0]), CHUNK + PAD)),  # link scores
+        np.empty((len(heads[0]), CHUNK + PAD)),  # head tree
+        np.ones((len(tails[0]), CHUNK + PAD)),  # tail tree (node 0 the empty tail)
+        np.empty((max(sums[6][0], 1), CHUNK + PAD)),  # automaton states
+        np.empty((len(exact[0]) - 1, CHUNK + PAD)),  # partition sums
+        np.empty((len(kept[0]), CHUNK + PAD)),  # relative scores
     )
     if by_member.size:
-        now = np.empty((by_member.shape[2], CHUNK))
-        before = np.empty((by_member.shape[2], CHUNK))
+        now = np.empty((by_member.shape[2], CHUNK + PAD))
+        before = np.empty((by_member.shape[2], CHUNK + PAD))
         for m0 in range(0, n_members, CHUNK):
             m1 = min(n_members, m0 + CHUNK)
             for t in range(0, n_steps, stride):
