@@ -142,15 +142,18 @@ def _denominators(  # numba: arrays positionally
     A state's value is the sum over the paths reaching it of their products of absolute
     link scores; the accepting states' values add up to the sum over the loops.
     """
-    starts, src, dst, link, accepting, owner, _ = sums
-    val[:, :w] = 0.0
+    starts, src, dst, link, accepting, owner, _, first = sums
     denom[:, :w] = 0.0
     for s in starts:
         val[s, :w] = 1.0
     for e in range(len(src)):
         a, b, k = src[e], dst[e], link[e]
-        for j in range(w):
-            val[b, j] += val[a, j] * abs(ls[k, j])
+        if first[e]:  # a state's first incoming path: set (no zeroing pass)
+            for j in range(w):
+                val[b, j] = val[a, j] * abs(ls[k, j])
+        else:
+            for j in range(w):
+                val[b, j] += val[a, j] * abs(ls[k, j])
     for i in range(len(accepting)):
         for j in range(w):
             denom[owner[i], j] += val[accepting[i], j]
@@ -214,6 +217,8 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
                     counts[g_idx[lo + best], t] += 1.0
                 elif before > 0.5 + 1e-9:
                     break
+                if running > 0.5 + 1e-9:  # the next one's sum before is past a half
+                    break
                 mag[best] = -1.0  # taken
 
 
@@ -238,7 +243,8 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         stride: steps per saved time.
         links: per link, its kind, source, target and partial-or-net series.
         sums: the partitions' automata: start states, transitions (source, target,
-            link), accepting states and their partitions, the number of states.
+            link), accepting states and their partitions, the number of states, and
+            which transitions are the first into their target.
         exact: partition starts, each loop's head and reversed tail links (pointers,
             links), for a column whose automaton sum is not finite.
         heads: parent node (-1: a first link) and link of each node of the head tree,

@@ -153,6 +153,14 @@ def automaton(seqs: Sequence[tuple[int, ...]]) -> tuple[int, np.ndarray, np.ndar
     )
 
 
+def _first_in(targets: np.ndarray) -> np.ndarray:
+    """1 for each transition that is the first (in order) into its target, else 0."""
+    first = np.zeros(len(targets), dtype=np.int64)
+    _, at = np.unique(targets, return_index=True)
+    first[at] = 1
+    return first
+
+
 class LoopProducts:
     """Loops as index arrays into a ``(link, ...)`` array of link scores.
 
@@ -283,6 +291,7 @@ class LoopProducts:
                 np.concatenate([np.zeros(0, dtype=i64), *accepting]),
                 np.concatenate([np.zeros(0, dtype=i64), *owner]),
                 np.array([offset], dtype=i64),
+                _first_in(e[:, 1]),
             ),
             "exact": self._sequences(),
             "heads": (h_parent, h_link),
