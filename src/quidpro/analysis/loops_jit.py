@@ -5,16 +5,20 @@ then :meth:`~quidpro.analysis.loops_products.LoopProducts.relative_of`, then
 :func:`~quidpro.analysis.loops.dominant_mask`) makes a dozen passes over arrays of
 ``(link or tree node, time, member)`` far larger than the processor's cache: on the
 flagship it cost ten times the kernel run it reads. Here one pass over the saved times
-does everything for a chunk of members at a time (their values contiguous, so the
+does everything for a chunk of members at a time (their values side by side, so the
 inner loops are vector operations): the link scores of the step (as
-:func:`~quidpro.analysis.loops_kernel.scores`), both product trees, each partition's
-sum of absolute loop scores, the kept loops' relative scores, and the dominant set
-(as ``dominant_mask``: stable order by magnitude, the same running sum), counted.
-Nothing of ``(link, time, member)`` size is stored.
+:func:`~quidpro.analysis.loops_kernel.scores`); each partition's sum of absolute loop
+scores as one pass over the minimal automaton of its loops
+(:func:`~quidpro.analysis.loops_products.automaton`: a state's value is the sum of the
+products along the paths reaching it); the kept loops' scores from the two product
+trees restricted to their paths (the same products as the full trees); their relative
+scores; and the dominant set (as ``dominant_mask``: stable order by magnitude, the same
+running sum), counted. Nothing of ``(link, time, member)`` size is stored.
 
 Every operation is the NumPy path's, in the same order, except the partition sums
-(the NumPy path's ``einsum`` may add in another order: a relative 1e-16). This module
-imports nothing of quidpro (loops imports it lazily, only with numba installed).
+(added in another order: a relative 1e-16 on sums of non-negative terms; a column whose
+sum overflows is redone loop by loop, as the NumPy path does). This module imports
+nothing of quidpro (loops imports it lazily, only with numba installed).
 """
 
 from __future__ import annotations
