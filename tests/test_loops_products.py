@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import quidpro
 from quidpro.analysis import loops as loops_mod
@@ -131,3 +132,114 @@ def test_results_do_not_depend_on_string_hashing() -> None:
         outs.append(json.loads(run.stdout))
     assert outs[0] == outs[1]
     assert len(outs[0]) == 5  # four loops and the cycle list
+
+
+def test_automaton_accepts_exactly_the_loops() -> None:
+    # The minimal automaton of a set of link sequences: its paths from the start to an
+    # accepting state are the sequences, so the sum over paths of products of per-link
+    # weights is the sum over the sequences; and it is smaller than their prefix tree.
+    from quidpro.analysis.loops_products import automaton
+
+    rng = np.random.default_rng(4)
+    seqs = sorted({tuple(rng.choice(12, size=int(rng.integers(1, 7)))) for _ in range(400)})
+    n, edges, accepting = automaton(seqs)
+    assert np.all(edges[:, 0] < edges[:, 1])  # numbered in topological order
+    assert len(edges) < sum(len(q) for q in seqs) / 2
+    w = rng.random(12) + 0.5
+    val = np.zeros(n)
+    val[0] = 1.0
+    for a, b, k in edges:
+        val[b] += val[a] * w[k]
+    want = sum(np.prod(w[list(q)]) for q in seqs)
+    np.testing.assert_allclose(val[accepting].sum(), want, rtol=1e-12)
+    # Paths, enumerated: exactly the sequences, each once.
+    out: dict[int, list[tuple[int, int]]] = {}
+    for a, b, k in edges.tolist():
+        out.setdefault(a, []).append((b, k))
+    found, stack = [], [(0, ())]
+    while stack:
+        s, path = stack.pop()
+        if s in set(accepting.tolist()):
+            found.append(path)
+        stack.extend((b, (*path, k)) for b, k in out.get(s, []))
+    assert sorted(found) == seqs
+    # A sequence given twice is accepted twice (its product counted twice).
+    n2, edges2, accepting2 = automaton([*seqs, seqs[3]])
+    val = np.zeros(n2)
+    val[0] = 1.0
+    for a, b, k in edges2:
+        val[b] += val[a] * w[k]
+    np.testing.assert_allclose(val[accepting2].sum(), want + np.prod(w[list(seqs[3])]), rtol=1e-12)
+
+
+def test_numba_counts_equal_relative_of_and_dominant_mask() -> None:
+    # loops_jit's counts, from series crafted so that every link score is a chosen
+    # number (some huge, so that products overflow and the loop-by-loop fallback is
+    # taken), equal those of the NumPy path on the same link scores.
+    pytest.importorskip("numba")
+    from quidpro.analysis import loops_jit
+    from quidpro.analysis.loops import dominant_mask
+    from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
+
+    rng = np.random.default_rng(9)
+    n_links, n_t, n_m = 30, 12, 300
+    want_ls = rng.normal(size=(n_links, n_t, n_m))
+    want_ls[rng.random(want_ls.shape) < 0.2] = 0.0
+    want_ls[rng.random(want_ls.shape) < 0.02] = 1e200  # products overflow
+    # Series per link: source and target rise by 1 a step, the partial is the target's
+    # last value plus the wanted score (its link score, up to rounding).
+    values = np.zeros((n_t, 3 * n_links, n_m))
+    steps = np.arange(n_t, dtype=float)[:, None]
+    values[:, 0::3] = steps[:, None, :] + rng.random((n_links, n_m))
+    values[:, 1::3] = steps[:, None, :] + rng.random((n_links, n_m))
+    values[1:, 2::3] = values[:-1, 1::3] + np.moveaxis(want_ls, 0, 1)[1:]
+    names = [
+        f"s{k // 3}" if k % 3 == 0 else f"z{k // 3}" if k % 3 == 1 else f"p{k // 3}"
+        for k in range(3 * n_links)
+    ]
+    links = [(f"s{k}", f"z{k}") for k in range(n_links)]
+    aug = Augmented(
+        model=None,
+        recipes={  # type: ignore[arg-type]
+            (f"s{k}", f"z{k}"): Recipe(f"s{k}", f"z{k}", "partial", partial=f"p{k}")
+            for k in range(n_links)
+        },
+    )
+    with np.errstate(all="ignore"):
+        ls = scores(aug, {n: values[:, i] for i, n in enumerate(names)}, links)
+    cycles = sorted(
+        {
+            tuple(rng.choice(n_links, size=int(rng.integers(1, 6)), replace=False))
+            for _ in range(200)
+        }
+    )
+    members = [np.array(c) for c in cycles]
+    parts = rng.integers(0, 2, size=len(members))
+    lp = LoopProducts(members, parts)
+    keep = list(range(0, len(members), 4))
+    with np.errstate(all="ignore"):
+        want = dominant_mask(lp.relative_of(ls, keep), parts[keep]).sum(axis=2)
+    a = lp.arrays(keep)
+    idx = np.arange(n_links, dtype=np.int64)
+    kind = np.zeros(n_links, dtype=np.int64)
+    # Stored step by step (NumPy's kernel) and member by member (numba's, seen through
+    # a transposed view): the same counts.
+    by_member = np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 2, 0)), 0, 2)
+    for stored in (values, by_member):
+        got = np.zeros((len(keep), n_t))
+        loops_jit.dominance_counts(
+            stored,
+            1,
+            (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2),
+            a["sums"],
+            a["exact"],
+            a["heads"],
+            a["tails"],
+            a["kept"],
+            a["groups"],
+            got,
+        )
+        np.testing.assert_array_equal(got, want)
+    with np.errstate(all="ignore"):
+        assert any(np.isinf(ls[m].prod(axis=0)).any() for m in members)  # overflows
+    assert want.sum() > 0

@@ -22,6 +22,7 @@ periods).
 
 from __future__ import annotations
 
+import importlib.util
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,9 +45,10 @@ from quidpro.analysis.loops_kernel import augment, scores
 from quidpro.analysis.loops_products import LoopProducts, flat_columns
 from quidpro.ensemble.runner import CompiledLike, compiled_of
 from quidpro.errors import ConfigError, ModelError
+from quidpro.model.limits import MAX_VALUES, limit
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
-from quidpro.solve.simulate import Compiled, simulate
+from quidpro.solve.simulate import Compiled, Trajectories, simulate
 
 if TYPE_CHECKING:
     from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
@@ -285,22 +287,41 @@ class _Setup:
             t = self.model.model.time
             n_t = t.n_steps // t.save_stride + 1
             return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
-        t = self.model.model.time
-        # Every step is recorded (the scores read x(t) - x(t - dt)), then thinned to
-        # the model's saved steps.
-        traj = simulate(
+        traj = self.series(overrides, n, backend, offset)
+        series = {name: traj.values[:, k, :] for k, name in enumerate(self.record)}
+        ls = scores(self.aug, series, self.links)
+        stride = self.model.model.time.save_stride
+        return traj.times[::stride], ls[:, ::stride]
+
+    def series(
+        self, overrides: Mapping[str, Any], n: int, backend: str, offset: int
+    ) -> Trajectories:
+        """The series the link scores read, of ``n`` members, at every step.
+
+        Every step is recorded (the scores read x(t) - x(t - dt)); the scores are
+        thinned to the model's saved steps.
+        """
+        return simulate(
             self.model,
             dict(overrides),
             n,
             record=self.record,
-            save_every=t.dt,
+            save_every=self.model.model.time.dt,
             backend=backend,
             member_offset=offset,
         )
-        series = {name: traj.values[:, k, :] for k, name in enumerate(self.record)}
-        ls = scores(self.aug, series, self.links)
-        stride = t.save_stride
-        return traj.times[::stride], ls[:, ::stride]
+
+    def link_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per link: kind, source, target, partial-or-net series (for :mod:`loops_jit`)."""
+        kinds = {"partial": 0, "sign": 1, "inflow": 2, "outflow": 3}
+        at = {name: k for k, name in enumerate(self.record)}
+        rows = []
+        for link in self.links:
+            r = self.aug.recipes[link]
+            other = r.partial if r.kind == "partial" else r.net
+            rows.append((kinds[r.kind], at[r.source], at[r.target], at.get(other or "", 0)))
+        out = np.array(rows, dtype=np.int64).reshape(len(rows), 4)
+        return out[:, 0].copy(), out[:, 1].copy(), out[:, 2].copy(), out[:, 3].copy()
 
     def loop_scores(self, ls: np.ndarray) -> np.ndarray:
         """Loop scores ``(loop, ...)``: products of their link scores."""
@@ -466,22 +487,57 @@ def _ensemble(
     if not keep:  # no loop to score: nothing to run
         return np.zeros((0, n_t))
     steps = t.n_steps + 1
-    per_member = 8 + 8 * (
-        2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t
-    )
-    batch = int(max(1, min(BATCH, BATCH_BYTES // per_member)))
+    jit = _jit() if setup.record else None
+    if jit is None:
+        per_member = 8 + 8 * (
+            2 * len(setup.record) * steps + 3 * len(setup.links) * n_t + len(keep) * n_t
+        )
+    else:  # only the recorded series: the counts are made a step at a time
+        per_member = 8 + 8 * len(setup.record) * steps
+        arrays = setup.products.arrays(keep)
+        links = setup.link_arrays()
+    fit = limit(MAX_VALUES) // max(1, steps * len(setup.record))  # simulate's cap
+    batch = int(max(1, min(BATCH, BATCH_BYTES // per_member, fit)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
     for lo in range(0, runs, batch):
         hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
-        _, ls = setup.run(values, hi - lo, backend, lo)
-        rel = setup.products.relative_of(ls, keep)
-        counts += dominant_mask(rel, kept_parts).sum(axis=2)
+        if jit is None:
+            _, ls = setup.run(values, hi - lo, backend, lo)
+            rel = setup.products.relative_of(ls, keep)
+            counts += dominant_mask(rel, kept_parts).sum(axis=2)
+        else:
+            traj = setup.series(values, hi - lo, backend, lo)
+            jit.dominance_counts(
+                traj.values,
+                t.save_stride,
+                links,
+                arrays["sums"],
+                arrays["exact"],
+                arrays["heads"],
+                arrays["tails"],
+                arrays["kept"],
+                arrays["groups"],
+                counts,
+            )
         if progress is not None:
             progress(hi)
     return counts / runs
+
+
+_JIT: Any = None
+
+
+def _jit() -> Any:
+    """The numba loop's module (imported once), or None without numba."""
+    global _JIT  # noqa: PLW0603  # a lazily imported module, once per process
+    if _JIT is None and importlib.util.find_spec("numba") is not None:
+        from quidpro.analysis import loops_jit
+
+        _JIT = loops_jit
+    return _JIT
 
 
 def _polarities(scores: np.ndarray) -> list[str | None]:

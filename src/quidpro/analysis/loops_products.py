@@ -70,6 +70,35 @@ class _Tree:
         self.size = n
         self.end = np.array([ids[q] for q in seqs], dtype=int)
 
+    def restricted(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Parent and link of the nodes on the paths to ``ends`` only, and ``ends`` there.
+
+        Same level order, so each node's value is the full tree's (same products).
+        """
+        parent, link = self.flat()
+        on = np.zeros(self.size, dtype=bool)
+        for end in ends.tolist():
+            node = end
+            while node >= 0 and not on[node]:
+                on[node] = True
+                node = parent[node]
+        if self.identity:
+            on[0] = True
+        nodes = np.flatnonzero(on)
+        new = np.full(self.size, -1, dtype=np.int64)
+        new[nodes] = np.arange(len(nodes))
+        sub_parent = np.where(parent[nodes] >= 0, new[np.maximum(parent[nodes], 0)], -1)
+        return sub_parent.astype(np.int64), link[nodes], new[ends]
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Parent (-1 for a first link) and link of every node, in level order."""
+        parent = np.full(self.size, -1, dtype=np.int64)
+        link = np.zeros(self.size, dtype=np.int64)
+        for lo, hi, parents, links in self.levels:
+            parent[lo:hi] = parents
+            link[lo:hi] = links
+        return parent, link
+
     def values(self, flat: np.ndarray) -> np.ndarray:
         """Every node's product ``(node, column)`` for link scores ``flat``."""
         out = np.empty((self.size, flat.shape[1]))
@@ -81,6 +110,55 @@ class _Tree:
             else:
                 np.multiply(out[parents], flat[links], out=out[lo:hi])
         return out
+
+
+def automaton(seqs: Sequence[tuple[int, ...]]) -> tuple[int, np.ndarray, np.ndarray]:
+    """The minimal acyclic automaton accepting exactly ``seqs`` (non-empty).
+
+    Returns the number of states (0 the start, every transition from a lower to a higher
+    state), the transitions ``(source, target, link)`` sorted by source, and the
+    accepting states (one entry per sequence: a sequence given twice, twice). A sum
+    over the sequences of products of per-link weights is one pass over the
+    transitions (:mod:`quidpro.analysis.loops_jit`); the flagship's 2,964 loops
+    (118,000 factors) need 488 transitions.
+    """
+    trie: list[dict[int, int]] = [{}]
+    ends = [0]  # sequences ending at each trie node
+    for q in seqs:
+        node = 0
+        for a in q:
+            nxt = trie[node].get(a)
+            if nxt is None:
+                nxt = trie[node][a] = len(trie)
+                trie.append({})
+                ends.append(0)
+            node = nxt
+        ends[node] += 1
+    # Merge equal sub-automata, children before parents (trie nodes are numbered in
+    # insertion order, so a child's number is above its parent's).
+    signature: dict[tuple[Any, ...], int] = {}
+    state = [0] * len(trie)
+    for node in range(len(trie) - 1, -1, -1):
+        key = (ends[node], tuple(sorted((a, state[c]) for a, c in trie[node].items())))
+        state[node] = signature.setdefault(key, len(signature))
+    n = len(signature)
+    edges = sorted(
+        (n - 1 - sid, n - 1 - child, a) for (_, out), sid in signature.items() for a, child in out
+    )
+    accepting = sorted(n - 1 - sid for (k, _), sid in signature.items() for _ in range(k))
+    return (
+        n,
+        np.array(edges, dtype=np.int64).reshape(len(edges), 3),
+        np.array(accepting, dtype=np.int64),
+    )
+
+
+def _first_in(targets: np.ndarray) -> np.ndarray:
+    """1 for each transition that is the first (in order) into its target, else 0."""
+    first = np.zeros(len(targets), dtype=np.int64)
+    _, at = np.unique(targets, return_index=True)
+    first[at] = 1
+    return first
 
 
 class LoopProducts:
@@ -101,11 +179,13 @@ class LoopProducts:
         self.row[self.order] = np.arange(self.n_loops)
         shared = Counter(int(link) for m in members for link in m)
         heads, tails = [], []
+        self.rotated: list[tuple[int, ...]] = []  # each loop's links from its start, by row
         for k in self.order:
             seq = [int(x) for x in members[k]]
             start = max(range(len(seq)), key=lambda i: (shared[seq[i]], seq[i]))
             seq = seq[start:] + seq[:start]
             half = (len(seq) + 1) // 2
+            self.rotated.append(tuple(seq))
             heads.append(tuple(seq[:half]))
             tails.append(tuple(reversed(seq[half:])))
         self.heads = _Tree(heads)
@@ -181,6 +261,63 @@ class LoopProducts:
             )
             out.append((heads, pairs))
         return out
+
+    def arrays(self, keep: Sequence[int]) -> dict[str, Any]:
+        """Partition sums as automata, the ``keep`` loops' trees, as flat arrays (numba)."""
+        i64 = np.int64
+        kept = np.asarray(keep, dtype=int)
+        rows = self.row[kept]
+        kept_parts = self.parts[kept]
+        groups = [np.flatnonzero(kept_parts == p) for p in np.unique(kept_parts)]
+        starts, edges, accepting, owner = [], [], [], []
+        offset = 0
+        bounds = [*self.starts.tolist(), self.n_loops]
+        for p, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            n, e, acc = automaton(self.rotated[lo:hi])
+            starts.append(offset)
+            edges.append(e + np.array([offset, offset, 0]))  # states renumbered
+            accepting.append(acc + offset)
+            owner.append(np.full(len(acc), p, dtype=i64))
+            offset += n
+        e = np.concatenate([np.zeros((0, 3), dtype=i64), *edges])
+        h_parent, h_link, h_end = self.heads.restricted(self.heads.end[rows])
+        t_parent, t_link, t_end = self.tails.restricted(self.tails.end[rows])
+        return {
+            "sums": (
+                np.array(starts, dtype=i64),
+                e[:, 0].copy(),
+                e[:, 1].copy(),
+                e[:, 2].copy(),
+                np.concatenate([np.zeros(0, dtype=i64), *accepting]),
+                np.concatenate([np.zeros(0, dtype=i64), *owner]),
+                np.array([offset], dtype=i64),
+                _first_in(e[:, 1]),
+            ),
+            "exact": self._sequences(),
+            "heads": (h_parent, h_link),
+            "tails": (t_parent, t_link),
+            "kept": (
+                h_end.astype(i64),
+                t_end.astype(i64),
+                np.searchsorted(self.part_ids, kept_parts).astype(i64),
+            ),
+            "groups": (
+                np.r_[0, np.cumsum([len(g) for g in groups])].astype(i64),
+                np.concatenate([np.zeros(0, dtype=int), *groups]).astype(i64),
+            ),
+        }
+
+    def _sequences(self) -> tuple[np.ndarray, ...]:
+        """Partition starts, then each loop's head and reversed tail links (pointers, links)."""
+        i64 = np.int64
+        heads = [self.rotated[r][: (len(self.rotated[r]) + 1) // 2] for r in range(self.n_loops)]
+        tails = [tuple(reversed(q[len(h) :])) for q, h in zip(self.rotated, heads, strict=True)]
+
+        def flat(seqs: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+            ptr = np.r_[0, np.cumsum([len(q) for q in seqs])].astype(i64)
+            return ptr, np.array([a for q in seqs for a in q], dtype=i64)
+
+        return (np.r_[self.starts, self.n_loops].astype(i64), *flat(heads), *flat(tails))
 
     def relative_of(self, ls: np.ndarray, keep: Sequence[int]) -> np.ndarray:
         """Relative scores ``(len(keep), ...)`` of the ``keep`` loops.

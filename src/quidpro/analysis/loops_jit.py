@@ -1,0 +1,354 @@
+"""The numba loop that counts, from a batch's recorded series, how often each loop dominates.
+
+The NumPy path of an ensemble's loop analysis (link scores of every step as arrays,
+then :meth:`~quidpro.analysis.loops_products.LoopProducts.relative_of`, then
+:func:`~quidpro.analysis.loops.dominant_mask`) makes a dozen passes over arrays of
+``(link or tree node, time, member)`` far larger than the processor's cache: on the
+flagship it cost ten times the kernel run it reads. Here one pass over the saved times
+does everything for a chunk of members at a time (their values side by side, so the
+inner loops are vector operations): the link scores of the step (as
+:func:`~quidpro.analysis.loops_kernel.scores`); each partition's sum of absolute loop
+scores as one pass over the minimal automaton of its loops
+(:func:`~quidpro.analysis.loops_products.automaton`: a state's value is the sum of the
+products along the paths reaching it); the kept loops' scores from the two product
+trees restricted to their paths (the same products as the full trees); their relative
+scores; and the dominant set (as ``dominant_mask``: stable order by magnitude, the same
+running sum), counted. Nothing of ``(link, time, member)`` size is stored.
+
+Every operation is the NumPy path's, in the same order, except the partition sums
+(added in another order: a relative 1e-16 on sums of non-negative terms; a column whose
+sum overflows is redone loop by loop, as the NumPy path does). This module imports
+nothing of quidpro (loops imports it lazily, only with numba installed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+CHUNK = 256  # members per pass (vector loops long enough to pay; ~2 MiB of tree values)
+PAD = 8  # spare columns: rows 2 KiB apart would share the same few cache sets
+PARTIAL, SIGN, INFLOW, OUTFLOW = 0, 1, 2, 3
+BIG = np.finfo(np.float64).max
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _finite(x: float) -> float:
+    """``nan_to_num(x, nan=0.0)``: NaN to 0, infinities to the largest floats."""
+    if x != x:  # noqa: PLR0124  # numba's NaN test
+        return 0.0
+    if x > BIG:
+        return BIG
+    if x < -BIG:
+        return -BIG
+    return x
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _sign(x: float) -> float:
+    """``np.sign``: NaN stays NaN."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    if x == 0.0:
+        return 0.0
+    return x
+
+
+@njit(cache=True, error_model="numpy")
+def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
+    now: np.ndarray,
+    before: np.ndarray,
+    t: int,
+    m0: int,
+    m1: int,
+    kind: np.ndarray,
+    src: np.ndarray,
+    tgt: np.ndarray,
+    aux: np.ndarray,
+    ls: np.ndarray,
+) -> None:
+    """Link scores over step ``[t - 1, t]`` of members ``m0 .. m1 - 1`` into ``ls``.
+
+    ``now`` and ``before`` are the series ``(series, member)`` at ``t`` and ``t - 1``.
+
+    One loop per link over the members, without branches (vector operations).
+    """
+    w = m1 - m0
+    if t == 0:
+        ls[:, :w] = 0.0
+        return
+    for k in range(len(kind)):
+        a, z, p, kk = src[k], tgt[k], aux[k], kind[k]
+        out = ls[k]
+        x1, x0 = now[a, m0:m1], before[a, m0:m1]
+        z1, z0, p1 = now[z, m0:m1], before[z, m0:m1], now[p, m0:m1]
+        if kk >= INFLOW:
+            sign = 1.0 if kk == INFLOW else -1.0
+            p0 = before[p, m0:m1]
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dnet = p1[j] - p0[j]
+                ratio = abs(dx / (1.0 if dnet == 0.0 else dnet))
+                out[j] = _finite(0.0 if dnet == 0.0 else sign * ratio)
+        elif kk == SIGN:
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dz = z1[j] - z0[j]
+                v = _sign(dz * dx)
+                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
+        else:
+            for j in range(w):
+                dx = x1[j] - x0[j]
+                dz = z1[j] - z0[j]
+                pz = p1[j] - z0[j]
+                mag = abs(pz / (1.0 if dz == 0.0 else dz))
+                v = mag * _sign(pz * dx)
+                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
+
+
+@njit(cache=True, error_model="numpy")
+def _members_at(by_member: np.ndarray, t: int, m0: int, m1: int, out: np.ndarray) -> None:
+    """``out[:, :m1 - m0]``: step ``t`` of members ``m0 .. m1 - 1`` (member, step, series)."""
+    for m in range(m0, m1):
+        row = by_member[m, t]
+        for i in range(len(row)):
+            out[i, m - m0] = row[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _tree(
+    parent: np.ndarray, link: np.ndarray, first: int, ls: np.ndarray, out: np.ndarray
+) -> None:
+    """Node values of a prefix tree, nodes in level order from ``first``."""
+    w = ls.shape[1]
+    for n in range(first, len(parent)):
+        q, k = parent[n], link[n]
+        if q < 0:
+            for j in range(w):
+                out[n, j] = ls[k, j]
+        else:
+            for j in range(w):
+                out[n, j] = out[q, j] * ls[k, j]
+
+
+@njit(cache=True, error_model="numpy")
+def _denominators(  # numba: arrays positionally
+    ls: np.ndarray,
+    sums: tuple[np.ndarray, ...],
+    w: int,
+    val: np.ndarray,
+    denom: np.ndarray,
+) -> None:
+    """Each partition's sum of absolute loop scores: one pass over its automaton.
+
+    A state's value is the sum over the paths reaching it of their products of absolute
+    link scores; the accepting states' values add up to the sum over the loops.
+    """
+    starts, src, dst, link, accepting, owner, _, first = sums
+    denom[:, :w] = 0.0
+    for s in starts:
+        val[s, :w] = 1.0
+    for e in range(len(src)):
+        a, b, k = src[e], dst[e], link[e]
+        if first[e]:  # a state's first incoming path: set (no zeroing pass)
+            for j in range(w):
+                val[b, j] = val[a, j] * abs(ls[k, j])
+        else:
+            for j in range(w):
+                val[b, j] += val[a, j] * abs(ls[k, j])
+    for i in range(len(accepting)):
+        for j in range(w):
+            denom[owner[i], j] += val[accepting[i], j]
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_denominator(  # numba: arrays positionally
+    ls: np.ndarray,
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    j: int,
+    denom: np.ndarray,
+) -> None:
+    """Column ``j``'s sums loop by loop: an overflow or ``inf * 0`` counts as in NumPy's."""
+    starts, h_ptr, h_links, t_ptr, t_links = exact
+    for p in range(len(starts) - 1):
+        total = 0.0
+        for r in range(starts[p], starts[p + 1]):
+            head = ls[h_links[h_ptr[r]], j]
+            for i in range(h_ptr[r] + 1, h_ptr[r + 1]):
+                head *= ls[h_links[i], j]
+            tail = 1.0
+            for i in range(t_ptr[r], t_ptr[r + 1]):
+                tail = ls[t_links[i], j] if i == t_ptr[r] else tail * ls[t_links[i], j]
+            total += abs(_finite(head * tail))
+        denom[p, j] = total
+
+
+@njit(cache=True, error_model="numpy")
+def _dominant(  # noqa: PLR0917  # numba: arrays positionally
+    rel: np.ndarray, g_ptr: np.ndarray, g_idx: np.ndarray, w: int, t: int, counts: np.ndarray
+) -> None:
+    """Count, per group of kept loops, the smallest set explaining at least half.
+
+    As ``dominant_mask``: loops in a stable order by decreasing magnitude, each taken
+    while the running sum before it (``cumsum - self``, the same floats) is below one
+    half. The loops are picked largest first and the picking stops once the sum before
+    is past one half by more than rounding can bring back (each magnitude is at most
+    one, so the rest would not be taken).
+    """
+    size = 0
+    for g in range(len(g_ptr) - 1):
+        size = max(size, g_ptr[g + 1] - g_ptr[g])
+    mag = np.empty(size)
+    for j in range(w):
+        for g in range(len(g_ptr) - 1):
+            lo, n = g_ptr[g], g_ptr[g + 1] - g_ptr[g]
+            for i in range(n):
+                mag[i] = abs(rel[g_idx[lo + i], j])
+            running = 0.0
+            for _ in range(n):
+                best = 0
+                for i in range(1, n):
+                    if mag[i] > mag[best]:
+                        best = i
+                mk = mag[best]
+                if mk <= 0.0:  # the rest are 0 (or already taken)
+                    break
+                running += mk
+                before = running - mk
+                if before < 0.5 - 1e-12:
+                    counts[g_idx[lo + best], t] += 1.0
+                elif before > 0.5 + 1e-9:
+                    break
+                if running > 0.5 + 1e-9:  # the next one's sum before is past a half
+                    break
+                mag[best] = -1.0  # taken
+
+
+def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
+    values: np.ndarray,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    counts: np.ndarray,
+) -> None:
+    """Add to ``counts[kept loop, saved time]`` the members in which the loop dominates.
+
+    Args:
+        values: the batch's series ``(step, series, member)``, every step: stored so
+            (NumPy's kernel) or as ``(member, step, series)`` seen through a transposed
+            view (numba's); another layout is copied.
+        stride: steps per saved time.
+        links: per link, its kind, source, target and partial-or-net series.
+        sums: the partitions' automata: start states, transitions (source, target,
+            link), accepting states and their partitions, the number of states, and
+            which transitions are the first into their target.
+        exact: partition starts, each loop's head and reversed tail links (pointers,
+            links), for a column whose automaton sum is not finite.
+        heads: parent node (-1: a first link) and link of each node of the head tree,
+            restricted to the kept loops' paths.
+        tails: the same for the tail tree (node 0 the empty product).
+        kept: the kept loops' head node, tail node and partition.
+        groups: the kept loops by partition (pointers, kept indices) for dominance.
+        counts: ``(kept loop, saved time)``, added to.
+    """
+    by_member = np.moveaxis(values, 2, 0)
+    if by_member.flags.c_contiguous:  # numba's kernel: read member by member
+        shape = values.shape
+    else:  # NumPy's kernel: step by step
+        by_member = np.zeros((0, 0, 0))
+        values = np.ascontiguousarray(values)
+        shape = values.shape
+    args = (stride, links, sums, exact, heads, tails, kept, groups, counts)
+    _counts(values, by_member, shape[0], shape[2], *args)
+
+
+@njit(cache=True, error_model="numpy")
+def _counts(  # noqa: PLR0917  # numba: arrays positionally
+    values: np.ndarray,
+    by_member: np.ndarray,
+    n_steps: int,
+    n_members: int,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    counts: np.ndarray,
+) -> None:
+    """:func:`dominance_counts` from ``values`` or, when not empty, ``by_member``."""
+    work = (
+        np.empty((len(links[0]), CHUNK + PAD)),  # link scores
+        np.empty((len(heads[0]), CHUNK + PAD)),  # head tree
+        np.ones((len(tails[0]), CHUNK + PAD)),  # tail tree (node 0 the empty tail)
+        np.empty((max(sums[6][0], 1), CHUNK + PAD)),  # automaton states
+        np.empty((len(exact[0]) - 1, CHUNK + PAD)),  # partition sums
+        np.empty((len(kept[0]), CHUNK + PAD)),  # relative scores
+    )
+    if by_member.size:
+        now = np.empty((by_member.shape[2], CHUNK + PAD))
+        before = np.empty((by_member.shape[2], CHUNK + PAD))
+        for m0 in range(0, n_members, CHUNK):
+            m1 = min(n_members, m0 + CHUNK)
+            for t in range(0, n_steps, stride):
+                if t > 0 and (stride > 1 or t == stride):
+                    _members_at(by_member, t - 1, m0, m1, before)
+                elif t > 0:  # the last step read is this one's previous
+                    now, before = before, now
+                _members_at(by_member, t, m0, m1, now)
+                args = (now, before, t, 0, m1 - m0)
+                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
+    else:
+        for t in range(0, n_steps, stride):
+            for m0 in range(0, n_members, CHUNK):
+                args = (values[t], values[max(t - 1, 0)], t, m0, min(n_members, m0 + CHUNK))
+                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
+
+
+@njit(cache=True, error_model="numpy")
+def _block(  # noqa: PLR0917  # numba: arrays positionally
+    now: np.ndarray,
+    before: np.ndarray,
+    t: int,
+    m0: int,
+    m1: int,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    counts: np.ndarray,
+) -> None:
+    """The counts of step ``t`` for members ``m0 .. m1 - 1`` of ``now`` and ``before``."""
+    ls, head, tail, val, denom, rel = work
+    k_head, k_tail, k_part = kept
+    w = m1 - m0
+    _link_scores(now, before, t, m0, m1, links[0], links[1], links[2], links[3], ls)
+    _tree(heads[0], heads[1], 0, ls, head)
+    _tree(tails[0], tails[1], 1, ls, tail)
+    _denominators(ls, sums, w, val, denom)
+    for j in range(w):
+        for p in range(denom.shape[0]):
+            d = denom[p, j]
+            if d - d != 0.0:  # not finite: loop by loop, as NumPy's fallback
+                _exact_denominator(ls, exact, j, denom)
+                break
+    for i in range(len(k_head)):
+        for j in range(w):
+            mine = _finite(head[k_head[i], j] * tail[k_tail[i], j])
+            d = denom[k_part[i], j]
+            rel[i, j] = mine / d if d > 0.0 else 0.0
+    _dominant(rel, groups[0], groups[1], w, t // stride, counts)
