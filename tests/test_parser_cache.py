@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ TEXT = "max(a + 2 * b, c) / f - d ^ 2 * (e > 1)"
 
 
 @pytest.fixture
-def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("QUIDPRO_CACHE", str(tmp_path))
     expr._parser.cache_clear()
     yield tmp_path / "parsers" / "expr.lark"
@@ -27,7 +28,8 @@ def parsed() -> str:
 
 def test_tables_are_written_to_the_cache_and_read_back(fresh: Path) -> None:
     first = parsed()
-    assert fresh.is_file() and fresh.stat().st_size > 1000
+    assert fresh.is_file()
+    assert fresh.stat().st_size > 1000
     assert parsed() == first
 
 
