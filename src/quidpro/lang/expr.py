@@ -116,16 +116,21 @@ class _ChainRules:
         return self._chain(children, "and")
 
 
-@cache
-def _parser() -> Lark:
-    grammar = files("quidpro.lang").joinpath("expr.lark").read_text()
+def lalr_parser(grammar_file: str) -> Lark:
+    """The LALR parser of a grammar in ``quidpro.lang``, its tables kept in the cache."""
+    grammar = files("quidpro.lang").joinpath(grammar_file).read_text()
     return Lark(
         grammar,
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=parser_cache("expr"),
+        cache=parser_cache(grammar_file.removesuffix(".lark")),
     )
+
+
+@cache
+def _parser() -> Lark:
+    return lalr_parser("expr.lark")
 
 
 class _ToAst(_ChainRules, Transformer[Token, Expr]):

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token, v_args
 
-from quidpro.cache import parser_cache
 from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.ast import Binary, Call, Expr, Index, Name, Num
-from quidpro.lang.expr import _ToAst, bounded
+from quidpro.lang.expr import _ToAst, bounded, lalr_parser
 
 _COMMENT = re.compile(r"\{[^}]*\}")
 _PLAIN_NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
@@ -28,14 +26,7 @@ _PLAIN_NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 @cache
 def _parser() -> Lark:
-    grammar = files("quidpro.lang").joinpath("xmile.lark").read_text()
-    return Lark(
-        grammar,
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=parser_cache("xmile_expr"),
-    )
+    return lalr_parser("xmile.lark")
 
 
 def unquote(text: str) -> str:
