@@ -172,17 +172,22 @@ def test_automaton_accepts_exactly_the_loops() -> None:
     np.testing.assert_allclose(val[accepting2].sum(), want + np.prod(w[list(seqs[3])]), rtol=1e-12)
 
 
-def test_numba_counts_equal_relative_of_and_dominant_mask() -> None:
+@pytest.mark.parametrize(
+    ("n_t", "n_m", "stride"), [(12, 300, 1), (600, 5, 1), (600, 5, 3), (13, 300, 4)]
+)
+def test_numba_counts_equal_relative_of_and_dominant_mask(n_t: int, n_m: int, stride: int) -> None:
     # loops_jit's counts, from series crafted so that every link score is a chosen
     # number (some huge, so that products overflow and the loop-by-loop fallback is
-    # taken), equal those of the NumPy path on the same link scores.
+    # taken), equal those of the NumPy path on the same link scores, at every
+    # ``stride``-th step: many members at few steps, and few members at more steps than
+    # one block of columns holds (numba's layout reads a member's steps side by side).
     pytest.importorskip("numba")
     from quidpro.analysis import loops_jit
     from quidpro.analysis.loops import dominant_mask
     from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
 
     rng = np.random.default_rng(9)
-    n_links, n_t, n_m = 30, 12, 300
+    n_links = 30
     want_ls = rng.normal(size=(n_links, n_t, n_m))
     want_ls[rng.random(want_ls.shape) < 0.2] = 0.0
     want_ls[rng.random(want_ls.shape) < 0.02] = 1e200  # products overflow
@@ -218,7 +223,8 @@ def test_numba_counts_equal_relative_of_and_dominant_mask() -> None:
     lp = LoopProducts(members, parts)
     keep = list(range(0, len(members), 4))
     with np.errstate(all="ignore"):
-        want = dominant_mask(lp.relative_of(ls, keep), parts[keep]).sum(axis=2)
+        saved = ls[:, ::stride]
+        want = dominant_mask(lp.relative_of(saved, keep), parts[keep]).sum(axis=2)
     a = lp.arrays(keep)
     idx = np.arange(n_links, dtype=np.int64)
     kind = np.zeros(n_links, dtype=np.int64)
@@ -226,10 +232,10 @@ def test_numba_counts_equal_relative_of_and_dominant_mask() -> None:
     # a transposed view): the same counts.
     by_member = np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 2, 0)), 0, 2)
     for stored in (values, by_member):
-        got = np.zeros((len(keep), n_t))
+        got = np.zeros((len(keep), saved.shape[1]))
         loops_jit.dominance_counts(
             stored,
-            1,
+            stride,
             (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2),
             a["sums"],
             a["exact"],

@@ -58,7 +58,10 @@ BUDGET = 20000  # elementary loops enumerated before the bounded search takes ov
 SEARCH_TIMES = 40  # saved times at which the bounded search looks for strong loops
 MIN_SHARE = 0.01  # loops below this relative score throughout are not reported
 BATCH = 2000  # ensemble members per kernel call, at most
-BATCH_BYTES = 768 * 2**20  # and at most this much recorded-series memory per batch
+BATCH_BYTES = 768 * 2**20  # and at most this much memory per batch (NumPy's path)
+# With numba the series are read once, member by member, so a larger batch buys nothing
+# and costs memory (each batch's fresh pages): the series of a batch stay within this.
+JIT_BATCH_BYTES = 128 * 2**20
 
 
 @dataclass
@@ -497,7 +500,8 @@ def _ensemble(
         arrays = setup.products.arrays(keep)
         links = setup.link_arrays()
     fit = limit(MAX_VALUES) // max(1, steps * len(setup.record))  # simulate's cap
-    batch = int(max(1, min(BATCH, BATCH_BYTES // per_member, fit)))
+    room = BATCH_BYTES if jit is None else JIT_BATCH_BYTES
+    batch = int(max(1, min(BATCH, room // per_member, fit)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
     for lo in range(0, runs, batch):

@@ -4,9 +4,12 @@ The NumPy path of an ensemble's loop analysis (link scores of every step as arra
 then :meth:`~quidpro.analysis.loops_products.LoopProducts.relative_of`, then
 :func:`~quidpro.analysis.loops.dominant_mask`) makes a dozen passes over arrays of
 ``(link or tree node, time, member)`` far larger than the processor's cache: on the
-flagship it cost ten times the kernel run it reads. Here one pass over the saved times
-does everything for a chunk of members at a time (their values side by side, so the
-inner loops are vector operations): the link scores of the step (as
+flagship it cost ten times the kernel run it reads. Here one pass does everything for
+a block of columns at a time, the columns side by side so that the inner loops are
+vector operations: with numba's kernel (each member's steps contiguous) a column is
+one member at one of a block of its saved steps, and groups of members run in
+parallel; with NumPy's (each step's members contiguous) a column is a member at one
+step. For each block: the link scores (as
 :func:`~quidpro.analysis.loops_kernel.scores`); each partition's sum of absolute loop
 scores as one pass over the minimal automaton of its loops
 (:func:`~quidpro.analysis.loops_products.automaton`: a state's value is the sum of the
@@ -23,10 +26,11 @@ nothing of quidpro (loops imports it lazily, only with numba installed).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-CHUNK = 256  # members per pass (vector loops long enough to pay; ~2 MiB of tree values)
+CHUNK = 256  # columns per pass (vector loops long enough to pay; ~2 MiB of tree values)
 PAD = 8  # spare columns: rows 2 KiB apart would share the same few cache sets
 PARTIAL, SIGN, INFLOW, OUTFLOW = 0, 1, 2, 3
 BIG = np.finfo(np.float64).max
@@ -60,7 +64,6 @@ def _sign(x: float) -> float:
 def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     now: np.ndarray,
     before: np.ndarray,
-    t: int,
     m0: int,
     m1: int,
     kind: np.ndarray,
@@ -69,16 +72,16 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     aux: np.ndarray,
     ls: np.ndarray,
 ) -> None:
-    """Link scores over step ``[t - 1, t]`` of members ``m0 .. m1 - 1`` into ``ls``.
+    """Link scores of columns ``m0 .. m1 - 1`` of ``now`` against ``before`` into ``ls``.
 
-    ``now`` and ``before`` are the series ``(series, member)`` at ``t`` and ``t - 1``.
+    ``now`` and ``before`` are series ``(series, column)``: a column is a member at a
+    step ``t`` and at ``t - 1``, or one member at several steps. At the run's start
+    ``before`` is the start itself, so that every change, and every score, is 0 (a NaN
+    change gives a NaN score, counted as 0 like any other).
 
-    One loop per link over the members, without branches (vector operations).
+    One loop per link over the columns, without branches (vector operations).
     """
     w = m1 - m0
-    if t == 0:
-        ls[:, :w] = 0.0
-        return
     for k in range(len(kind)):
         a, z, p, kk = src[k], tgt[k], aux[k], kind[k]
         out = ls[k]
@@ -106,15 +109,6 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
                 mag = abs(pz / (1.0 if dz == 0.0 else dz))
                 v = mag * _sign(pz * dx)
                 out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
-
-
-@njit(cache=True, error_model="numpy")
-def _members_at(by_member: np.ndarray, t: int, m0: int, m1: int, out: np.ndarray) -> None:
-    """``out[:, :m1 - m0]``: step ``t`` of members ``m0 .. m1 - 1`` (member, step, series)."""
-    for m in range(m0, m1):
-        row = by_member[m, t]
-        for i in range(len(row)):
-            out[i, m - m0] = row[i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -187,9 +181,16 @@ def _exact_denominator(  # numba: arrays positionally
 
 @njit(cache=True, error_model="numpy")
 def _dominant(  # noqa: PLR0917  # numba: arrays positionally
-    rel: np.ndarray, g_ptr: np.ndarray, g_idx: np.ndarray, w: int, t: int, counts: np.ndarray
+    rel: np.ndarray,
+    g_ptr: np.ndarray,
+    g_idx: np.ndarray,
+    w: int,
+    at: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
     """Count, per group of kept loops, the smallest set explaining at least half.
+
+    Column ``j`` of ``rel`` is counted at saved time ``at[j]``.
 
     As ``dominant_mask``: loops in a stable order by decreasing magnitude, each taken
     while the running sum before it (``cumsum - self``, the same floats) is below one
@@ -218,7 +219,7 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
                 running += mk
                 before = running - mk
                 if before < 0.5 - 1e-12:
-                    counts[g_idx[lo + best], t] += 1.0
+                    counts[g_idx[lo + best], at[j]] += 1.0
                 elif before > 0.5 + 1e-9:
                     break
                 if running > 0.5 + 1e-9:  # the next one's sum before is past a half
@@ -258,23 +259,97 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         groups: the kept loops by partition (pointers, kept indices) for dominance.
         counts: ``(kept loop, saved time)``, added to.
     """
+    args = (stride, links, sums, exact, heads, tails, kept, groups)
     by_member = np.moveaxis(values, 2, 0)
-    if by_member.flags.c_contiguous:  # numba's kernel: read member by member
-        shape = values.shape
-    else:  # NumPy's kernel: step by step
-        by_member = np.zeros((0, 0, 0))
-        values = np.ascontiguousarray(values)
-        shape = values.shape
-    args = (stride, links, sums, exact, heads, tails, kept, groups, counts)
-    _counts(values, by_member, shape[0], shape[2], *args)
+    if by_member.flags.c_contiguous:  # numba's kernel: one member's steps side by side
+        n_groups = min(by_member.shape[0], 2 * numba.get_num_threads())
+        partial = np.zeros((n_groups, *counts.shape))
+        _counts_by_member(by_member, *args, partial)
+        counts += partial.sum(axis=0)
+    else:  # NumPy's kernel: members side by side, a step at a time
+        _counts_by_step(np.ascontiguousarray(values), *args, counts)
 
 
 @njit(cache=True, error_model="numpy")
-def _counts(  # noqa: PLR0917  # numba: arrays positionally
-    values: np.ndarray,
+def _work(  # noqa: PLR0917  # numba: arrays positionally
+    n_series: int,
+    width: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, ...]:
+    """Scratch arrays of ``width`` columns: series now and before, then :func:`_block`'s."""
+    cols = width + PAD
+    return (
+        np.empty((n_series, cols)),  # series at the columns' steps
+        np.empty((n_series, cols)),  # the same one step earlier
+        np.empty((len(links[0]), cols)),  # link scores
+        np.empty((len(heads[0]), cols)),  # head tree
+        np.ones((len(tails[0]), cols)),  # tail tree (node 0 the empty tail)
+        np.empty((max(sums[6][0], 1), cols)),  # automaton states
+        np.empty((len(exact[0]) - 1, cols)),  # partition sums
+        np.empty((len(kept[0]), cols)),  # relative scores
+    )
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _counts_by_member(  # noqa: PLR0917  # numba: arrays positionally
     by_member: np.ndarray,
-    n_steps: int,
-    n_members: int,
+    stride: int,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sums: tuple[np.ndarray, ...],
+    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heads: tuple[np.ndarray, np.ndarray],
+    tails: tuple[np.ndarray, np.ndarray],
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
+    groups: tuple[np.ndarray, np.ndarray],
+    partial: np.ndarray,
+) -> None:
+    """:func:`dominance_counts` of ``by_member[member, step, series]``, into ``partial[g]``.
+
+    A member's steps are contiguous: its saved steps (and the step before each) are
+    read in blocks of :data:`CHUNK`, which are the columns of the vector loops. Groups
+    of members run in parallel, each counting into its own ``partial[g]``.
+    """
+    n_members, n_steps, n_series = by_member.shape
+    n_groups = partial.shape[0]
+    n_saved = (n_steps - 1) // stride + 1
+    for g in prange(n_groups):
+        work = _work(n_series, CHUNK, links, sums, exact, heads, tails, kept)
+        now, before = work[0], work[1]
+        at = np.empty(CHUNK, dtype=np.int64)
+        for m in range(g * n_members // n_groups, (g + 1) * n_members // n_groups):
+            for s0 in range(0, n_saved, CHUNK):
+                w = min(n_saved, s0 + CHUNK) - s0
+                for j in range(w):
+                    at[j] = s0 + j
+                    _column(by_member[m], (s0 + j) * stride, j, stride == 1, now, before)
+                if stride == 1:  # the step before is the previous column
+                    for i in range(n_series):
+                        before[i, 1:w] = now[i, : w - 1]
+                args = (now, before, 0, w, at, links, sums, exact, heads, tails, kept)
+                _block(*args, groups, work[2:], partial[g])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _column(  # noqa: PLR0917  # numba: arrays positionally
+    steps: np.ndarray, t: int, j: int, first_only: bool, now: np.ndarray, before: np.ndarray
+) -> None:
+    """Column ``j``: a member's series at step ``t`` and ``t - 1`` (j = 0 only if first_only)."""
+    row, prev = steps[t], steps[max(t - 1, 0)]
+    for i in range(len(row)):
+        now[i, j] = row[i]
+    if j == 0 or not first_only:
+        for i in range(len(row)):
+            before[i, j] = prev[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _counts_by_step(  # noqa: PLR0917  # numba: arrays positionally
+    values: np.ndarray,
     stride: int,
     links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     sums: tuple[np.ndarray, ...],
@@ -285,43 +360,25 @@ def _counts(  # noqa: PLR0917  # numba: arrays positionally
     groups: tuple[np.ndarray, np.ndarray],
     counts: np.ndarray,
 ) -> None:
-    """:func:`dominance_counts` from ``values`` or, when not empty, ``by_member``."""
-    work = (
-        np.empty((len(links[0]), CHUNK + PAD)),  # link scores
-        np.empty((len(heads[0]), CHUNK + PAD)),  # head tree
-        np.ones((len(tails[0]), CHUNK + PAD)),  # tail tree (node 0 the empty tail)
-        np.empty((max(sums[6][0], 1), CHUNK + PAD)),  # automaton states
-        np.empty((len(exact[0]) - 1, CHUNK + PAD)),  # partition sums
-        np.empty((len(kept[0]), CHUNK + PAD)),  # relative scores
-    )
-    if by_member.size:
-        now = np.empty((by_member.shape[2], CHUNK + PAD))
-        before = np.empty((by_member.shape[2], CHUNK + PAD))
+    """:func:`dominance_counts` of ``values[step, series, member]``: members side by side."""
+    n_steps, _, n_members = values.shape
+    work = _work(0, CHUNK, links, sums, exact, heads, tails, kept)
+    at = np.empty(CHUNK, dtype=np.int64)
+    for t in range(0, n_steps, stride):
+        at[:] = t // stride
         for m0 in range(0, n_members, CHUNK):
             m1 = min(n_members, m0 + CHUNK)
-            for t in range(0, n_steps, stride):
-                if t > 0 and (stride > 1 or t == stride):
-                    _members_at(by_member, t - 1, m0, m1, before)
-                elif t > 0:  # the last step read is this one's previous
-                    now, before = before, now
-                _members_at(by_member, t, m0, m1, now)
-                args = (now, before, t, 0, m1 - m0)
-                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
-    else:
-        for t in range(0, n_steps, stride):
-            for m0 in range(0, n_members, CHUNK):
-                args = (values[t], values[max(t - 1, 0)], t, m0, min(n_members, m0 + CHUNK))
-                _block(*args, stride, links, sums, exact, heads, tails, kept, groups, work, counts)
+            args = (values[t], values[max(t - 1, 0)], m0, m1, at)
+            _block(*args, links, sums, exact, heads, tails, kept, groups, work[2:], counts)
 
 
 @njit(cache=True, error_model="numpy")
 def _block(  # noqa: PLR0917  # numba: arrays positionally
     now: np.ndarray,
     before: np.ndarray,
-    t: int,
     m0: int,
     m1: int,
-    stride: int,
+    at: np.ndarray,
     links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     sums: tuple[np.ndarray, ...],
     exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -329,14 +386,14 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
     tails: tuple[np.ndarray, np.ndarray],
     kept: tuple[np.ndarray, np.ndarray, np.ndarray],
     groups: tuple[np.ndarray, np.ndarray],
-    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    work: tuple[np.ndarray, ...],
     counts: np.ndarray,
 ) -> None:
-    """The counts of step ``t`` for members ``m0 .. m1 - 1`` of ``now`` and ``before``."""
+    """The counts of columns ``m0 .. m1 - 1`` of ``now`` and ``before`` (saved times ``at``)."""
     ls, head, tail, val, denom, rel = work
     k_head, k_tail, k_part = kept
     w = m1 - m0
-    _link_scores(now, before, t, m0, m1, links[0], links[1], links[2], links[3], ls)
+    _link_scores(now, before, m0, m1, links[0], links[1], links[2], links[3], ls)
     _tree(heads[0], heads[1], 0, ls, head)
     _tree(tails[0], tails[1], 1, ls, tail)
     _denominators(ls, sums, w, val, denom)
@@ -351,4 +408,4 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
             mine = _finite(head[k_head[i], j] * tail[k_tail[i], j])
             d = denom[k_part[i], j]
             rel[i, j] = mine / d if d > 0.0 else 0.0
-    _dominant(rel, groups[0], groups[1], w, t // stride, counts)
+    _dominant(rel, groups[0], groups[1], w, at, counts)
