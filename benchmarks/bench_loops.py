@@ -14,7 +14,8 @@ best of ``--repeat`` timings):
 2. the flagship over ``--runs`` members drawn from its shipped posterior (as
    ``quidpro loops --runs N`` does): ``analyse_loops(runs=N)`` against plain runs of
    the same members as ``quidpro.ensemble`` runs them (its members per kernel call,
-   saved times and recorded variables, from its plan), both on ``--backend``. The
+   saved times and recorded variables, from its plan, and its reused output memory),
+   both on ``--backend``. The
    plain runs of each loop batch's members run in ``analyse_loops``'s progress
    callback, right after that batch, so that both see the same machine load; wall
    and CPU time of each are summed separately. The whole ``quidpro.ensemble()`` of
@@ -38,7 +39,7 @@ from quidpro.ensemble import MAX_BYTES
 from quidpro.ensemble import ensemble as plain_ensemble
 from quidpro.ensemble.posterior import model_posterior
 from quidpro.ensemble.runner import make_plan
-from quidpro.solve.simulate import simulate
+from quidpro.solve.simulate import OutputArena, simulate
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,6 +87,8 @@ def ensemble(n: int, backend: str) -> list[str]:
     plan = make_plan(m.compiled, n, 1, backend=backend, max_bytes=MAX_BYTES)
     save_every = float(plan.times[1] - plan.times[0])
 
+    arena = OutputArena()  # as quidpro.ensemble's batches reuse their output memory
+
     def plain_call(lo: int, hi: int) -> None:
         simulate(
             m.compiled,
@@ -95,6 +98,7 @@ def ensemble(n: int, backend: str) -> list[str]:
             save_every=save_every,
             backend=plan.backend,
             member_offset=lo,
+            arena=arena,
         )
 
     analyse_loops(m, runs=2, seed=1, backend=backend, posterior=table)  # warm-up

@@ -154,3 +154,28 @@ def test_a_delay_shorter_than_a_step_in_any_member_is_an_error() -> None:
     assert info.value.message == (
         "the delay of 'late' is shorter than one step (dt = 1); use a delay of at least dt"
     )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jit"])
+def test_calls_through_an_arena_reuse_its_memory_and_give_the_same_numbers(
+    model: LoadedModel, backend: str
+) -> None:
+    # An ensemble's batches pass one OutputArena to their kernel calls: a call of the
+    # same shape writes over the last one's memory, with the numbers of a fresh call.
+    if backend == "jit":
+        pytest.importorskip("numba")
+    from quidpro.solve.simulate import OutputArena, simulate
+
+    arena = OutputArena()
+    c = model.compiled
+    calls = [{"k": np.array([0.1, 0.2, 0.3])}, {"k": np.array([0.4, 0.5, 0.6])}]
+    seen = []
+    for sets in calls:
+        traj = simulate(c, sets, 3, backend=backend, arena=arena)
+        fresh = simulate(c, sets, 3, backend=backend)
+        np.testing.assert_array_equal(traj.values, fresh.values)
+        assert not np.shares_memory(traj.values, fresh.values)
+        seen.append(traj.values)
+    assert np.shares_memory(seen[0], seen[1])  # the second call wrote over the first's
+    other = simulate(c, {"k": 0.1}, 2, backend=backend, arena=arena)  # another shape
+    assert not np.shares_memory(other.values, seen[1])

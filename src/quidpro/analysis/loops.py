@@ -48,7 +48,7 @@ from quidpro.errors import ConfigError, ModelError
 from quidpro.model.limits import MAX_VALUES, limit
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
-from quidpro.solve.simulate import Compiled, Trajectories, simulate
+from quidpro.solve.simulate import Compiled, OutputArena, Trajectories, simulate
 
 if TYPE_CHECKING:
     from quidpro.ensemble.posterior import PosteriorSample, PosteriorTable
@@ -297,12 +297,17 @@ class _Setup:
         return traj.times[::stride], ls[:, ::stride]
 
     def series(
-        self, overrides: Mapping[str, Any], n: int, backend: str, offset: int
+        self,
+        overrides: Mapping[str, Any],
+        n: int,
+        backend: str,
+        offset: int,
+        arena: OutputArena | None = None,
     ) -> Trajectories:
         """The series the link scores read, of ``n`` members, at every step.
 
         Every step is recorded (the scores read x(t) - x(t - dt)); the scores are
-        thinned to the model's saved steps.
+        thinned to the model's saved steps. ``arena``: see :func:`simulate`.
         """
         return simulate(
             self.model,
@@ -312,6 +317,7 @@ class _Setup:
             save_every=self.model.model.time.dt,
             backend=backend,
             member_offset=offset,
+            arena=arena,
         )
 
     def link_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -504,6 +510,7 @@ def _ensemble(
     batch = int(max(1, min(BATCH, room // per_member, fit)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
+    arena = OutputArena()  # with numba: each batch's series are counted before the next
     for lo in range(0, runs, batch):
         hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
@@ -513,7 +520,7 @@ def _ensemble(
             rel = setup.products.relative_of(ls, keep)
             counts += dominant_mask(rel, kept_parts).sum(axis=2)
         else:
-            traj = setup.series(values, hi - lo, backend, lo)
+            traj = setup.series(values, hi - lo, backend, lo, arena)
             jit.dominance_counts(
                 traj.values,
                 t.save_stride,

@@ -37,7 +37,7 @@ from quidpro.ensemble.sketch import MAX_EDGES, Grid, Sketch, cell_bytes, edges_f
 from quidpro.errors import ConfigError
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import TimeSpec
-from quidpro.solve.simulate import Compiled, simulate
+from quidpro.solve.simulate import Compiled, OutputArena, simulate
 
 GATHER_BYTES = 256 * 2**20  # exact quantiles up to this many gathered values (the pilot's cap)
 SKETCH_BYTES = 384 * 2**20  # the histograms; beyond it saved times are thinned evenly
@@ -437,6 +437,7 @@ def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np
     failed = np.zeros(b, dtype=bool)
     save_every = (plan.times[1] - plan.times[0]) if len(plan.times) > 1 else None
     full = len(plan.keep) == len(plan.times)
+    arena = OutputArena()  # each call's values are counted or copied before the next
     for a in range(0, b, plan.call_size):
         z = min(a + plan.call_size, b)
         traj = simulate(
@@ -449,6 +450,7 @@ def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np
             backend=plan.backend,
             save_every=save_every,
             member_offset=lo + a,
+            arena=arena,
         )
         bad = failed[a:z]
         bad[list(traj.failures)] = True
