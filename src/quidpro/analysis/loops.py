@@ -506,7 +506,10 @@ def _ensemble(
         arrays = setup.products.arrays(keep)
         links = setup.link_arrays()
     fit = limit(MAX_VALUES) // max(1, steps * len(setup.record))  # simulate's cap
-    room = BATCH_BYTES if jit is None else JIT_BATCH_BYTES
+    # NumPy's kernel has a fixed cost per call and its counts vectorise over members:
+    # it wants large batches; compiled kernels do not.
+    backend = setup.model.choose_backend(backend, runs, record=setup.record)
+    room = BATCH_BYTES if jit is None or backend == "numpy" else JIT_BATCH_BYTES
     batch = int(max(1, min(BATCH, room // per_member, fit)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
