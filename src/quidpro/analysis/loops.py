@@ -60,7 +60,7 @@ MIN_SHARE = 0.01  # loops below this relative score throughout are not reported
 BATCH = 2000  # ensemble members per kernel call, at most
 BATCH_BYTES = 768 * 2**20  # and at most this much memory per batch (NumPy's path)
 # With numba the series are read once, member by member, so a larger batch buys nothing
-# and costs memory (each batch's fresh pages): the series of a batch stay within this.
+# and only holds more memory: the series of a batch stay within this.
 JIT_BATCH_BYTES = 128 * 2**20
 
 
