@@ -174,7 +174,6 @@ def test_calls_through_an_arena_reuse_its_memory_and_give_the_same_numbers(
         traj = simulate(c, sets, 3, backend=backend, arena=arena)
         fresh = simulate(c, sets, 3, backend=backend)
         np.testing.assert_array_equal(traj.values, fresh.values)
-        assert not np.shares_memory(traj.values, fresh.values)
         seen.append(traj.values)
     assert np.shares_memory(seen[0], seen[1])  # the second call wrote over the first's
     other = simulate(c, {"k": 0.1}, 2, backend=backend, arena=arena)  # another shape

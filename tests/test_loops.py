@@ -474,12 +474,15 @@ def test_members_are_the_ensembles_for_the_same_seed(
             assert len(set(capacity)) == n
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jit"])
 @pytest.mark.parametrize(("save_every", "budget"), [(None, 20000), (1.0, 20000), (None, 3)])
-def test_numba_counts_equal_the_numpy_path(write_model, monkeypatch, save_every, budget) -> None:
-    # With numba the ensemble's dominance is counted a step at a time from the
-    # recorded series (loops_jit); without, through arrays of every link score. Both
-    # give the same shares, also when only every fourth step is saved, and for the
-    # loops of the bounded search.
+def test_numba_counts_equal_the_numpy_path(
+    write_model, monkeypatch, save_every, budget, backend
+) -> None:
+    # With numba the ensemble's dominance is counted from the recorded series
+    # (loops_jit: a step at a time from NumPy's kernel, a member at a time from numba's);
+    # without, through arrays of every link score. Both give the same shares, also
+    # when only every fourth step is saved, and for the loops of the bounded search.
     pytest.importorskip("numba")
     from quidpro.analysis import loops as loops_mod
 
@@ -490,9 +493,9 @@ def test_numba_counts_equal_the_numpy_path(write_model, monkeypatch, save_every,
     if save_every is not None:
         text = text.replace("dt: 0.25}", f"dt: 0.25, save_every: {save_every}}}")
     m = quidpro.load(write_model(text))
-    fast = analyse_loops(m, runs=60, seed=5, budget=budget)
+    fast = analyse_loops(m, runs=60, seed=5, budget=budget, backend=backend)
     monkeypatch.setattr(loops_mod, "_jit", lambda: None)
-    slow = analyse_loops(m, runs=60, seed=5, budget=budget)
+    slow = analyse_loops(m, runs=60, seed=5, budget=budget, backend=backend)
     assert [lp.id for lp in fast.loops] == [lp.id for lp in slow.loops]
     assert fast.searched["cut"] == (budget == 3)
     assert len(fast.loops) > 2

@@ -249,3 +249,69 @@ def test_numba_counts_equal_relative_of_and_dominant_mask(n_t: int, n_m: int, st
     with np.errstate(all="ignore"):
         assert any(np.isinf(ls[m].prod(axis=0)).any() for m in members)  # overflows
     assert want.sum() > 0
+
+
+@pytest.mark.parametrize(("n_t", "n_m", "stride"), [(9, 40, 1), (300, 3, 1), (31, 40, 3)])
+def test_numba_counts_of_every_link_kind_from_non_finite_starts(
+    n_t: int, n_m: int, stride: int
+) -> None:
+    # Links of every kind (partial, sign, inflow, outflow), series that wander (some
+    # members start at inf, -inf or NaN): loops_jit's counts equal the NumPy path's.
+    # At the start the compiled pass compares each series with itself, so its link
+    # scores are 0 there, as NumPy's (whose change at the start is 0 by definition).
+    pytest.importorskip("numba")
+    from quidpro.analysis import loops_jit
+    from quidpro.analysis.loops import dominant_mask
+    from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
+
+    rng = np.random.default_rng(4)
+    n_links = 24
+    moves = rng.normal(size=(n_t, 3 * n_links, n_m))
+    moves[rng.random(moves.shape) < 0.1] = 0.0  # a series that stands still: inactive links
+    values = np.cumsum(moves, axis=0)
+    start = values[0]
+    start[rng.random(start.shape) < 0.3] = rng.choice([np.inf, -np.inf, np.nan])
+    names = [f"{'szp'[k % 3]}{k // 3}" for k in range(3 * n_links)]
+    kinds = ["partial", "sign", "inflow", "outflow"]
+    recipes = {}
+    for k in range(n_links):
+        what = kinds[k % 4]
+        other = {"partial": f"p{k}"} if what == "partial" else {}
+        if what in ("inflow", "outflow"):
+            other = {"net": f"p{k}"}
+        recipes[(f"s{k}", f"z{k}")] = Recipe(f"s{k}", f"z{k}", what, **other)
+    aug = Augmented(model=None, recipes=recipes)  # type: ignore[arg-type]
+    with np.errstate(all="ignore"):
+        ls = scores(aug, {n: values[:, i] for i, n in enumerate(names)}, list(recipes))
+    assert np.all(ls[:, 0] == 0.0)
+    cycles = sorted(
+        {
+            tuple(rng.choice(n_links, size=int(rng.integers(1, 5)), replace=False))
+            for _ in range(120)
+        }
+    )
+    lp = LoopProducts([np.array(c) for c in cycles], rng.integers(0, 2, size=len(cycles)))
+    keep = list(range(0, len(cycles), 3))
+    with np.errstate(all="ignore"):
+        saved = ls[:, ::stride]
+        want = dominant_mask(lp.relative_of(saved, keep), lp.parts[keep]).sum(axis=2)
+    a = lp.arrays(keep)
+    idx = np.arange(n_links, dtype=np.int64)
+    kind = np.arange(n_links, dtype=np.int64) % 4  # loops_jit's codes, in kinds' order
+    by_member = np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 2, 0)), 0, 2)
+    for stored in (values, by_member):
+        got = np.zeros((len(keep), saved.shape[1]))
+        loops_jit.dominance_counts(
+            stored,
+            stride,
+            (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2),
+            a["sums"],
+            a["exact"],
+            a["heads"],
+            a["tails"],
+            a["kept"],
+            a["groups"],
+            got,
+        )
+        np.testing.assert_array_equal(got, want)
+    assert want.sum() > 0

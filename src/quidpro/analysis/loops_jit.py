@@ -112,11 +112,10 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
 
 
 @njit(cache=True, error_model="numpy")
-def _tree(
-    parent: np.ndarray, link: np.ndarray, first: int, ls: np.ndarray, out: np.ndarray
+def _tree(  # noqa: PLR0917  # numba: arrays positionally
+    parent: np.ndarray, link: np.ndarray, first: int, ls: np.ndarray, w: int, out: np.ndarray
 ) -> None:
-    """Node values of a prefix tree, nodes in level order from ``first``."""
-    w = ls.shape[1]
+    """Node values of a prefix tree over the first ``w`` columns, nodes in level order."""
     for n in range(first, len(parent)):
         q, k = parent[n], link[n]
         if q < 0:
@@ -394,8 +393,8 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
     k_head, k_tail, k_part = kept
     w = m1 - m0
     _link_scores(now, before, m0, m1, links[0], links[1], links[2], links[3], ls)
-    _tree(heads[0], heads[1], 0, ls, head)
-    _tree(tails[0], tails[1], 1, ls, tail)
+    _tree(heads[0], heads[1], 0, ls, w, head)
+    _tree(tails[0], tails[1], 1, ls, w, tail)
     _denominators(ls, sums, w, val, denom)
     for j in range(w):
         for p in range(denom.shape[0]):
