@@ -502,3 +502,62 @@ def test_numba_counts_equal_the_numpy_path(
     shares = np.array([lp.p_dominant for lp in fast.loops])
     np.testing.assert_array_equal(shares, [lp.p_dominant for lp in slow.loops])
     assert len(np.unique(shares)) > 3  # members differ in which loops dominate
+
+
+class _Rows:
+    """Members given as arrays of constant values (the sample interface _ensemble reads)."""
+
+    def __init__(self, rows: dict[str, np.ndarray]) -> None:
+        self.values = rows
+        self.n = len(next(iter(rows.values())))
+
+    def rows(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        return {k: v[lo:hi] for k, v in self.values.items()}
+
+
+def _canonical(cycle: tuple[str, ...]) -> tuple[str, ...]:
+    k = cycle.index(min(cycle))
+    return cycle[k:] + cycle[:k]
+
+
+@pytest.mark.parametrize(
+    ("counting", "backend"), [("numba", "numpy"), ("numba", "jit"), ("numpy", "numpy")]
+)
+def test_members_whose_run_fails_are_left_out_of_p_dominant(
+    write_model, monkeypatch, counting: str, backend: str
+) -> None:
+    # Members with adjust > 8 go non-finite in an auxiliary outside every loop: their
+    # loops behave as the others', but like quidpro ensemble the shares leave them out.
+    # The shares equal those of the same members, minus the failed, on the model
+    # without that auxiliary; the failures are counted.
+    from quidpro.analysis import loops as loops_mod
+
+    if counting == "numba":
+        pytest.importorskip("numba")
+    else:
+        monkeypatch.setattr(loops_mod, "_jit", lambda: None)
+    text = ARMS.replace(
+        "constants: {adjust: 5}",
+        "constants:\n  adjust: {value: 5, distribution: {kind: uniform, low: 2, high: 9}}",
+    )
+    clean = quidpro.load(write_model(text, "clean.yaml")).spec
+    broken_text = text.rstrip() + "\n  trouble: if(adjust > 8, ln(0 - adjust), 0)\n"
+    broken = quidpro.load(write_model(broken_text, "broken.yaml")).spec
+    rows = loops_mod.members(broken, 80, 3).rows(0, 80)
+    ok = rows["adjust"] <= 8
+    assert 0 < ok.sum() < 80
+    shares = []
+    for spec, sample in ((broken, _Rows(rows)), (clean, _Rows({"adjust": rows["adjust"][ok]}))):
+        setup = loops_mod._Setup(spec, 20000, {})
+        keep = list(range(len(setup.cycles)))
+        got, failed = loops_mod._ensemble(
+            setup, sample, overrides={}, keep=keep, backend=backend, progress=None
+        )
+        assert failed == (80 - ok.sum() if spec is broken else 0)
+        shares.append({_canonical(setup.cycles[k]): got[i] for i, k in enumerate(keep)})
+    a, b = shares
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[c], b[c]) for c in a)
+    assert any(a[c].max() > 0 for c in a)
+    analysis = analyse_loops(quidpro.load(write_model(broken_text, "b2.yaml")), runs=80, seed=3)
+    assert analysis.failed == 80 - ok.sum()

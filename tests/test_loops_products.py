@@ -244,6 +244,7 @@ def test_numba_counts_equal_relative_of_and_dominant_mask(n_t: int, n_m: int, st
             a["kept"],
             a["groups"],
             got,
+            np.ones(n_m, dtype=bool),
         )
         np.testing.assert_array_equal(got, want)
     with np.errstate(all="ignore"):
@@ -312,6 +313,7 @@ def test_numba_counts_of_every_link_kind_from_non_finite_starts(
             a["kept"],
             a["groups"],
             got,
+            np.ones(n_m, dtype=bool),
         )
         np.testing.assert_array_equal(got, want)
     assert want.sum() > 0

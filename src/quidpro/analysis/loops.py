@@ -112,6 +112,9 @@ class LoopAnalysis:
     # Where the members of an ensemble (runs > 1) came from: "posterior" or "prior";
     # None for one run at the model's values.
     basis: str | None = None
+    # Members whose run went non-finite: left out of p_dominant (as quidpro ensemble
+    # leaves them out of its probabilities).
+    failed: int = 0
 
     def loop(self, key: str) -> LoopReport:
         """A loop by id (``R1``) or by its name from the model's ``loops:`` section."""
@@ -290,7 +293,10 @@ class _Setup:
             t = self.model.model.time
             n_t = t.n_steps // t.save_stride + 1
             return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
-        traj = self.series(overrides, n, backend, offset)
+        return self.scored(self.series(overrides, n, backend, offset))
+
+    def scored(self, traj: Trajectories) -> tuple[np.ndarray, np.ndarray]:
+        """Times and link scores ``(link, time, run)`` of :meth:`series`, at saved steps."""
         series = {name: traj.values[:, k, :] for k, name in enumerate(self.record)}
         ls = scores(self.aug, series, self.links)
         stride = self.model.model.time.save_stride
@@ -400,10 +406,11 @@ def analyse_loops(
         if pol is not None and (peak_abs[k] >= min_share or k in named)
     ]
     p_dom = None
+    failed = 0
     if runs > 1:
         seed = _seed(seed)
         sample = members(spec, runs, seed, scenario=scenario, sets=sets, posterior=posterior)
-        p_dom = _ensemble(
+        p_dom, failed = _ensemble(
             setup, sample, overrides=overrides, keep=keep, backend=backend, progress=progress
         )
     entries = [(setup.cycles[k], str(polarity[k]), int(parts[k]), setup.folded[k]) for k in keep]
@@ -446,7 +453,7 @@ def analyse_loops(
     mask = dominant_mask(kept_rel, kept_parts)
     dom = periods(times_arr, mask, [lp.id for lp in reports])
     basis = None if runs == 1 else "prior" if posterior is None else "posterior"
-    return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed, basis)
+    return LoopAnalysis(spec, times_arr, reports, dom, setup.searched, runs, seed, basis, failed)
 
 
 def _seed(seed: int | None) -> int:
@@ -484,17 +491,18 @@ def _ensemble(
     keep: list[int],
     backend: str,
     progress: Callable[[int], None] | None,
-) -> np.ndarray:
-    """Share of members in which each kept loop is dominant, ``(loop, time)``.
+) -> tuple[np.ndarray, int]:
+    """Share of members in which each kept loop is dominant, ``(loop, time)``; failures.
 
     Relative scores are normalised over every loop; dominance is decided among the
-    kept loops (those that reach ``min_share`` in the base run).
+    kept loops (those that reach ``min_share`` in the base run). Members whose run
+    went non-finite anywhere are left out (and counted).
     """
     runs = sample.n
     t = setup.model.model.time
     n_t = t.n_steps // t.save_stride + 1
     if not keep:  # no loop to score: nothing to run
-        return np.zeros((0, n_t))
+        return np.zeros((0, n_t)), 0
     steps = t.n_steps + 1
     jit = _jit() if setup.record else None
     if jit is None:
@@ -514,16 +522,19 @@ def _ensemble(
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
     arena = OutputArena()  # with numba: each batch's series are counted before the next
+    n_ok = 0
     for lo in range(0, runs, batch):
         hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
+        traj = setup.series(values, hi - lo, backend, lo, None if jit is None else arena)
+        ok = np.ones(hi - lo, dtype=bool)
+        ok[list(traj.failures)] = False
+        n_ok += int(ok.sum())
         if jit is None:
-            _, ls = setup.run(values, hi - lo, backend, lo)
-            rel = setup.products.relative_of(ls, keep)
-            counts += dominant_mask(rel, kept_parts).sum(axis=2)
+            rel = setup.products.relative_of(setup.scored(traj)[1], keep)
+            counts += dominant_mask(rel, kept_parts)[:, :, ok].sum(axis=2)
         else:
-            traj = setup.series(values, hi - lo, backend, lo, arena)
             jit.dominance_counts(
                 traj.values,
                 t.save_stride,
@@ -535,10 +546,11 @@ def _ensemble(
                 arrays["kept"],
                 arrays["groups"],
                 counts,
+                ok,
             )
         if progress is not None:
             progress(hi)
-    return counts / runs
+    return counts / max(n_ok, 1), runs - n_ok
 
 
 _JIT: Any = None

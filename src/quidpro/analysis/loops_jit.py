@@ -185,11 +185,12 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
     g_idx: np.ndarray,
     w: int,
     at: np.ndarray,
+    live: np.ndarray,
     counts: np.ndarray,
 ) -> None:
     """Count, per group of kept loops, the smallest set explaining at least half.
 
-    Column ``j`` of ``rel`` is counted at saved time ``at[j]``.
+    Column ``j`` of ``rel`` is counted at saved time ``at[j]``, if ``live[j]``.
 
     As ``dominant_mask``: loops in a stable order by decreasing magnitude, each taken
     while the running sum before it (``cumsum - self``, the same floats) is below one
@@ -202,6 +203,8 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
         size = max(size, g_ptr[g + 1] - g_ptr[g])
     mag = np.empty(size)
     for j in range(w):
+        if not live[j]:
+            continue
         for g in range(len(g_ptr) - 1):
             lo, n = g_ptr[g], g_ptr[g + 1] - g_ptr[g]
             for i in range(n):
@@ -237,8 +240,9 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
     kept: tuple[np.ndarray, np.ndarray, np.ndarray],
     groups: tuple[np.ndarray, np.ndarray],
     counts: np.ndarray,
+    ok: np.ndarray,
 ) -> None:
-    """Add to ``counts[kept loop, saved time]`` the members in which the loop dominates.
+    """Add to ``counts[kept loop, saved time]`` the ``ok`` members in which it dominates.
 
     Args:
         values: the batch's series ``(step, series, member)``, every step: stored so
@@ -257,8 +261,10 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
         kept: the kept loops' head node, tail node and partition.
         groups: the kept loops by partition (pointers, kept indices) for dominance.
         counts: ``(kept loop, saved time)``, added to.
+        ok: per member, whether it counts (a member whose run failed does not).
     """
-    args = (stride, links, sums, exact, heads, tails, kept, groups)
+    ok = np.ascontiguousarray(ok, dtype=np.bool_)
+    args = (stride, links, sums, exact, heads, tails, kept, groups, ok)
     by_member = np.moveaxis(values, 2, 0)
     if by_member.flags.c_contiguous:  # numba's kernel: one member's steps side by side
         n_groups = min(by_member.shape[0], 2 * numba.get_num_threads())
@@ -305,6 +311,7 @@ def _counts_by_member(  # noqa: PLR0917  # numba: arrays positionally
     tails: tuple[np.ndarray, np.ndarray],
     kept: tuple[np.ndarray, np.ndarray, np.ndarray],
     groups: tuple[np.ndarray, np.ndarray],
+    ok: np.ndarray,
     partial: np.ndarray,
 ) -> None:
     """:func:`dominance_counts` of ``by_member[member, step, series]``, into ``partial[g]``.
@@ -320,7 +327,10 @@ def _counts_by_member(  # noqa: PLR0917  # numba: arrays positionally
         work = _work(n_series, CHUNK, links, sums, exact, heads, tails, kept)
         now, before = work[0], work[1]
         at = np.empty(CHUNK, dtype=np.int64)
+        live = np.ones(CHUNK, dtype=np.bool_)  # the columns are one member's steps
         for m in range(g * n_members // n_groups, (g + 1) * n_members // n_groups):
+            if not ok[m]:
+                continue
             for s0 in range(0, n_saved, CHUNK):
                 w = min(n_saved, s0 + CHUNK) - s0
                 for j in range(w):
@@ -329,7 +339,7 @@ def _counts_by_member(  # noqa: PLR0917  # numba: arrays positionally
                 if stride == 1:  # the step before is the previous column
                     for i in range(n_series):
                         before[i, 1:w] = now[i, : w - 1]
-                args = (now, before, 0, w, at, links, sums, exact, heads, tails, kept)
+                args = (now, before, 0, w, at, live, links, sums, exact, heads, tails, kept)
                 _block(*args, groups, work[2:], partial[g])
 
 
@@ -357,6 +367,7 @@ def _counts_by_step(  # noqa: PLR0917  # numba: arrays positionally
     tails: tuple[np.ndarray, np.ndarray],
     kept: tuple[np.ndarray, np.ndarray, np.ndarray],
     groups: tuple[np.ndarray, np.ndarray],
+    ok: np.ndarray,
     counts: np.ndarray,
 ) -> None:
     """:func:`dominance_counts` of ``values[step, series, member]``: members side by side."""
@@ -367,7 +378,7 @@ def _counts_by_step(  # noqa: PLR0917  # numba: arrays positionally
         at[:] = t // stride
         for m0 in range(0, n_members, CHUNK):
             m1 = min(n_members, m0 + CHUNK)
-            args = (values[t], values[max(t - 1, 0)], m0, m1, at)
+            args = (values[t], values[max(t - 1, 0)], m0, m1, at, ok[m0:m1])
             _block(*args, links, sums, exact, heads, tails, kept, groups, work[2:], counts)
 
 
@@ -378,6 +389,7 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
     m0: int,
     m1: int,
     at: np.ndarray,
+    live: np.ndarray,
     links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     sums: tuple[np.ndarray, ...],
     exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -388,7 +400,10 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
     work: tuple[np.ndarray, ...],
     counts: np.ndarray,
 ) -> None:
-    """The counts of columns ``m0 .. m1 - 1`` of ``now`` and ``before`` (saved times ``at``)."""
+    """The counts of columns ``m0 .. m1 - 1`` of ``now`` and ``before`` (saved times ``at``).
+
+    A column whose ``live`` is false is not counted.
+    """
     ls, head, tail, val, denom, rel = work
     k_head, k_tail, k_part = kept
     w = m1 - m0
@@ -407,4 +422,4 @@ def _block(  # noqa: PLR0917  # numba: arrays positionally
             mine = _finite(head[k_head[i], j] * tail[k_tail[i], j])
             d = denom[k_part[i], j]
             rel[i, j] = mine / d if d > 0.0 else 0.0
-    _dominant(rel, groups[0], groups[1], w, at, counts)
+    _dominant(rel, groups[0], groups[1], w, at, live, counts)

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
+from quidpro.cli.format import report_failed
 from quidpro.cli.options import (
     PosteriorOpt,
     PriorOpt,
@@ -140,6 +141,7 @@ def loops_cmd(
             written += _plots(analysis, plot)
         _table(analysis, dates, top)
     _basis(analysis, table, runs, posterior is not None or prior)
+    report_failed(analysis.failed, runs)
     for path in written:
         if path is not None:
             console.print(f"wrote {path}")
