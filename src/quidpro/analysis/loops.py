@@ -112,8 +112,8 @@ class LoopAnalysis:
     # Where the members of an ensemble (runs > 1) came from: "posterior" or "prior";
     # None for one run at the model's values.
     basis: str | None = None
-    # Members whose run went non-finite: left out of p_dominant (as quidpro ensemble
-    # leaves them out of its probabilities).
+    # Members whose loop run went non-finite (a model variable or a partial change):
+    # left out of p_dominant, as quidpro ensemble leaves them out of its probabilities.
     failed: int = 0
 
     def loop(self, key: str) -> LoopReport:
