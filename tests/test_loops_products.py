@@ -182,7 +182,6 @@ def test_numba_counts_equal_relative_of_and_dominant_mask(n_t: int, n_m: int, st
     # ``stride``-th step: many members at few steps, and few members at more steps than
     # one block of columns holds (numba's layout reads a member's steps side by side).
     pytest.importorskip("numba")
-    from quidpro.analysis import loops_jit
     from quidpro.analysis.loops import dominant_mask
     from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
 
@@ -225,27 +224,8 @@ def test_numba_counts_equal_relative_of_and_dominant_mask(n_t: int, n_m: int, st
     with np.errstate(all="ignore"):
         saved = ls[:, ::stride]
         want = dominant_mask(lp.relative_of(saved, keep), parts[keep]).sum(axis=2)
-    a = lp.arrays(keep)
-    idx = np.arange(n_links, dtype=np.int64)
     kind = np.zeros(n_links, dtype=np.int64)
-    # Stored step by step (NumPy's kernel) and member by member (numba's, seen through
-    # a transposed view): the same counts.
-    by_member = np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 2, 0)), 0, 2)
-    for stored in (values, by_member):
-        got = np.zeros((len(keep), saved.shape[1]))
-        loops_jit.dominance_counts(
-            stored,
-            stride,
-            (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2),
-            a["sums"],
-            a["exact"],
-            a["heads"],
-            a["tails"],
-            a["kept"],
-            a["groups"],
-            got,
-            np.ones(n_m, dtype=bool),
-        )
+    for got in _counts_in_both_layouts(values, stride, kind, lp, keep, saved.shape[1]):
         np.testing.assert_array_equal(got, want)
     with np.errstate(all="ignore"):
         assert any(np.isinf(ls[m].prod(axis=0)).any() for m in members)  # overflows
@@ -261,7 +241,6 @@ def test_numba_counts_of_every_link_kind_from_non_finite_starts(
     # At the start the compiled pass compares each series with itself, so its link
     # scores are 0 there, as NumPy's (whose change at the start is 0 by definition).
     pytest.importorskip("numba")
-    from quidpro.analysis import loops_jit
     from quidpro.analysis.loops import dominant_mask
     from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
 
@@ -296,12 +275,34 @@ def test_numba_counts_of_every_link_kind_from_non_finite_starts(
     with np.errstate(all="ignore"):
         saved = ls[:, ::stride]
         want = dominant_mask(lp.relative_of(saved, keep), lp.parts[keep]).sum(axis=2)
-    a = lp.arrays(keep)
-    idx = np.arange(n_links, dtype=np.int64)
     kind = np.arange(n_links, dtype=np.int64) % 4  # loops_jit's codes, in kinds' order
+    for got in _counts_in_both_layouts(values, stride, kind, lp, keep, saved.shape[1]):
+        np.testing.assert_array_equal(got, want)
+    assert want.sum() > 0
+
+
+def _counts_in_both_layouts(
+    values: np.ndarray,
+    stride: int,
+    kind: np.ndarray,
+    lp: LoopProducts,
+    keep: list[int],
+    n_saved: int,
+) -> list[np.ndarray]:
+    """loops_jit's counts of the kept loops over ``values[step, series, member]``.
+
+    Link k reads series 3k (source), 3k + 1 (target) and 3k + 2 (partial or net). The
+    series are stored step by step (NumPy's kernel) and member by member (numba's, seen
+    through a transposed view); one count array for each.
+    """
+    from quidpro.analysis import loops_jit
+
+    a = lp.arrays(keep)
+    idx = np.arange(len(kind), dtype=np.int64)
     by_member = np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 2, 0)), 0, 2)
+    out = []
     for stored in (values, by_member):
-        got = np.zeros((len(keep), saved.shape[1]))
+        got = np.zeros((len(keep), n_saved))
         loops_jit.dominance_counts(
             stored,
             stride,
@@ -313,7 +314,7 @@ def test_numba_counts_of_every_link_kind_from_non_finite_starts(
             a["kept"],
             a["groups"],
             got,
-            np.ones(n_m, dtype=bool),
+            np.ones(values.shape[2], dtype=bool),
         )
-        np.testing.assert_array_equal(got, want)
-    assert want.sum() > 0
+        out.append(got)
+    return out
