@@ -303,18 +303,7 @@ def _counts_in_both_layouts(
     out = []
     for stored in (values, by_member):
         got = np.zeros((len(keep), n_saved))
-        loops_jit.dominance_counts(
-            stored,
-            stride,
-            (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2),
-            a["sums"],
-            a["exact"],
-            a["heads"],
-            a["tails"],
-            a["kept"],
-            a["groups"],
-            got,
-            np.ones(values.shape[2], dtype=bool),
-        )
+        links = (kind, 3 * idx, 3 * idx + 1, 3 * idx + 2)
+        loops_jit.dominance_counts(stored, stride, links, a, got, np.ones(values.shape[2], bool))
         out.append(got)
     return out

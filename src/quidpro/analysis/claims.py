@@ -345,7 +345,7 @@ def run_variants(
             times = traj.times
             for r in record:
                 parts[r].append(traj.series(r))
-            ok[[lo + i for i in traj.failures]] = False
+            ok[lo:hi] &= ~traj.failed
             if progress is not None:
                 progress(hi - lo)
         series[name] = {r: np.concatenate(v, axis=1) for r, v in parts.items()}

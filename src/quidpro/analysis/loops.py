@@ -521,33 +521,20 @@ def _ensemble(
     batch = int(max(1, min(BATCH, room // per_member, fit)))
     counts = np.zeros((len(keep), n_t))
     kept_parts = setup.parts[keep]
-    arena = OutputArena()  # with numba: each batch's series are counted before the next
+    arena = OutputArena()  # each batch's series are scored or counted before the next
     n_ok = 0
     for lo in range(0, runs, batch):
         hi = min(runs, lo + batch)
         values: dict[str, Any] = dict(overrides)
         values.update(sample.rows(lo, hi))
-        traj = setup.series(values, hi - lo, backend, lo, None if jit is None else arena)
-        ok = np.ones(hi - lo, dtype=bool)
-        ok[list(traj.failures)] = False
+        traj = setup.series(values, hi - lo, backend, lo, arena)
+        ok = ~traj.failed
         n_ok += int(ok.sum())
         if jit is None:
             rel = setup.products.relative_of(setup.scored(traj)[1], keep)
             counts += dominant_mask(rel, kept_parts)[:, :, ok].sum(axis=2)
         else:
-            jit.dominance_counts(
-                traj.values,
-                t.save_stride,
-                links,
-                arrays["sums"],
-                arrays["exact"],
-                arrays["heads"],
-                arrays["tails"],
-                arrays["kept"],
-                arrays["groups"],
-                counts,
-                ok,
-            )
+            jit.dominance_counts(traj.values, t.save_stride, links, arrays, counts, ok)
         if progress is not None:
             progress(hi)
     return counts / max(n_ok, 1), runs - n_ok

@@ -26,6 +26,9 @@ nothing of quidpro (loops imports it lazily, only with numba installed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -229,16 +232,11 @@ def _dominant(  # noqa: PLR0917  # numba: arrays positionally
                 mag[best] = -1.0  # taken
 
 
-def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
+def dominance_counts(  # noqa: PLR0917  # the arrays of one batch
     values: np.ndarray,
     stride: int,
     links: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    sums: tuple[np.ndarray, ...],
-    exact: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    heads: tuple[np.ndarray, np.ndarray],
-    tails: tuple[np.ndarray, np.ndarray],
-    kept: tuple[np.ndarray, np.ndarray, np.ndarray],
-    groups: tuple[np.ndarray, np.ndarray],
+    arrays: Mapping[str, Any],
     counts: np.ndarray,
     ok: np.ndarray,
 ) -> None:
@@ -250,21 +248,26 @@ def dominance_counts(  # noqa: PLR0917  # numba: arrays positionally
             view (numba's); another layout is copied.
         stride: steps per saved time.
         links: per link, its kind, source, target and partial-or-net series.
-        sums: the partitions' automata: start states, transitions (source, target,
-            link), accepting states and their partitions, the number of states, and
-            which transitions are the first into their target.
-        exact: partition starts, each loop's head and reversed tail links (pointers,
-            links), for a column whose automaton sum is not finite.
-        heads: parent node (-1: a first link) and link of each node of the head tree,
-            restricted to the kept loops' paths.
-        tails: the same for the tail tree (node 0 the empty product).
-        kept: the kept loops' head node, tail node and partition.
-        groups: the kept loops by partition (pointers, kept indices) for dominance.
+        arrays: :meth:`~quidpro.analysis.loops_products.LoopProducts.arrays` of the
+            kept loops, by key:
+
+            - ``sums``: the partitions' automata: start states, transitions (source,
+              target, link), accepting states and their partitions, the number of
+              states, and which transitions are the first into their target;
+            - ``exact``: partition starts, each loop's head and reversed tail links
+              (pointers, links), for a column whose automaton sum is not finite;
+            - ``heads``: parent node (-1: a first link) and link of each node of the
+              head tree, restricted to the kept loops' paths;
+            - ``tails``: the same for the tail tree (node 0 the empty product);
+            - ``kept``: the kept loops' head node, tail node and partition;
+            - ``groups``: the kept loops by partition (pointers, kept indices).
         counts: ``(kept loop, saved time)``, added to.
         ok: per member, whether it counts (a member whose run failed does not).
     """
     ok = np.ascontiguousarray(ok, dtype=np.bool_)
-    args = (stride, links, sums, exact, heads, tails, kept, groups, ok)
+    a = arrays
+    tables = (a["sums"], a["exact"], a["heads"], a["tails"], a["kept"], a["groups"])
+    args = (stride, links, *tables, ok)
     by_member = np.moveaxis(values, 2, 0)
     if by_member.flags.c_contiguous:  # numba's kernel: one member's steps side by side
         n_groups = min(by_member.shape[0], 2 * numba.get_num_threads())

@@ -453,7 +453,7 @@ def run_batch(model: CompiledLike, plan: Plan, lo: int, samples: Mapping[str, np
             arena=arena,
         )
         bad = failed[a:z]
-        bad[list(traj.failures)] = True
+        bad[:] = traj.failed
         if sketch is not None:
             sketch.add(np.moveaxis(traj.values[:, :nv, :], 2, 0), plan.keep, ~bad)
         elif values is not None:

@@ -54,6 +54,13 @@ class Trajectories:
         """One variable, shape (time, run)."""
         return self.values[:, self.names.index(name), :]
 
+    @property
+    def failed(self) -> np.ndarray:
+        """Per run, whether it failed (is a key of :attr:`failures`)."""
+        out = np.zeros(self.values.shape[2], dtype=bool)
+        out[list(self.failures)] = True
+        return out
+
 
 BACKENDS = ("auto", "numpy", "jit", "vm")
 # Cost model of the "auto" backend (seconds, measured on a 2-core machine, see

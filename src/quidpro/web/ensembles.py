@@ -66,9 +66,7 @@ class RecordAllExecutor:
             probes = np.empty((len(plan.probes), b))
             for i, p in enumerate(plan.probes):
                 probes[i] = read_probe(p, traj.times, series, spec, b)
-            failed = np.zeros(b, dtype=bool)
-            failed[list(traj.failures)] = True
-            yield Batch(lo, values, probes, failed)
+            yield Batch(lo, values, probes, traj.failed)
 
 
 def _batch_len(plan: Plan, lo: int) -> int:
