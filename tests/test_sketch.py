@@ -116,6 +116,10 @@ def test_numba_loop_counts_as_numpy_does() -> None:
     np.testing.assert_array_equal(a.low, b.low)
     np.testing.assert_array_equal(a.high, b.high)
     assert int(a.counts.sum()) == len(keep) * 5 * int(ok.sum()) - int(ok[17])
+    # the same values laid out time-major in memory (the NumPy kernel's output) count alike
+    c = Sketch.empty(grid)
+    c.add(np.moveaxis(np.ascontiguousarray(np.moveaxis(values, 0, 2)), 2, 0), keep, ok)
+    np.testing.assert_array_equal(c.counts, a.counts)
 
 
 def test_batches_merge_to_the_one_shot_counts() -> None:
