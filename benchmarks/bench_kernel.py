@@ -209,13 +209,35 @@ def startup() -> None:
     print(f"| python -c 'pass' | {t:.2f} s |\n")
 
 
-if __name__ == "__main__":
-    parts = sys.argv[1:] or ["single", "handwritten", "compile", "startup"]
+PARTS: dict[str, Callable[[], None]] = {
+    "single": single,
+    "handwritten": handwritten,
+    "compile": compile_times,
+    "jit-compile": jit_compile,
+    "startup": startup,
+}
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "parts",
+        nargs="*",
+        metavar="PART",
+        help=f"what to measure, any of: {', '.join(PARTS)} (default: all but jit-compile)",
+    )
+    parts = ap.parse_args().parts or ["single", "handwritten", "compile", "startup"]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        ap.error(f"unknown part {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     for part in parts:
-        {
-            "single": single,
-            "handwritten": handwritten,
-            "compile": compile_times,
-            "jit-compile": jit_compile,
-            "startup": startup,
-        }[part]()
+        PARTS[part]()
+
+
+if __name__ == "__main__":
+    main()

@@ -36,5 +36,16 @@ def main(ks: list[int]) -> None:
         )
 
 
+def parse_ks(default: list[int]) -> list[int]:
+    """The copies k to measure, from the command line."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("k", nargs="*", type=int, help=f"copies of the model (default: {default})")
+    return ap.parse_args().k or default
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1, 10, 100])
+    main(parse_ks([1, 10, 100]))

@@ -11,7 +11,6 @@ must be importable (``pip install -e '.[peer]'``). Prints Markdown.
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -124,5 +123,16 @@ def table(rows: list[dict[str, Any]], pysd_version: str) -> None:
             )
 
 
+def parse_ks(default: list[int]) -> list[int]:
+    """The copies k to measure, from the command line."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("k", nargs="*", type=int, help=f"copies of the model (default: {default})")
+    return ap.parse_args().k or default
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1, 10])
+    main(parse_ks([1, 10]))
