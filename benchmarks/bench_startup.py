@@ -7,9 +7,10 @@
    ``python -c pass`` measured in the same rounds.
 2. The phases of ``quidpro run nk_russia`` in one fresh process: each library it
    needs imported in turn, then reading the model, its unit check (a result cached
-   from the warm-up run), numba's one-time set-up, the first run (which loads the
-   cached kernel), a second run, the table and the store (pyarrow and duckdb load
-   only for it).
+   from the warm-up run), the run on the backend ``auto`` picks (NumPy in a fresh
+   process; where it picks numba, numba's import, its one-time set-up and the cached
+   kernel's load come first), a second run, the table and the store (pyarrow and
+   duckdb load only for it).
 
 Run: ``.venv/bin/python benchmarks/bench_startup.py [--repeat 5]``. The numba kernel
 of the flagship must be in the disk cache (any earlier ``quidpro run nk_russia``).
@@ -42,7 +43,6 @@ import quidpro.cli.main; lap("import quidpro.cli.main (typer)")
 import typer._adapters; lap("typer's argument coercion (pydantic)")
 import numpy; lap("numpy")
 import lark, yaml; lap("lark, yaml")
-import numba; lap("numba")
 import quidpro.api
 import quidpro.cli.run as run_cmd
 from quidpro.cli.common import load_model
@@ -50,13 +50,16 @@ from quidpro.cli.record import record
 lap("quidpro's own modules")
 m = load_model("nk_russia"); lap("read and check nk_russia (YAML, expressions)")
 run_cmd.warn_units(m); lap("unit check (its cached result)")
-m.compiled.choose_backend("auto", 1)
-m.compiled.kernel(m.spec.time.method, m.compiled.visible, "jit").module()
-lap("the kernel's module (generated source, numba's decorators)")
-from quidpro.solve.members import init_numba_target
-init_numba_target(); lap("numba's CPU target (its registries, once a process)")
-traj = m.run_arrays(); lap("first run (numba loads the cached kernel)")
-traj = m.run_arrays(); lap("a second run")
+first = m.compiled.choose_backend("auto", 1)
+if first != "numpy":
+    import numba; lap("numba")
+    m.compiled.kernel(m.spec.time.method, m.compiled.visible, first).module()
+    lap("the kernel's module (generated source, numba's decorators)")
+    from quidpro.solve.members import init_numba_target
+    init_numba_target(); lap("numba's CPU target (its registries, once a process)")
+traj = m.run_arrays(); lap(f"the run (auto: {first})")
+second = m.compiled.choose_backend("auto", 1)
+traj = m.run_arrays(); lap(f"a second run in the same process (auto: {second})")
 from rich.console import Console
 table = run_cmd.summary_table(m, traj, None)
 Console(file=io.StringIO(), width=120).print(table); lap("summary table")

@@ -108,6 +108,28 @@ def test_auto_starts_on_numpy_and_moves_to_a_fast_path_once_numpy_time_would_pay
         fresh.compiled.choose_backend("gpu", 1)
 
 
+def test_a_fresh_process_runs_a_small_model_once_on_numpy_though_numba_has_it_cached(
+    model: quidpro.LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # numba's import and CPU target (~0.25-0.75 s) cost more than one NumPy run of a
+    # small model; once a process has paid them, a cached kernel is free to use.
+    from quidpro.solve import simulate
+
+    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
+    monkeypatch.setattr("quidpro.solve.vm.VmKernel.loaded", staticmethod(lambda: False))
+    monkeypatch.setattr("quidpro.solve.vm.VmKernel.cached", staticmethod(lambda: False))
+    monkeypatch.setattr("quidpro.solve.jit.JitKernel.cached", lambda self, many: True)
+    fresh = quidpro.load(model.spec.file)
+    monkeypatch.setattr(simulate, "numba_target_ready", lambda: False)
+    assert fresh.compiled.choose_backend("auto", 1) == "numpy"
+    fresh.compiled.numpy_seconds = simulate.JIT_START  # NumPy's time has paid for it
+    assert fresh.compiled.choose_backend("auto", 1) == "jit"
+    fresh.compiled.numpy_seconds = 0.0
+    assert fresh.compiled.choose_backend("auto", 10**6) == "jit"  # an ensemble pays at once
+    monkeypatch.setattr(simulate, "numba_target_ready", lambda: True)
+    assert fresh.compiled.choose_backend("auto", 1) == "jit"
+
+
 def test_models_with_random_draws_stay_on_numpy(write_model) -> None:
     m = quidpro.load(
         write_model(

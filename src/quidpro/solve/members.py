@@ -30,6 +30,11 @@ def member_table(consts: list[Any], n_runs: int) -> np.ndarray:
 UNUSED_BY_KERNELS = ("scipy.linalg", "cffi")
 
 
+def numba_target_ready() -> bool:
+    """Whether this process has set up numba's CPU target (what a first kernel pays)."""
+    return "numba.np.arraymath" in sys.modules
+
+
 def init_numba_target() -> None:
     """Set up numba's CPU target once a process, without what no quidpro kernel uses.
 
@@ -41,7 +46,7 @@ def init_numba_target() -> None:
     np.convolve, and cffi functions are not compiled. np.dot and np.linalg still
     import scipy when code using them is compiled.
     """
-    if "numba.np.arraymath" in sys.modules:  # set up already
+    if numba_target_ready():
         return
     from numba.core.registry import cpu_target
 

@@ -32,6 +32,7 @@ from quidpro.model.spec import Model, TimeSpec
 from quidpro.solve.codegen import generate
 from quidpro.solve.evaluate import evaluate
 from quidpro.solve.lower import Equation, State, System, lower
+from quidpro.solve.members import numba_target_ready
 from quidpro.solve.methods import METHODS
 from quidpro.solve.status import RunStatus
 
@@ -72,6 +73,7 @@ NUMPY_PER_MEMBER = 3e-9
 JIT_PER_MEMBER = 2e-9
 VM_PER_MEMBER = 6.5e-9
 JIT_COMPILE_FIXED = 1.5  # importing numba and its helpers
+JIT_START = 0.4  # a cached kernel's first use in a process: numba's import and CPU target
 JIT_COMPILE_PER_EQUATION = 0.05
 JIT_COMPILE_GROWTH = 150.0
 VM_LOAD = 0.5  # importing numba and loading the interpreter from its cache
@@ -134,8 +136,9 @@ class Compiled:
 
         Resolve "auto" by tiered compilation: NumPy (no compile time) until the time it
         has spent on this model, plus this call's, would pay for the cheapest fast path:
-        numba's kernel of this model (at once when its disk cache holds it) or the
-        interpreter (a load of numba; linear in the model, so any size).
+        numba's kernel of this model (its compile, or when its disk cache holds it the
+        start of numba in a process that has not used it) or the interpreter (a load of
+        numba; linear in the model, so any size).
 
         ``calls`` is how many calls of ``n_runs`` members the choice is for. With
         ``reproducible`` the choice depends on the model and the work alone, the same on
@@ -186,7 +189,10 @@ class Compiled:
             costs["vm"] = load + per_core * VM_PER_MEMBER
             if n_eq <= JIT_MOST_EQUATIONS:
                 kernel = self.kernel(method, record, "jit")
-                compile_cost = 0.0 if kernel.cached(many=many) else _jit_compile_seconds(n_eq)
+                if not kernel.cached(many=many):
+                    compile_cost = _jit_compile_seconds(n_eq)
+                else:  # a single run of a small model in a fresh process stays on NumPy
+                    compile_cost = 0.0 if numba_target_ready() else JIT_START
                 costs["jit"] = compile_cost + per_core * JIT_PER_MEMBER
         return costs
 
