@@ -67,12 +67,35 @@ def test_queries_and_outputs_are_checked_in_every_command(args: list[str]) -> No
     assert "Traceback" not in err
 
 
+SEEDED = [
+    ["ensemble", "logistic", "-n", "4", "-q"],
+    ["loops", "logistic", "--runs", "3"],
+    ["claims", "logistic", "--runs", "10"],
+    ["discover", "logistic", "--where", "population > 1 at 5", "--runs", "20"],
+    ["calibrate", "logistic"],
+    ["backtest", "logistic"],
+    ["evidence", "logistic"],
+    ["brief", "logistic"],
+]
+
+
 @pytest.mark.parametrize("seed", ["-1", str(2**63)])
-def test_a_seed_out_of_range_is_a_usage_error(seed: str) -> None:
-    code, _, err = _cli("ensemble", "logistic", "-n", "4", "-q", "--seed", seed)
+@pytest.mark.parametrize("args", SEEDED, ids=[a[0] for a in SEEDED])
+def test_a_seed_out_of_range_is_a_usage_error(args: list[str], seed: str) -> None:
+    code, _, err = _cli(*args, "--seed", seed)
     assert code == 2
-    assert "--seed" in err
     assert "Invalid value for '--seed': Input should be " in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, True])
+def test_the_library_names_a_bad_seed(seed: object) -> None:
+    from quidpro.ensemble import ensemble
+    from quidpro.errors import ConfigError
+
+    m = quidpro.load("logistic")
+    with pytest.raises(ConfigError, match="seed must be"):
+        ensemble(m, 4, seed)  # type: ignore[arg-type]
 
 
 HOSTILE_TEXT = """quidpro: 1

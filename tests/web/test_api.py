@@ -310,3 +310,10 @@ def test_fuzzed_paths_never_5xx(client: TestClient, path: str, method: str) -> N
 
     r = client.request(method, "/" + quote(path.lstrip("/"), safe="/.{}"))
     assert r.status_code < 500, (method, path, r.text[:200])
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_a_briefs_seed_out_of_range_is_a_422_naming_it(client: TestClient, seed: str) -> None:
+    r = client.get(f"/brief/tiny.md?runs=50&seed={seed}")
+    assert r.status_code == 422
+    assert r.json()["error"].startswith("query.seed: Input should be ")

@@ -12,7 +12,14 @@ from rich.table import Table
 
 from quidpro.cli.common import command, console
 from quidpro.cli.format import number_column, print_table, stage_progress, text_column
-from quidpro.cli.options import CalMethod, EvidenceOpt, ModelArg, load_evidence, parse_cutoff
+from quidpro.cli.options import (
+    CalMethod,
+    EvidenceOpt,
+    ModelArg,
+    load_evidence,
+    parse_cutoff,
+    seed_option,
+)
 from quidpro.errors import ConfigError
 from quidpro.lang.display import plain
 from quidpro.report.numbers import fmt_column, fmt_number
@@ -43,7 +50,7 @@ def backtest_cmd(
     ],
     evidence: EvidenceOpt = None,
     runs: Annotated[int, typer.Option("--runs", "-n", help="Forecast members per cutoff.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed (calibration and forecast).")] = 0,
+    seed: Annotated[int, seed_option("Random seed (calibration and forecast).")] = 0,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the scores as JSON to FILE.json.")
     ] = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from quidpro.cli.common import command, console, err_console
+from quidpro.cli.options import seed_option
 from quidpro.errors import ConfigError
 
 FORMATS = {".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -25,7 +26,7 @@ def brief_cmd(
     runs: Annotated[
         int, typer.Option("--runs", "-n", help="Ensemble members per scenario.")
     ] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 1,
+    seed: Annotated[int, seed_option("Random seed (same seed, same numbers).")] = 1,
 ) -> None:
     """Write a brief of MODEL's findings (Markdown, HTML or PDF).
 

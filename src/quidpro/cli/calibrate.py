@@ -18,6 +18,7 @@ from quidpro.cli.options import (
     load_evidence,
     parse_cutoff,
     parse_sets,
+    seed_option,
 )
 from quidpro.errors import ConfigError
 from quidpro.lang.display import plain
@@ -55,7 +56,7 @@ def calibrate_cmd(
         CalMethod, typer.Option(help="map (mode + Laplace) or mcmc (emcee ensemble sampler).")
     ] = CalMethod.mcmc,
     draws: Annotated[int, typer.Option(help="Posterior draws to keep.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same posterior.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: the same seed, the same posterior.")] = 0,
     out: Annotated[
         Path | None, typer.Option(help="Write the posterior: FILE.parquet, one row per draw.")
     ] = None,

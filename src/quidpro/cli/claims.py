@@ -11,6 +11,7 @@ from rich.table import Table
 
 from quidpro.cli.common import command, console
 from quidpro.cli.format import number_column, print_table, text_column
+from quidpro.cli.options import seed_option
 from quidpro.lang.display import plain
 from quidpro.report.numbers import fmt_interval, fmt_percent
 
@@ -42,7 +43,7 @@ def claims_cmd(
     model: Annotated[str, typer.Argument(help="A built-in model name or file.", metavar="MODEL")],
     *,
     runs: Annotated[int, typer.Option(help="Members of the ensemble.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
+    seed: Annotated[int, seed_option("Random seed (same seed, same numbers).")] = 0,
     posterior: Annotated[
         Path | None,
         typer.Option(help="Draw members from this posterior file (.parquet, one row per draw)."),

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
-from quidpro.cli.options import parse_sets
+from quidpro.cli.options import parse_sets, seed_option
 from quidpro.errors import ConfigError
 
 HELP = """Scenario discovery: the ranges of MODEL's uncertain constants (those with a
@@ -44,7 +44,7 @@ def discover_cmd(
         float,
         typer.Option(help="Report the largest box along the peeling whose density reaches this."),
     ] = 0.9,
-    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+    seed: Annotated[int, seed_option("Seed of the sample.")] = 0,
     scenario: Annotated[
         str | None, typer.Option("--scenario", "-s", help="A scenario held for every member.")
     ] = None,

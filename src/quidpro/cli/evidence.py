@@ -11,7 +11,7 @@ from rich.table import Table
 
 from quidpro.cli.common import command, console
 from quidpro.cli.format import number_column, print_table, text_column
-from quidpro.cli.options import EvidenceOpt, ModelArg, load_evidence
+from quidpro.cli.options import EvidenceOpt, ModelArg, load_evidence, seed_option
 from quidpro.errors import ConfigError
 from quidpro.report.numbers import fmt_number
 
@@ -49,7 +49,7 @@ def evidence_cmd(
         bool, typer.Option("--prior", help="Plot the baseline run, not the posterior band.")
     ] = False,
     runs: Annotated[int, typer.Option(help="Posterior members for the band.")] = 200,
-    seed: Annotated[int, typer.Option(help="Random seed of the band.")] = 0,
+    seed: Annotated[int, seed_option("Random seed of the band.")] = 0,
 ) -> None:
     """List MODEL's evidence and, with --plot, draw the model against it.
 

@@ -17,6 +17,7 @@ from quidpro.cli.options import (
     drawn_from,
     parse_sets,
     resolve_posterior,
+    seed_option,
 )
 from quidpro.errors import ConfigError
 
@@ -93,7 +94,7 @@ def loops_cmd(
     runs: Annotated[
         int, typer.Option(help="Ensemble members (uncertain constants sampled); 1 = one run.")
     ] = 1,
-    seed: Annotated[int | None, typer.Option(help="Seed of the ensemble.")] = None,
+    seed: Annotated[int | None, seed_option("Seed of the ensemble.")] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the loop scores as JSON to FILE.json.")
     ] = None,

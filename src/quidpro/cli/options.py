@@ -53,7 +53,7 @@ ModelArg = Annotated[
     str, typer.Argument(help="A model file (.yaml, .xmile) or a built-in name.", metavar="MODEL")
 ]
 #: The largest seed: the run store keeps seeds as signed 64-bit integers.
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**63 - 1  # quidpro.ensemble.sampling.MAX_SEED (not imported: NumPy at start-up)
 SeedOpt = Annotated[
     int | None,
     typer.Option(
@@ -62,6 +62,13 @@ SeedOpt = Annotated[
         help="Random seed, 0 to 2^63-1 (default: a fresh one, reported and stored).",
     ),
 ]
+
+
+def seed_option(help_text: str) -> Any:
+    """The ``--seed`` option of a command with a help of its own: 0 to 2^63-1 as well."""
+    return typer.Option("--seed", min=0, max=MAX_SEED, help=help_text)
+
+
 ScenarioOpt = Annotated[
     str | None, typer.Option("--scenario", "-s", help="A scenario of the model.")
 ]

@@ -69,6 +69,18 @@ def uncertain(model: Model) -> dict[str, Distribution]:
     }
 
 
+#: The largest seed: the run store keeps seeds as signed 64-bit integers.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int) -> None:
+    """Raise a :class:`ConfigError` unless ``seed`` is a whole number 0 to 2^63-1."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(f"seed must be a whole number, got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be 0 to 2^63-1, got {seed}")
+
+
 def new_seed() -> int:
     """A fresh 32-bit seed from the operating system's entropy (recorded with results)."""
     return int(np.random.SeedSequence().generate_state(1)[0])
@@ -92,6 +104,7 @@ class MemberSample:
             raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
         if n < 1:
             raise ConfigError(f"n must be at least 1, got {n}")
+        check_seed(seed)
         self.dists = dict(dists)
         self.n = n
         self.seed = seed

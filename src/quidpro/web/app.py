@@ -13,9 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -130,7 +130,9 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
         return JSONResponse(await work(go))
 
     @app.get("/brief/{name}.{fmt}")
-    async def brief(name: str, fmt: str, runs: int = 300, seed: int = 1) -> Response:
+    async def brief(
+        name: str, fmt: str, runs: int = 300, seed: Annotated[int, Query(ge=0, le=2**63 - 1)] = 1
+    ) -> Response:
         from quidpro.report.brief import MEDIA_TYPES, render_brief
 
         bench.entry(name)
