@@ -196,3 +196,31 @@ def test_csv_and_parquet_headers_and_text_cells_are_safe(tmp_path: Path) -> None
     back = pd.read_parquet(tmp_path / "r.parquet")
     assert list(back.columns) == ["time", "'=HYPERLINK(1)", "v"]
     assert list(spreadsheet_safe(df)["'=HYPERLINK(1)"]) == [1.0, -2.0]  # numbers unchanged
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["loops", "logistic", "--runs", HUGE], "the number of members must be 1 to 2**32 - 1"),
+        (["claims", "nk_russia", "--runs", HUGE], "the number of members must be 1 to 2**32 - 1"),
+        (
+            ["sensitivity", "logistic", "--output", "population", "--at", "5", "--samples", HUGE],
+            "more than the limit of",
+        ),
+    ],
+)
+def test_a_huge_count_is_refused_at_once(args: list[str], message: str) -> None:
+    code, _, err = _cli(*args)
+    assert code == 2, err  # a usage error
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_save_step_longer_than_the_run_saves_its_start(tmp_path: Path) -> None:
+    out = tmp_path / "run.csv"
+    code, _, err = _cli("run", "logistic", "--no-store", "--save-every", HUGE, "--out", str(out))
+    assert code == 0, err
+    assert len(out.read_text().strip().splitlines()) == 2  # the header and the start

@@ -133,3 +133,15 @@ def test_sensitivity_cli_json_and_plot(tmp_path: Path, monkeypatch: pytest.Monke
 
 EXPECTED_SOBOL_S1 = [0.2022226397510196, 0.43052702170399293, -0.11053249540940673]
 EXPECTED_MORRIS_MU = [7.151776675939803, 7.640906366280278, 6.110629107306952]
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_the_design_size_is_salibs_and_a_huge_one_is_refused_before_sampling(
+    ishigami: LoadedModel, method: str
+) -> None:
+    from quidpro.analysis.sensitivity import design, design_runs
+
+    prob = problem(ishigami.spec)
+    assert design_runs(prob, method, 16) == len(design(prob, method, 16, seed=3))
+    with pytest.raises(ConfigError, match="QUIDPRO_MAX_VALUES"):
+        design(prob, method, 10**23, seed=3)

@@ -23,6 +23,7 @@ from quidpro.ensemble.query import parse_probe
 from quidpro.ensemble.runner import CompiledLike, Executor, compiled_of, make_plan, run_plan
 from quidpro.ensemble.sampling import bounds, varied
 from quidpro.errors import ConfigError, Loc, ModelError
+from quidpro.model.limits import MAX_VALUES, limit
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Model
 
@@ -76,10 +77,33 @@ def problem(
     return {"num_vars": len(names), "names": names, "bounds": limits}
 
 
-def design(prob: Mapping[str, Any], method: str, samples: int, seed: int) -> np.ndarray:
-    """The sample matrix, shape (runs, k): Saltelli/Sobol' or Morris trajectories."""
+def design_runs(prob: Mapping[str, Any], method: str, samples: int) -> int:
+    """The rows of :func:`design` (SALib's counts), checked against the run-size limit.
+
+    Sobol' (first and total order) makes ``N (k + 2)`` runs, Morris ``N (k + 1)``.
+
+    Raises:
+        ConfigError: ``samples`` is below 2, or the design would hold more values
+            than ``QUIDPRO_MAX_VALUES``.
+    """
     if samples < 2:
         raise ConfigError(f"samples must be at least 2, got {samples}")
+    if method not in ("sobol", "morris"):
+        raise ConfigError(f"unknown method {method!r}; use sobol or morris")
+    k = int(prob["num_vars"])
+    runs = samples * (k + 2 if method == "sobol" else k + 1)
+    cap = limit(MAX_VALUES)
+    if runs * max(k, 1) > cap:
+        raise ConfigError(
+            f"{samples:,} samples make {runs:,} runs of {k} constants, more than the "
+            f"limit of {cap:,} values; use fewer samples or raise QUIDPRO_MAX_VALUES"
+        )
+    return runs
+
+
+def design(prob: Mapping[str, Any], method: str, samples: int, seed: int) -> np.ndarray:
+    """The sample matrix, shape (runs, k): Saltelli/Sobol' or Morris trajectories."""
+    design_runs(prob, method, samples)
     with warnings.catch_warnings():  # Sobol' balance prefers powers of 2; any N is valid
         warnings.simplefilter("ignore")
         if method == "sobol":
@@ -186,8 +210,8 @@ def design_size(
     sets: Mapping[str, float] | None = None,
 ) -> int:
     """How many runs :func:`sensitivity` makes with these arguments (for a progress bar)."""
-    prob = problem(model, fixed_constants(model, scenario, sets))
-    return len(design(prob, method, samples, seed))
+    del seed  # the count does not depend on it
+    return design_runs(problem(model, fixed_constants(model, scenario, sets)), method, samples)
 
 
 # DESIGN.md fixes the ``quidpro sensitivity --json`` document: these keys and no others

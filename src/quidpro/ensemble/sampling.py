@@ -71,6 +71,8 @@ def uncertain(model: Model) -> dict[str, Distribution]:
 
 #: The largest seed: the run store keeps seeds as signed 64-bit integers.
 MAX_SEED = 2**63 - 1
+#: Members of one sample: below 2**32, the bound make_plan puts on an ensemble.
+MAX_MEMBERS = 2**32
 
 
 def check_seed(seed: int) -> None:
@@ -102,8 +104,8 @@ class MemberSample:
     ) -> None:
         if sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
-        if n < 1:
-            raise ConfigError(f"n must be at least 1, got {n}")
+        if not 1 <= n < MAX_MEMBERS:
+            raise ConfigError(f"the number of members must be 1 to 2**32 - 1, got {n:,}")
         check_seed(seed)
         self.dists = dict(dists)
         self.n = n

@@ -71,10 +71,14 @@ class TimeSpec:
 
     @property
     def save_stride(self) -> int:
-        """Steps between saved steps (``save_every / dt``, at least 1)."""
+        """Steps between saved steps (``save_every / dt``, at least 1).
+
+        A ``save_every`` longer than the run saves its start only, as a stride of one
+        step more than the run (so that no time computed from it overflows).
+        """
         if self.save_every is None:
             return 1
-        return max(1, round(self.save_every / self.dt))
+        return max(1, min(round(self.save_every / self.dt), self.n_steps + 1))
 
 
 @dataclass(frozen=True)
