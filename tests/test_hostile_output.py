@@ -224,3 +224,19 @@ def test_a_save_step_longer_than_the_run_saves_its_start(tmp_path: Path) -> None
     code, _, err = _cli("run", "logistic", "--no-store", "--save-every", HUGE, "--out", str(out))
     assert code == 0, err
     assert len(out.read_text().strip().splitlines()) == 2  # the header and the start
+
+
+def test_serve_on_a_port_in_use_or_an_unknown_host_says_so_before_listening() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = _cli("serve", "--port", str(port))
+    assert code == 1, err
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "workbench on" not in out
+    code, _, err = _cli("serve", "--host", "no-such-host.invalid")
+    assert code == 2, err
+    assert "--host 'no-such-host.invalid' is not an address" in err

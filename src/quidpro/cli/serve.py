@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
 
-from quidpro.cli.common import command, console
+from quidpro.cli.common import command, console, fail
 from quidpro.errors import ConfigError
 
 
@@ -52,10 +53,31 @@ def serve_cmd(
     bench.warm_in_background()  # slider ranking and numba kernel; NumPy serves meanwhile
     for name in bench.names():
         bench.model(name)  # read and check every model now: errors before listening
+    sock = _listen(host, port)  # an address in use or unknown is an error before any output
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"warning: listening on {host}: other machines can reach this server")
     console.print(f"quidpro workbench on http://{host}:{port}/  (Ctrl-C stops it)")
-    uvicorn.run(create_app(bench), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(create_app(bench), host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` as uvicorn binds one; an unknown host is a usage error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:  # a name that is no address: a usage error
+        raise ConfigError(f"--host {host!r} is not an address: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:  # in use, not this machine's, a privileged port
+        sock.close()
+        fail(f"quidpro: error: cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+    sock.set_inheritable(True)
+    return sock
 
 
 def register(app: typer.Typer) -> None:
