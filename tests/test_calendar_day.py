@@ -38,3 +38,14 @@ def test_a_month_end_origin_clips_to_the_months_last_day() -> None:
 def test_units_without_a_calendar_are_refused_as_to_dates_refuses_them() -> None:
     with pytest.raises(ConfigError, match="calendar dates need time units"):
         calendar_day(1.0, dt.date(2020, 1, 1), "hour")
+
+
+@pytest.mark.parametrize(
+    ("date", "message"),
+    [("", "not a date"), ("nat", "not a date"), ("9999-12-31", "out of the calendar's range")],
+)
+def test_a_date_that_is_none_or_past_the_calendar_is_refused(date: str, message: str) -> None:
+    from quidpro.model.calendar import to_time
+
+    with pytest.raises(ConfigError, match=message):
+        to_time(date, dt.date(2019, 1, 1), "month")

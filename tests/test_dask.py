@@ -105,3 +105,14 @@ def _without_dates(doc: dict) -> dict:
     for v in doc["variables"].values():
         v.pop("dates", None)
     return doc
+
+
+@pytest.mark.parametrize("address", ["", "x y", "tcp://host:notaport"])
+def test_a_malformed_scheduler_address_is_a_usage_error(address: str) -> None:
+    from typer.testing import CliRunner
+
+    from quidpro.cli.main import app
+
+    r = CliRunner().invoke(app, ["ensemble", "logistic", "-n", "5", "-q", "--dask", address])
+    assert r.exit_code == 2, r.stderr
+    assert "is not a Dask scheduler address" in r.stderr

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from quidpro.ensemble.runner import Batch, Plan, Task, run_batch
+from quidpro.errors import ConfigError
 from quidpro.model.parse import parse_model
 from quidpro.solve.simulate import Compiled
 
@@ -66,6 +67,12 @@ class DaskExecutor:
                 self._client = stack.enter_context(dd.Client(cluster))
             else:
                 self._client = stack.enter_context(dd.Client(self.address))
+        except (ValueError, TypeError) as exc:  # dask's parse of the address
+            stack.close()
+            raise ConfigError(
+                f"{self.address!r} is not a Dask scheduler address ({exc}); "
+                "give tcp://HOST:PORT, or 'local' for a cluster on this machine"
+            ) from None
         except BaseException:
             stack.close()
             raise

@@ -123,14 +123,19 @@ def to_time(date: dt.date | str, origin: dt.date, units: str | None, start: floa
         d = pd.Timestamp(date)
     except ValueError:
         raise ConfigError(f"not a date: {date!r} (use YYYY-MM-DD)") from None
+    if pd.isna(d):  # pandas reads "" and "nat" as no date
+        raise ConfigError(f"not a date: {date!r} (use YYYY-MM-DD)")
     base = pd.Timestamp(origin)
     if u in _DAYS:
         return start + (d - base).days / _DAYS[u] + (d - base).seconds / 86400 / _DAYS[u]
     whole = (d.year - base.year) * 12 + (d.month - base.month)
-    first = base + pd.DateOffset(months=whole)
-    if first > d:
-        whole -= 1
+    try:
         first = base + pd.DateOffset(months=whole)
-    nxt = base + pd.DateOffset(months=whole + 1)
+        if first > d:
+            whole -= 1
+            first = base + pd.DateOffset(months=whole)
+        nxt = base + pd.DateOffset(months=whole + 1)
+    except (ValueError, OverflowError):  # a month past year 9999 or before pandas' dates
+        raise ConfigError(f"the date {date!r} is out of the calendar's range") from None
     frac = (d - first) / (nxt - first)
     return start + (whole + frac) / _MONTHS[u]
