@@ -87,15 +87,22 @@ def test_jit_refuses_a_delay_shorter_than_a_step(write_model) -> None:
         m.simulate(backend="jit")
 
 
+def _on_auto(
+    model: quidpro.LoadedModel, monkeypatch: pytest.MonkeyPatch, *, vm_cached: bool
+) -> quidpro.LoadedModel:
+    """A fresh load of ``model`` under the "auto" backend, the interpreter not loaded."""
+    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
+    monkeypatch.setattr("quidpro.solve.vm.VmKernel.loaded", staticmethod(lambda: False))
+    monkeypatch.setattr("quidpro.solve.vm.VmKernel.cached", staticmethod(lambda: vm_cached))
+    return quidpro.load(model.spec.file)
+
+
 def test_auto_starts_on_numpy_and_moves_to_a_fast_path_once_numpy_time_would_pay(
     model: quidpro.LoadedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
-    monkeypatch.setattr("quidpro.solve.vm.VmKernel.loaded", staticmethod(lambda: False))
     # The interpreter's one compile is on disk (a fresh clone compiles it at first use:
     # the cost model then rightly prefers numba's smaller compile of this one model).
-    monkeypatch.setattr("quidpro.solve.vm.VmKernel.cached", staticmethod(lambda: True))
-    fresh = quidpro.load(model.spec.file)
+    fresh = _on_auto(model, monkeypatch, vm_cached=True)
     monkeypatch.setenv("QUIDPRO_CACHE", str(model.spec.file) + ".empty-cache")
     assert fresh.compiled.choose_backend("auto", 1) == "numpy"
     fresh.compiled.numpy_seconds = 1e6  # as if the model had been run for a long time
@@ -115,11 +122,8 @@ def test_a_fresh_process_runs_a_small_model_once_on_numpy_though_numba_has_it_ca
     # small model; once a process has paid them, a cached kernel is free to use.
     from quidpro.solve import simulate
 
-    monkeypatch.delenv("QUIDPRO_BACKEND", raising=False)
-    monkeypatch.setattr("quidpro.solve.vm.VmKernel.loaded", staticmethod(lambda: False))
-    monkeypatch.setattr("quidpro.solve.vm.VmKernel.cached", staticmethod(lambda: False))
     monkeypatch.setattr("quidpro.solve.jit.JitKernel.cached", lambda self, many: True)
-    fresh = quidpro.load(model.spec.file)
+    fresh = _on_auto(model, monkeypatch, vm_cached=False)
     monkeypatch.setattr(simulate, "numba_target_ready", lambda: False)
     assert fresh.compiled.choose_backend("auto", 1) == "numpy"
     fresh.compiled.numpy_seconds = simulate.JIT_START  # NumPy's time has paid for it
