@@ -242,6 +242,22 @@ def test_delay_n_of_a_constant_delay_is_the_n_stage_chain() -> None:
     assert np.allclose(df["d"], df["e"], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        ("1e9", "asks for 1,000,000,000 stages, more than the limit"),  # was minutes of build
+        ("1/0", "the order must be"),  # was an OverflowError
+        ("0/0", "the order must be"),
+    ],
+)
+@pytest.mark.parametrize("call", ["DELAY N(x, 2, 0, {})", "SMOOTH N(x, 2, 0, {})"])
+def test_an_order_too_large_or_not_finite_is_refused_at_once(
+    call: str, order: str, message: str
+) -> None:
+    err = _error(f"x = STEP(1, 1) ~~|\nd = {call.format(order)} ~~|\n")
+    assert message in err.message
+
+
 def test_hostile_equations_are_refused_with_their_position() -> None:
     deep = "ABS(" * 100 + "1" + ")" * 100
     err = _error(f"a = {deep} ~~|\n")

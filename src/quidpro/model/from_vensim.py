@@ -23,7 +23,7 @@ from quidpro.lang.suggest import did_you_mean
 from quidpro.lang.vensim_builtins import UNSUPPORTED, check_arity, map_call
 from quidpro.lang.vensim_reader import Equation, LookupDef, MacroDef, VensimFile, read_mdl
 from quidpro.lang.vensim_text import units_and_range
-from quidpro.model.limits import check_elements
+from quidpro.model.limits import check_elements, check_order
 from quidpro.model.spec import Constant, Lookup, Model, Stock, TimeSpec, Variable
 from quidpro.model.vensim_arrays import Binding, Dims, build_dims, canon, display
 from quidpro.model.vensim_parts import SPECIAL, clock_value, fresh, model_name, split_rate
@@ -315,8 +315,9 @@ def _delay_n(b: _Builder, args: list[Expr], owner: str, loc: Loc) -> Expr:
     """
     x, tau, init, order = args
     n_value = b.fold(order)
-    if n_value is None or round(n_value) < 1:
+    if n_value is None or not math.isfinite(n_value) or round(n_value) < 1:
         raise ModelError("DELAY N: the order must be a whole number known at the start", loc)
+    check_order("DELAY N", n_value, loc)  # before a stock is made for any stage
     n = round(n_value)
     b.macro_count += 1
     prefix = f"{owner}.DELAY_N{b.macro_count}"
@@ -511,9 +512,10 @@ def _fold_orders(b: _Builder, e: Expr, owner: str) -> Expr:
         i = _ORDER_ARG.get(e.func)
         if i is not None and not isinstance(args[i], Num):
             order = b.fold(args[i])
-            if order is None:
+            if order is None or not math.isfinite(order):
                 raise ModelError(
-                    f"{e.func}(): the order must be known at the start of the run", e.loc
+                    f"{e.func}(): the order must be a number known at the start of the run",
+                    e.loc,
                 )
             args[i] = Num(float(round(order)), args[i].loc)
         return Call(e.func, tuple(args), e.loc)
