@@ -78,7 +78,8 @@ class TimeSpec:
         """
         if self.save_every is None:
             return 1
-        return max(1, min(round(self.save_every / self.dt), self.n_steps + 1))
+        steps = self.save_every / self.dt  # finite save_every and dt may still give inf
+        return max(1, self.n_steps + 1 if steps > self.n_steps else round(steps))
 
 
 @dataclass(frozen=True)
