@@ -200,6 +200,24 @@ def test_time_builtins_over_time() -> None:
     assert df["df"].tolist() == [-1, 0, 0, 3, 3]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jit", "vm"])
+def test_a_fixed_delay_whose_time_is_an_auxiliary_keeps_its_value_at_the_start(
+    backend: str,
+) -> None:
+    # tau is 1 at the start and 2 from t = 1: the delay stays one time unit (two steps);
+    # the kernels read tau at t0 for the lag (they used to name its in-step value).
+    if backend != "numpy":
+        pytest.importorskip("numba")
+    text = f"""{HEAD}auxiliaries:
+  tau: 1 + step(1, 1)
+  st: step(3, 0.5)
+  df: delay_fixed(st, tau, -1)
+"""
+    df = LoadedModel(parse_model(text, "b.yaml")).run(backend=backend)
+    assert df["st"].tolist() == [0, 3, 3, 3, 3]
+    assert df["df"].tolist() == [-1, -1, 0, 3, 3]
+
+
 def test_chained_comparison_is_a_syntax_error() -> None:
     with pytest.raises(ParseError, match=r"syntax error: unexpected '<'"):
         value("1 < 2 < 3")

@@ -353,9 +353,10 @@ def _numpy_source(
     w("    t = tk = t0")  # initial values, in dependency order, at t = t0
     init_ident, lines = initial_values(system, ident, lookups, Emitter, "np.float64({})")
     L.extend(f"    {line}" for line in lines)
+    at_start = Emitter(init_ident, lookups)  # a lag is its delay time at the start
     for i, mem in enumerate(system.memories):
         # The lag in steps may differ between members (a delay time set per run).
-        w(f"    _lags{i} = np.round({em.num(mem.lag)})")
+        w(f"    _lags{i} = np.round({at_start.num(mem.lag)})")
         w(f"    if not np.min(_lags{i}) >= 1: raise _LagError({i})")
         w(f"    _lag{i} = int(np.max(_lags{i}))")
         w(f"    _one{i} = bool(np.all(_lags{i} == _lag{i}))")

@@ -272,9 +272,10 @@ def _block_function(  # noqa: PLR0915  # the numba loop, emitted line by line in
         *init_lines,
     ]
     body += [f"{lay.at('S', i)} = {init_ident[s.name]}" for i, s in enumerate(system.states)]
+    at_start = ScalarEmitter(init_ident, em.lookups)  # a lag is its delay time at the start
     for i, mem in enumerate(system.memories):
         body += [
-            f"_lagf = np.round({em.num(mem.lag)})",
+            f"_lagf = np.round({at_start.num(mem.lag)})",
             "if not _lagf >= 1:",
             "    if j < width:",
             f"        status[r0 + j, 0], status[r0 + j, 1] = 2, {i}",
