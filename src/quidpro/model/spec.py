@@ -79,7 +79,7 @@ class TimeSpec:
         if self.save_every is None:
             return 1
         steps = self.save_every / self.dt  # finite save_every and dt may still give inf
-        return max(1, self.n_steps + 1 if steps > self.n_steps else round(steps))
+        return max(1, round(min(steps, self.n_steps + 1)))
 
 
 @dataclass(frozen=True)
