@@ -240,3 +240,35 @@ def test_serve_on_a_port_in_use_or_an_unknown_host_says_so_before_listening() ->
     code, _, err = _cli("serve", "--host", "no-such-host.invalid")
     assert code == 2, err
     assert "--host 'no-such-host.invalid' is not an address" in err
+
+
+def _parquet(path: Path, columns: dict[str, list[object]], meta: bytes | None = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(columns)
+    if meta is not None:
+        table = table.replace_schema_metadata({b"quidpro.posterior": meta})
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("columns", "meta", "message"),
+    [
+        ({"growth_rate": ["a", "b"]}, None, "columns that are not numbers: growth_rate (string)"),
+        ({"growth_rate": [0.1, float("nan")]}, None, "non-finite values (growth_rate of draw 1"),
+        ({"growth_rate": [0.1, 0.2]}, b"{not json", "has unreadable metadata"),
+        ({"growth_rate": [0.1, 0.2]}, b"[1, 2]", "has unreadable metadata"),
+    ],
+)
+def test_a_hostile_posterior_file_is_a_clear_error(
+    tmp_path: Path, columns: dict[str, list[object]], meta: bytes | None, message: str
+) -> None:
+    from quidpro.ensemble.posterior import read_posterior
+    from quidpro.errors import ModelError
+
+    path = _parquet(tmp_path / "post.parquet", columns, meta)
+    with pytest.raises(ModelError, match="posterior file") as info:
+        read_posterior(path, quidpro.load("logistic").spec)
+    assert message in str(info.value)

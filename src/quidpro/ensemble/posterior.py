@@ -87,15 +87,38 @@ def read_posterior(
     names = tuple(t.column_names)
     if not names or t.num_rows == 0:
         raise ModelError(f"the posterior file {p} has no draws", where)
+    import pyarrow as pa
+
+    kinds = {n: t.schema.field(n).type for n in names}
+    odd = [
+        f"{n} ({k})"
+        for n, k in kinds.items()
+        if not (pa.types.is_floating(k) or pa.types.is_integer(k))
+    ]
+    if odd:
+        raise ModelError(
+            f"the posterior file {p} has columns that are not numbers: {', '.join(odd)}", where
+        )
     values = np.column_stack([t.column(n).to_numpy(zero_copy_only=False) for n in names]).astype(
         float
     )
-    if not np.isfinite(values).all():
-        raise ModelError(f"the posterior file {p} holds non-finite values", where)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, col = (int(i) for i in bad[0])
+        raise ModelError(
+            f"the posterior file {p} holds non-finite values ({names[col]} of draw {row}: "
+            f"{values[row, col]}, and {len(bad) - 1:,} more)",
+            where,
+        )
     meta: dict[str, Any] = {}
     raw = (t.schema.metadata or {}).get(_META_KEY)
     if raw:
-        meta = json.loads(raw)
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            raise ModelError(f"the posterior file {p} has unreadable metadata", where) from None
+        if not isinstance(meta, dict):
+            raise ModelError(f"the posterior file {p} has unreadable metadata", where)
     if model is not None:
         unknown = [n for n in names if n not in model.constants]
         if unknown:
