@@ -67,3 +67,23 @@ def test_run_plot_takes_vars(tmp_path: Path) -> None:
     )
     assert r.exit_code == 2
     assert "--vars: 'nope' is not a variable" in r.output
+
+
+def test_event_labels_stay_inside_the_panel_and_off_each_other() -> None:
+    m = quidpro.load("nk_russia")
+    df = m.run(backend="numpy")
+    fig = run_figure(df, list(m.compiled.system.visible)[:16], "t", spec=m.spec)
+    try:
+        fig.canvas.draw()
+        top = fig.axes[0]
+        box = top.get_window_extent()
+        labels = [t.get_window_extent() for t in top.texts]
+        assert len(labels) >= 4
+        for b in labels:  # vertical text hung from the top: within the panel's height
+            assert b.y0 >= box.y0 - 1, (b, box)
+            assert b.y1 <= box.y1 + 1, (b, box)
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                assert not a.overlaps(b), (a, b)
+    finally:
+        plt.close(fig)
