@@ -87,3 +87,15 @@ def test_event_labels_stay_inside_the_panel_and_off_each_other() -> None:
                 assert not a.overlaps(b), (a, b)
     finally:
         plt.close(fig)
+
+
+def test_close_marks_merge_under_one_label_that_wraps_and_counts_the_rest() -> None:
+    from quidpro.report.labels import LABEL_CHARS, merge_close
+
+    marks = [(0.0, "a"), (10.0, "far"), (0.5, "b" * 30), (1.0, "c" * 30), (1.4, "d")]
+    merged = merge_close(marks, lambda a, b: b - a < 1.5)
+    assert [at for at, _ in merged] == [0.0, 10.0]  # anchored at each group's first mark
+    assert merged[0][1].split("\n") == ["a / " + "b" * 30, "c" * 30 + " / d"]
+    assert all(len(line) <= LABEL_CHARS for line in merged[0][1].split("\n"))
+    assert merged[1][1] == "far"
+    assert merge_close(marks, lambda a, b: b - a < 1.5, most=2)[0][1].endswith(" +2")

@@ -11,7 +11,7 @@ side by side, and every event of the ledger is a dated vertical line.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from quidpro.ensemble.sampling import draw
 from quidpro.evidence.ledger import Ledger, Row
 from quidpro.model.calendar import to_dates
 from quidpro.model.overrides import constant_overrides
+from quidpro.report.labels import merge_close
 from quidpro.report.plain_figure import save_figure
 from quidpro.solve.simulate import Compiled, simulate
 
@@ -117,12 +118,13 @@ def plot_evidence(
         else:
             ax.plot(dates[window], q[1][window], color="tab:blue", lw=1.5, label="model (baseline)")
         _rows(ax, mine, spec.observations[ind].period)
-        for ev in events:
-            if x0 <= _when(ev) <= x1:
-                ax.axvline(_when(ev), color="grey", lw=0.7, ls="--", alpha=0.6)
-                where = ("data", "axes fraction")
-                ax.annotate(ev.id, (_when(ev), 1.0), xycoords=where, fontsize=6, color="grey",
-                            rotation=90, va="top", ha="right")  # fmt: skip
+        shown_events = [ev for ev in events if x0 <= _when(ev) <= x1]
+        for ev in shown_events:
+            ax.axvline(_when(ev), color="grey", lw=0.7, ls="--", alpha=0.6)
+        marks = [(_when(ev), ev.id) for ev in shown_events]
+        for at, label in merge_close(marks, _near(0.03 * (x1 - x0)), most=2):
+            ax.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), fontsize=6,
+                        color="grey", rotation=90, va="top", ha="right")  # fmt: skip
         ax.set_title(ind, fontsize=10)
         ax.set_ylabel(units.get(ind) or "value")
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
@@ -142,6 +144,11 @@ def plot_evidence(
     save_figure(fig, path, dpi=110)
     plt.close(fig)
     return shown
+
+
+def _near(gap: pd.Timedelta) -> Callable[[pd.Timestamp, pd.Timestamp], bool]:
+    """Whether a date is within ``gap`` of an earlier one (3% of a panel: a label's height)."""
+    return lambda a, b: bool(b - a < gap)
 
 
 def _rows(ax: Any, rows: Sequence[Row], period: str) -> None:

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from quidpro.model.spec import Constant, Model
 
@@ -80,3 +81,41 @@ def dated_events(model: Model) -> list[dict[str, Any]]:
             label = label_of(model, name)
             out.append({"name": name, "time": float(c.value), "label": label})
     return out
+
+
+#: Characters of vertical 6-point text that fit the height of a plot's panel.
+LABEL_CHARS = 40
+T = TypeVar("T")
+
+
+def merge_close(
+    marks: Sequence[tuple[T, str]], close: Callable[[T, T], bool], most: int | None = None
+) -> list[tuple[T, str]]:
+    """Labels of marks on a time axis, those ``close`` to a group's first mark merged.
+
+    Vertical labels hung from a panel's top print over each other when their marks are
+    nearer than a label's height (about 3% of a panel 4 to 7 inches wide), and run out
+    of the panel when longer than :data:`LABEL_CHARS`. A merged label joins its parts
+    with " / " in lines of at most that many characters; with ``most``, it names that
+    many parts and counts the rest ("OBS0131 / OBS0132 +7").
+    """
+    groups: list[tuple[T, list[str]]] = []
+    for at, label in sorted(marks, key=lambda m: m[0]):  # type: ignore[arg-type, return-value]
+        if groups and close(groups[-1][0], at):  # near the group's first mark
+            groups[-1][1].append(label)
+        else:
+            groups.append((at, [label]))
+    return [(at, _joined(parts, most)) for at, parts in groups]
+
+
+def _joined(parts: list[str], most: int | None) -> str:
+    shown = parts if most is None or len(parts) <= most else parts[:most]
+    lines: list[str] = []
+    for part in shown:
+        if lines and len(lines[-1]) + 3 + len(part) <= LABEL_CHARS:
+            lines[-1] = f"{lines[-1]} / {part}"
+        else:
+            lines.append(part)
+    if len(shown) < len(parts):
+        lines[-1] += f" +{len(parts) - len(shown)}"
+    return "\n".join(lines)

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from quidpro.model.spec import Model
-from quidpro.report.labels import dated_events, label_of
+from quidpro.report.labels import dated_events, label_of, merge_close
 from quidpro.report.numbers import fmt_number
 from quidpro.report.plain_figure import PLAIN_TEXT, save_figure
 
@@ -47,35 +47,11 @@ def _x_of(spec: Model | None, df: pd.DataFrame, time: float) -> Any:
 
 
 def _grouped(events: list[dict[str, Any]], spec: Model | None) -> list[tuple[float, str]]:
-    """Events closer than 3% of the run merged under one label (their labels joined).
-
-    A label is vertical 6-point text: on a panel 4.4 inches wide, 3% of the run is
-    about a label's height, so that merged labels do not print over each other.
-    """
+    """Events closer than 3% of the run under one label (see :func:`merge_close`)."""
     if spec is None:
         return []
     gap = 0.03 * (spec.time.stop - spec.time.start)
-    out: list[tuple[float, str]] = []
-    for e in sorted(events, key=lambda e: e["time"]):
-        if out and e["time"] - out[-1][0] < gap:
-            out[-1] = (out[-1][0], f"{out[-1][1]} / {e['label']}")
-        else:
-            out.append((e["time"], e["label"]))
-    return [(t, _wrapped(label)) for t, label in out]
-
-
-LABEL_CHARS = 40  # of vertical 6-point text fit the height of a panel
-
-
-def _wrapped(label: str) -> str:
-    """A merged label in lines of at most :data:`LABEL_CHARS`, broken between events."""
-    lines: list[str] = []
-    for part in label.split(" / "):
-        if lines and len(lines[-1]) + 3 + len(part) <= LABEL_CHARS:
-            lines[-1] = f"{lines[-1]} / {part}"
-        else:
-            lines.append(part)
-    return "\n".join(lines)
+    return merge_close([(e["time"], e["label"]) for e in events], lambda a, b: b - a < gap)
 
 
 # Panels per row by number of panels (one panel alone): up to 4 → 2, up to 12 → 3, else 4.
