@@ -86,7 +86,16 @@ class _Writer:
         self.m = model
         self.lines: list[str] = []
         self.limited = _limited_flows(model)
+        from quidpro.io.yaml_writer import identifier
+
         self.names = {*model.constants, *model.stocks, *model.variables, *model.lookups}
+        # Elements of no declared array (a Vensim file's subscripts, defined element by
+        # element) as plain names: written "x[a]", a reader would look for an array x.
+        self.flat = {
+            n: identifier(n, self.names)
+            for n in sorted(self.names)
+            if (e := _ELEMENT.match(n)) and e.group(1) not in model.arrays
+        }
         self.dt_name = self._fresh("quidpro_dt")
         # Lookups drawn inside auxiliaries: owner -> (lookup, input); helpers beside them.
         self.inline: dict[str, tuple[str, Expr]] = {}
@@ -136,7 +145,7 @@ class _Writer:
         self.lines.append("    " * depth + text)
 
     def name(self, name: str) -> str:
-        return name.replace(".", "__")
+        return self.flat.get(name, name).replace(".", "__")
 
     def peer(self, e: Expr) -> Expr:
         """``e`` with the time functions the peers read differently spelled out."""
@@ -144,9 +153,8 @@ class _Writer:
 
     def eqn(self, e: Expr) -> str:
         e = self.peer(e)
-        if self.uses_dt:
-            e = _map_names(e, {"dt": self.dt_name})
-        return escape(format_xmile(_dots(e)))
+        names = {**self.flat, "dt": self.dt_name} if self.uses_dt else self.flat
+        return escape(format_xmile(_dots(_map_names(e, names))))
 
     def common(self, depth: int, units: str | None, doc: str | None) -> None:
         if units:
@@ -366,6 +374,11 @@ def _dots(e: Expr) -> Expr:
     return rename(e, lambda n: n.replace(".", "__"))
 
 
+# Characters XML 1.0 cannot hold at all, even escaped (control characters but tab and
+# the line ends): a model's documentation may carry them from a Vensim or YAML file.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def model_to_xmile(model: Model) -> str:
-    """The model as XMILE 1.0 text."""
-    return _Writer(model).document()
+    """The model as XMILE 1.0 text (characters XML cannot hold are left out)."""
+    return _NOT_XML.sub("", _Writer(model).document())

@@ -10,6 +10,7 @@ an :class:`~quidpro.errors.UnsupportedError`, never a silently different model.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,8 +27,17 @@ _ELEMENT = re.compile(r"^(.+)\[([^\[\]]+)\]$")
 
 
 def identifier(name: str, taken: set[str]) -> str:
-    """A format v1 identifier for ``name``, unique among ``taken`` (which it joins)."""
-    out = name if _IDENT.match(name) else re.sub(r"\W+", "_", name.replace(".", "__"))
+    """A format v1 identifier for ``name``, unique among ``taken`` (which it joins).
+
+    Format v1 names are ASCII: accented letters lose their accents (``ö`` → ``o``),
+    other characters become underscores.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    out = (
+        name
+        if _IDENT.match(name)
+        else re.sub(r"[^A-Za-z0-9_]+", "_", ascii_name.replace(".", "__"))
+    )
     out = out.strip("_") if not _IDENT.match(name) else out
     if not out or out[0].isdigit():
         out = f"v_{out}"
