@@ -5,12 +5,12 @@ Run: ``.venv/bin/python benchmarks/bench_loops.py [--runs 10000] [--backend nump
 "Issue 9"). Every number is a ratio measured in this process after a warm-up (the
 best of ``--repeat`` timings):
 
-1. the flagship, one run, NumPy backend: the loop kernel (plain equations + the
-   partial changes, every step recorded, link scores) against the plain kernel; the
-   whole ``analyse_loops`` against ``model.run()``, warm (the model's loops and
-   augmented kernel cached, as for every call after the first) and cold (cache
-   cleared: expansion, enumeration of ~3,000 loops, augmented compile and code
-   generation included);
+1. the flagship, one run, on NumPy's backend and (with numba) on numba's: the
+   augmented kernel (plain equations + the partial changes, every step recorded)
+   against the plain kernel; the whole ``analyse_loops`` against ``model.run()``, warm
+   (the model's loops and augmented kernel cached, as for every call after the first)
+   and cold (cache cleared: expansion, enumeration of ~3,000 loops, augmented compile
+   and code generation included; numba's kernels then come from its disk cache);
 2. the flagship over ``--runs`` members drawn from its shipped posterior (as
    ``quidpro loops --runs N`` does): ``analyse_loops(runs=N)`` against plain runs of
    the same members as ``quidpro.ensemble`` runs them (its members per kernel call,
@@ -28,6 +28,7 @@ best of ``--repeat`` timings):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,28 +54,32 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def single(repeat: int) -> list[str]:
+def single(repeat: int, backend: str) -> list[str]:
+    """One flagship run's loop analysis against a plain one, on ``backend``."""
     m = quidpro.load("nk_russia")
     setup = _Setup(m.spec, 20000, {})
-    setup.run({}, 1, "numpy", 0)  # warm-up: both kernels generated
-    simulate(m.compiled, {}, 1, backend="numpy")
-    plain = best(lambda: simulate(m.compiled, {}, 1, backend="numpy"), repeat)
-    loops = best(lambda: setup.run({}, 1, "numpy", 0), repeat)
-    run = best(lambda: m.run(backend="numpy"), repeat)
-    warm = best(lambda: analyse_loops(m, backend="numpy"), repeat)
+    setup.run({}, 1, backend, 0)  # warm-up: both kernels generated (compiled)
+    simulate(m.compiled, {}, 1, backend=backend)
+    analyse_loops(m, backend=backend)
+    plain = best(lambda: simulate(m.compiled, {}, 1, backend=backend), repeat)
+    # The augmented kernel's run alone (its partial changes, every step recorded).
+    loops = best(lambda: setup.series({}, 1, backend, 0), repeat)
+    run = best(lambda: m.run(backend=backend), repeat)
+    warm = best(lambda: analyse_loops(m, backend=backend), repeat)
 
     def cold() -> None:
         loops_mod._CACHE.clear()
-        analyse_loops(m, backend="numpy")
+        analyse_loops(m, backend=backend)
 
     first = best(cold, repeat)
+    ms = 1e3
     return [
-        f"| flagship, one run: kernel (NumPy) | {plain * 1e3:.0f} ms | {loops * 1e3:.0f} ms "
-        f"| {loops / plain:.2f}× |",
-        f"| flagship, one run: `analyse_loops` (warm) vs `model.run()` (NumPy) "
-        f"| {run * 1e3:.0f} ms | {warm * 1e3:.0f} ms | {warm / run:.2f}× |",
-        f"| flagship, one run: `analyse_loops` (cold) vs `model.run()` (NumPy) "
-        f"| {run * 1e3:.0f} ms | {first * 1e3:.0f} ms | {first / run:.2f}× |",
+        f"| flagship, one run: kernel, augmented vs plain ({backend}) | {plain * ms:.2f} ms "
+        f"| {loops * ms:.2f} ms | {loops / plain:.2f}× |",
+        f"| flagship, one run: `analyse_loops` (warm) vs `model.run()` ({backend}) "
+        f"| {run * ms:.2f} ms | {warm * ms:.2f} ms | {warm / run:.2f}× |",
+        f"| flagship, one run: `analyse_loops` (cold) vs `model.run()` ({backend}) "
+        f"| {run * ms:.2f} ms | {first * ms:.1f} ms | {first / run:.2f}× |",
     ]
 
 
@@ -169,8 +174,10 @@ def main() -> None:
     print("| what | plain | loop analysis | ratio |")
     print("|---|---|---|---|")
     if not args.skip_single:
-        for line in single(args.repeat):
-            print(line, flush=True)
+        with_numba = importlib.util.find_spec("numba") is not None
+        for backend in ("numpy", "jit") if with_numba else ("numpy",):
+            for line in single(args.repeat, backend):
+                print(line, flush=True)
     if args.runs:
         for line in ensemble(args.runs, args.backend):
             print(line, flush=True)

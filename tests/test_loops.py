@@ -504,6 +504,41 @@ def test_numba_counts_equal_the_numpy_path(
     assert len(np.unique(shares)) > 3  # members differ in which loops dominate
 
 
+@pytest.mark.parametrize(("save_every", "budget"), [(None, 20000), (1.0, 20000), (None, 3)])
+@pytest.mark.parametrize("backend", ["jit", "vm"])
+def test_one_run_on_a_compiled_backend_reports_the_numpy_reductions_floats(
+    write_model, monkeypatch, save_every, budget, backend
+) -> None:
+    # On the compiled backends the base run's loop scores are reduced by numba's pass
+    # (loops_jit_single), a block of saved times at a time; without numba's loops, by
+    # arrays of every loop's score. Same run, same report, every number the same float:
+    # also when every fourth step is saved and for the loops of the bounded search.
+    pytest.importorskip("numba")
+    from quidpro.analysis import loops as loops_mod
+
+    text = ARMS
+    if save_every is not None:
+        text = text.replace("dt: 0.25}", f"dt: 0.25, save_every: {save_every}}}")
+    m = quidpro.load(write_model(text))
+    calls: list[int] = []
+    compiled = loops_mod._compiled_base
+    monkeypatch.setattr(loops_mod, "_compiled_base", lambda *a: calls.append(1) or compiled(*a))
+    fast = analyse_loops(m, budget=budget, backend=backend)
+    assert calls  # numba's pass made this report
+    monkeypatch.setattr(loops_mod, "_jit", lambda: None)
+    slow = analyse_loops(m, budget=budget, backend=backend)
+    assert len(calls) == 1
+    assert len(fast.loops) > 2
+    assert fast.searched == slow.searched
+    assert fast.dominant_periods == slow.dominant_periods
+    np.testing.assert_array_equal(fast.times, slow.times)
+    for a, b in zip(fast.loops, slow.loops, strict=True):
+        assert (a.id, a.polarity, a.variables, a.signs) == (b.id, b.polarity, b.variables, b.signs)
+        np.testing.assert_array_equal(a.relative_score, b.relative_score)
+        np.testing.assert_array_equal(a.score, b.score)
+        assert (a.mean_relative, a.peak_relative) == (b.mean_relative, b.peak_relative)
+
+
 class _Rows:
     """Members given as arrays of constant values (the sample interface _ensemble reads)."""
 

@@ -307,3 +307,66 @@ def _counts_in_both_layouts(
         loops_jit.dominance_counts(stored, stride, links, a, got, np.ones(values.shape[2], bool))
         out.append(got)
     return out
+
+
+@pytest.mark.parametrize(("n_t", "stride"), [(9, 1), (300, 1), (301, 3)])
+def test_numba_summary_of_one_run_equals_the_numpy_arrays(n_t: int, stride: int) -> None:
+    # loops_jit_single (the base run on the compiled backends): from one member's
+    # series with links of every kind and non-finite starts, the link scores; from those
+    # (and from link scores huge enough that loop products overflow) every loop's sign
+    # sum and peak relative score, and the kept loops' series: all equal the NumPy
+    # path's arrays bit for bit, over fewer columns than one block and over several
+    # blocks with a partial last one.
+    pytest.importorskip("numba")
+    from quidpro.analysis import loops_jit_single as single
+    from quidpro.analysis.loops_kernel import Augmented, Recipe, scores
+
+    rng = np.random.default_rng(12)
+    n_links = 24
+    moves = rng.normal(size=(n_t, 3 * n_links))
+    moves[rng.random(moves.shape) < 0.1] = 0.0  # inactive links
+    values = np.cumsum(moves, axis=0)
+    values[0, rng.random(3 * n_links) < 0.3] = rng.choice([np.inf, -np.inf, np.nan])
+    names = [f"{'szp'[k % 3]}{k // 3}" for k in range(3 * n_links)]
+    kinds = ["partial", "sign", "inflow", "outflow"]
+    recipes = {}
+    for k in range(n_links):
+        what = kinds[k % 4]
+        other = {"net": f"p{k}"} if what in ("inflow", "outflow") else {}
+        other = {"partial": f"p{k}"} if what == "partial" else other
+        recipes[(f"s{k}", f"z{k}")] = Recipe(f"s{k}", f"z{k}", what, **other)
+    aug = Augmented(model=None, recipes=recipes)  # type: ignore[arg-type]
+    with np.errstate(all="ignore"):
+        want_ls = scores(aug, {n: values[:, i] for i, n in enumerate(names)}, list(recipes))
+    want_ls = want_ls[:, ::stride]
+    idx = np.arange(n_links, dtype=np.int64)
+    kind = idx % 4  # loops_jit's codes, in kinds' order
+    ls = single.saved_link_scores(values, stride, kind, 3 * idx, 3 * idx + 1, 3 * idx + 2)
+    np.testing.assert_array_equal(ls, want_ls)
+
+    cycles = sorted(
+        {
+            tuple(rng.choice(n_links, size=int(rng.integers(1, 6)), replace=False))
+            for _ in range(150)
+        }
+    )
+    lp = LoopProducts([np.array(c) for c in cycles], rng.integers(0, 3, size=len(cycles)))
+    keep = list(range(0, len(cycles), 5))
+    huge = ls.copy()
+    huge[rng.random(ls.shape) < 0.05] = 1e200  # loop products overflow
+    for link_scores in (ls, huge):
+        with np.errstate(all="ignore"):
+            want_scores = lp.scores(link_scores)
+            want_rel = relative_scores(want_scores, lp.parts)
+        heads, tails, starts = lp.full_trees()
+        signs, peak = np.zeros(lp.n_loops), np.zeros(lp.n_loops)
+        denom = np.empty((len(starts) - 1, ls.shape[1]))
+        single.summary(link_scores, heads, tails, starts, signs, peak, denom)
+        np.testing.assert_array_equal(signs[lp.row], np.sign(want_scores).sum(axis=1))
+        np.testing.assert_array_equal(peak[lp.row], np.abs(want_rel).max(axis=1))
+        got_scores, got_rel = np.zeros((2, len(keep), ls.shape[1]))
+        single.kept_series(link_scores, *lp.kept_trees(keep), denom, got_scores, got_rel)
+        np.testing.assert_array_equal(got_scores, want_scores[keep])
+        np.testing.assert_array_equal(got_rel, want_rel[keep])
+        assert len(np.unique(np.sign(want_scores).sum(axis=1))) > 3  # both polarities, idle
+    assert (np.abs(want_scores) == np.finfo(float).max).any()  # the products overflowed

@@ -106,3 +106,25 @@ def test_cli_draws_from_the_shipped_posterior(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert "3 members drawn from the prior, seed 1" in r.output
     assert json.loads(out.read_text())["basis"] == "prior"
+
+
+def test_compiled_reduction_of_the_flagship_gives_the_numpy_reductions_report(
+    model, monkeypatch
+) -> None:
+    # The flagship's 2,964 loops in 3 partitions, reduced by numba's pass on the
+    # interpreter's run, and by arrays of every loop's score on the same run: the same
+    # loops kept, the same floats.
+    pytest.importorskip("numba")
+    from quidpro.analysis import loops as loops_mod
+
+    fast = analyse_loops(model, backend="vm")
+    monkeypatch.setattr(loops_mod, "_jit", lambda: None)
+    slow = analyse_loops(model, backend="vm")
+    assert [lp.id for lp in fast.loops] == [lp.id for lp in slow.loops]
+    assert len(fast.loops) > 10
+    assert fast.dominant_periods == slow.dominant_periods
+    assert fast.searched == slow.searched
+    for a, b in zip(fast.loops, slow.loops, strict=True):
+        np.testing.assert_array_equal(a.relative_score, b.relative_score)
+        np.testing.assert_array_equal(a.score, b.score)
+        assert a.signs == b.signs

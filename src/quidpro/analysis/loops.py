@@ -159,15 +159,15 @@ def dominant_mask(rel: np.ndarray, parts: np.ndarray) -> np.ndarray:
 
 def periods(times: np.ndarray, mask: np.ndarray, ids: list[str]) -> list[Period]:
     """Runs of consecutive saved times with the same (non-empty) dominant set."""
+    if not len(times):
+        return []
+    changed = np.any(mask[:, 1:] != mask[:, :-1], axis=0)
+    starts = np.flatnonzero(np.r_[True, changed]).tolist()
     out: list[Period] = []
-    current: tuple[str, ...] = ()
-    start = 0
-    for k in range(len(times) + 1):
-        here = tuple(i for i, m in zip(ids, mask[:, k], strict=True) if m) if k < len(times) else ()
-        if here != current:
-            if current:
-                out.append(Period(float(times[start]), float(times[k - 1]), current))
-            current, start = here, k
+    for start, end in zip(starts, [*starts[1:], len(times)], strict=True):
+        here = tuple(i for i, m in zip(ids, mask[:, start], strict=True) if m)
+        if here:
+            out.append(Period(float(times[start]), float(times[end - 1]), here))
     return out
 
 
@@ -200,6 +200,7 @@ class _Loops:
         self.members = [np.array([index[lk] for lk in _links(c)]) for c in self.cycles]
         self.parts = np.array([s.part[c[0]] for c in self.cycles], dtype=int)
         self.products = LoopProducts(self.members, self.parts)
+        self.named: dict[int, Any] | None = None  # see _Setup.named
 
 
 # Structures of recently analysed models, by (id of the spec, budget): a model's loops
@@ -280,6 +281,7 @@ class _Setup:
             assert s.loops is not None
             loops = s.loops
             self.searched.update(method="every elementary loop (Johnson 1975)")
+        self._loops = loops
         self.cycles = loops.cycles
         self.folded = loops.folded
         self.members = loops.members
@@ -340,6 +342,12 @@ class _Setup:
         out = np.array(rows, dtype=np.int64).reshape(len(rows), 4)
         return out[:, 0].copy(), out[:, 1].copy(), out[:, 2].copy(), out[:, 3].copy()
 
+    def named(self, spec: Model) -> dict[int, Any]:
+        """Cycle index of each loop the model's ``loops:`` section names (found once)."""
+        if self._loops.named is None:
+            self._loops.named = _named_cycles(spec, self)
+        return self._loops.named
+
     def loop_scores(self, ls: np.ndarray) -> np.ndarray:
         """Loop scores ``(loop, ...)``: products of their link scores."""
         return self.products.scores(ls)
@@ -391,14 +399,11 @@ def analyse_loops(
         raise ConfigError(f"runs must be at least 1, got {runs}")
     overrides = constant_overrides(spec, scenario, sets)
     setup = _Setup(spec, budget, overrides)
-    times_arr, ls = setup.base or setup.run(overrides, 1, backend, 0)
-    scores = setup.loop_scores(ls[:, :, 0])
-    parts = setup.parts
-    link_sign = np.sign(ls[:, :, 0].sum(axis=1)) if ls.size else np.zeros(0)
-    rel = relative_scores(scores, parts)
-    polarity = _polarities(scores)
-    peak_abs = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(setup.cycles))
-    named = _named_cycles(spec, setup)
+    base = _base_run(setup, overrides, backend)
+    times_arr, parts, peak_abs = base.times, setup.parts, base.peak
+    link_sign = np.sign(base.ls.sum(axis=1)) if base.ls.size else np.zeros(0)
+    polarity = _polarities(base.signs)
+    named = setup.named(spec)
     for k, entry in named.items():
         if polarity[k] is None:
             polarity[k] = entry.polarity
@@ -418,10 +423,11 @@ def analyse_loops(
     entries = [(setup.cycles[k], str(polarity[k]), int(parts[k]), setup.folded[k]) for k in keep]
     ids = assign_ids(entries)
     by_nodes = {lp.nodes: lp for lp in ids}
+    kept_scores, kept_rel = base.kept(keep)
     reports: list[LoopReport] = []
     for j, k in enumerate(keep):
         lp = by_nodes[setup.cycles[k]]
-        r = rel[k]
+        r = kept_rel[j]
         peak = int(np.argmax(np.abs(r))) if len(r) else 0
         reports.append(
             LoopReport(
@@ -430,7 +436,7 @@ def analyse_loops(
                 lp.variables,
                 lp.partition,
                 r,
-                scores[k],
+                kept_scores[j],
                 name=named[k].name if k in named else None,
                 claim=named[k].claim if k in named else None,
                 p_dominant=None if p_dom is None else p_dom[j],
@@ -441,11 +447,14 @@ def analyse_loops(
         )
     order = {lp.id: i for i, lp in enumerate(ids)}
     reports.sort(key=lambda lp: order[lp.id])
-    inactive = [setup.folded[k] for k, p in enumerate(polarity) if p is None]
-    minor = sum(1 for k, p in enumerate(polarity) if p is not None and peak_abs[k] < min_share)
+    # The loops without a polarity (never scoring, not named), as folded tuples of
+    # variables: 2,859 of the flagship's 2,964.
+    active = np.array([p is not None for p in polarity], dtype=bool)
+    inactive = [setup.folded[k] for k in np.flatnonzero(~active).tolist()]
+    minor = int(np.count_nonzero(active & (peak_abs < min_share)))
     setup.searched.update(
         inactive=len(inactive),
-        inactive_loops=[list(v) for v in inactive],
+        inactive_loops=inactive,
         below_min_share=minor,
         min_share=min_share,
     )
@@ -555,10 +564,87 @@ def _jit() -> Any:
     return _JIT
 
 
-def _polarities(scores: np.ndarray) -> list[str | None]:
-    """R or B per loop from the sign its score takes (most of the time); None if inactive."""
-    totals = np.sign(scores).sum(axis=1) if scores.size else np.zeros(len(scores))
-    return [None if t == 0 else "R" if t > 0 else "B" for t in totals]
+def _jit_single() -> Any:
+    """The numba summary of one run (:mod:`loops_jit_single`), or None without numba."""
+    if _jit() is None:
+        return None
+    from quidpro.analysis import loops_jit_single
+
+    return loops_jit_single
+
+
+def _polarities(signs: np.ndarray) -> list[str | None]:
+    """R or B per loop from the sign its score takes (most of the time); None if inactive.
+
+    ``signs``: per loop, the sum over time of the sign of its score.
+    """
+    return [None if t == 0 else "R" if t > 0 else "B" for t in signs.tolist()]
+
+
+@dataclass
+class _BaseRun:
+    """The base run as the report reads it (every loop's two numbers, the kept loops' series)."""
+
+    times: np.ndarray
+    ls: np.ndarray  # link scores (link, time)
+    signs: np.ndarray  # per loop: the sum over time of the sign of its score
+    peak: np.ndarray  # per loop: its largest absolute relative score
+    # The scores and relative scores (kept loop, time) of the loops given.
+    kept: Callable[[list[int]], tuple[np.ndarray, np.ndarray]]
+
+
+def _base_run(setup: _Setup, overrides: Mapping[str, Any], backend: str) -> _BaseRun:
+    """The run at the model's values, reduced by numba's one pass on the compiled backends.
+
+    On NumPy's backend (or without numba) every loop's score and relative score are
+    formed as arrays; both ways give the same floats (:mod:`loops_jit_single`).
+    """
+    chosen = (
+        setup.model.choose_backend(backend, 1, record=setup.record) if setup.record else "numpy"
+    )
+    single = _jit_single() if setup.products.n_loops and chosen != "numpy" else None
+    if setup.base is not None:
+        times, ls = setup.base[0], setup.base[1][:, :, 0]
+    elif single is None:
+        times, by_run = setup.run(overrides, 1, chosen, 0)
+        ls = by_run[:, :, 0]
+    else:
+        traj = setup.series(overrides, 1, chosen, 0)
+        stride = setup.model.model.time.save_stride
+        times = traj.times[::stride]
+        kind, src, tgt, aux = setup.link_arrays()
+        ls = single.saved_link_scores(traj.values[:, :, 0], stride, kind, src, tgt, aux)
+    if single is None:
+        return _numpy_base(setup, times, ls)
+    return _compiled_base(setup, single, times, np.ascontiguousarray(ls))
+
+
+def _numpy_base(setup: _Setup, times: np.ndarray, ls: np.ndarray) -> _BaseRun:
+    """:class:`_BaseRun` from every loop's score and relative score as arrays."""
+    scores = setup.loop_scores(ls)
+    rel = relative_scores(scores, setup.parts)
+    signs = np.sign(scores).sum(axis=1) if scores.size else np.zeros(len(scores))
+    peak = np.abs(rel).max(axis=1) if rel.size else np.zeros(len(scores))
+    return _BaseRun(times, ls, signs, peak, lambda keep: (scores[keep], rel[keep]))
+
+
+def _compiled_base(setup: _Setup, single: Any, times: np.ndarray, ls: np.ndarray) -> _BaseRun:
+    """:class:`_BaseRun` from numba's pass, a block of columns at a time."""
+    products = setup.products
+    heads, tails, starts = products.full_trees()
+    signs = np.zeros(products.n_loops)
+    peak = np.zeros(products.n_loops)
+    denom = np.empty((len(starts) - 1, ls.shape[1]))
+    single.summary(ls, heads, tails, starts, signs, peak, denom)
+
+    def kept(keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.zeros((len(keep), ls.shape[1]))
+        rel = np.zeros_like(scores)
+        if keep:
+            single.kept_series(ls, *products.kept_trees(keep), denom, scores, rel)
+        return scores, rel
+
+    return _BaseRun(times, ls, signs[products.row], peak[products.row], kept)
 
 
 def _folded_signs(

@@ -63,6 +63,28 @@ def _sign(x: float) -> float:
     return x
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _score(  # noqa: PLR0917  # numba: scalars positionally
+    kind: int, x1: float, x0: float, z1: float, z0: float, p1: float, p0: float
+) -> float:
+    """One link's score from its source ``x``, target ``z`` and partial-or-net ``p``.
+
+    ``1`` is the value at a step, ``0`` at the step before; as
+    :func:`~quidpro.analysis.loops_kernel.scores`, without branches on the values.
+    """
+    dx = x1 - x0
+    if kind >= INFLOW:  # flow to stock: the flow's change over the net flow's
+        dnet = p1 - p0
+        ratio = abs(dx / (1.0 if dnet == 0.0 else dnet))
+        return _finite(0.0 if dnet == 0.0 else (1.0 if kind == INFLOW else -1.0) * ratio)
+    dz = z1 - z0
+    if kind == SIGN:
+        return _finite(0.0 if (dz == 0.0) | (dx == 0.0) else _sign(dz * dx))
+    pz = p1 - z0
+    mag = abs(pz / (1.0 if dz == 0.0 else dz))
+    return _finite(0.0 if (dz == 0.0) | (dx == 0.0) else mag * _sign(pz * dx))
+
+
 @njit(cache=True, error_model="numpy")
 def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     now: np.ndarray,
@@ -82,36 +104,16 @@ def _link_scores(  # noqa: PLR0917  # numba: arrays positionally
     ``before`` is the start itself, so that every change, and every score, is 0 (a NaN
     change gives a NaN score, counted as 0 like any other).
 
-    One loop per link over the columns, without branches (vector operations).
+    One loop per link over the columns (vector operations).
     """
     w = m1 - m0
     for k in range(len(kind)):
         a, z, p, kk = src[k], tgt[k], aux[k], kind[k]
         out = ls[k]
         x1, x0 = now[a, m0:m1], before[a, m0:m1]
-        z1, z0, p1 = now[z, m0:m1], before[z, m0:m1], now[p, m0:m1]
-        if kk >= INFLOW:
-            sign = 1.0 if kk == INFLOW else -1.0
-            p0 = before[p, m0:m1]
-            for j in range(w):
-                dx = x1[j] - x0[j]
-                dnet = p1[j] - p0[j]
-                ratio = abs(dx / (1.0 if dnet == 0.0 else dnet))
-                out[j] = _finite(0.0 if dnet == 0.0 else sign * ratio)
-        elif kk == SIGN:
-            for j in range(w):
-                dx = x1[j] - x0[j]
-                dz = z1[j] - z0[j]
-                v = _sign(dz * dx)
-                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
-        else:
-            for j in range(w):
-                dx = x1[j] - x0[j]
-                dz = z1[j] - z0[j]
-                pz = p1[j] - z0[j]
-                mag = abs(pz / (1.0 if dz == 0.0 else dz))
-                v = mag * _sign(pz * dx)
-                out[j] = _finite(0.0 if (dz == 0.0) | (dx == 0.0) else v)
+        z1, z0, p1, p0 = now[z, m0:m1], before[z, m0:m1], now[p, m0:m1], before[p, m0:m1]
+        for j in range(w):
+            out[j] = _score(kk, x1[j], x0[j], z1[j], z0[j], p1[j], p0[j])
 
 
 @njit(cache=True, error_model="numpy")

@@ -33,6 +33,7 @@ import numpy as np
 
 BLOCK_BYTES = 48 * 2**20  # memory of one block's tree values, at most
 _Block = tuple[slice, np.ndarray, np.ndarray]  # columns, head and tail tree values
+_FlatTree = tuple[np.ndarray, np.ndarray, np.ndarray]  # parents, links, loops' nodes
 
 
 def flat_columns(a: np.ndarray) -> np.ndarray:
@@ -194,6 +195,7 @@ class LoopProducts:
         self.starts = np.flatnonzero(np.r_[True, sorted_parts[1:] != sorted_parts[:-1]])
         self.part_ids = sorted_parts[self.starts] if self.n_loops else np.zeros(0, dtype=int)
         self._pair_sums: list[tuple[np.ndarray, Any]] | None = None
+        self._full: tuple[_FlatTree, _FlatTree, np.ndarray] | None = None
 
     def _trees(self, flat: np.ndarray, rows: int, block_bytes: int) -> Iterator[_Block]:
         """Both trees' values, a block of columns at a time (``rows`` more per column)."""
@@ -306,6 +308,30 @@ class LoopProducts:
                 np.concatenate([np.zeros(0, dtype=int), *groups]).astype(i64),
             ),
         }
+
+    def full_trees(self) -> tuple[_FlatTree, _FlatTree, np.ndarray]:
+        """Both trees and the partitions' first rows, then the loop count (numba's summary).
+
+        A tree is its nodes' parents (-1: a first link) and links in level order, and
+        each loop row's node.
+        """
+        if self._full is None:
+            i64 = np.int64
+            self._full = (
+                (*self.heads.flat(), self.heads.end.astype(i64)),
+                (*self.tails.flat(), self.tails.end.astype(i64)),
+                np.r_[self.starts, self.n_loops].astype(i64),
+            )
+        return self._full
+
+    def kept_trees(self, keep: Sequence[int]) -> tuple[_FlatTree, _FlatTree, np.ndarray]:
+        """Both trees restricted to the ``keep`` loops' paths, and each one's partition row."""
+        kept = np.asarray(keep, dtype=int)
+        rows = self.row[kept]
+        heads = self.heads.restricted(self.heads.end[rows])
+        tails = self.tails.restricted(self.tails.end[rows])
+        part = np.searchsorted(self.part_ids, self.parts[kept]).astype(np.int64)
+        return heads, tails, part
 
     def _sequences(self) -> tuple[np.ndarray, ...]:
         """Partition starts, then each loop's head and reversed tail links (pointers, links)."""
