@@ -25,6 +25,9 @@ from numba import njit
 
 from quidpro.analysis.loops_jit import _finite, _score, _tree
 
+# A product tree: its nodes' parents (-1: a first link) and links in level order, and
+# each loop's node.
+Tree = tuple[np.ndarray, np.ndarray, np.ndarray]
 BLOCK = 32  # columns per block: the flagship's pass 2.5 ms, 3.0 ms with 16 (2026-12-05)
 
 
@@ -58,8 +61,8 @@ def saved_link_scores(  # noqa: PLR0917  # numba: arrays positionally
 @njit(cache=True, error_model="numpy")
 def summary(  # noqa: PLR0917  # numba: arrays positionally
     ls: np.ndarray,
-    heads: tuple[np.ndarray, np.ndarray, np.ndarray],
-    tails: tuple[np.ndarray, np.ndarray, np.ndarray],
+    heads: Tree,
+    tails: Tree,
     starts: np.ndarray,
     signs: np.ndarray,
     peak: np.ndarray,
@@ -69,9 +72,8 @@ def summary(  # noqa: PLR0917  # numba: arrays positionally
 
     Args:
         ls: link scores ``(link, column)``.
-        heads: the full head tree: parent (-1: a first link) and link of each node in
-            level order, and each loop row's node.
-        tails: the same for the tail tree (node 0 the empty product).
+        heads: the full head tree, a node per loop row.
+        tails: the full tail tree (node 0 the empty product).
         starts: the first loop row of each partition, then the number of loops (rows
             are in partition order).
         signs: per loop row, added to: the sum over columns of the sign of its score.
@@ -139,8 +141,8 @@ def _products(  # noqa: PLR0917  # numba: arrays positionally
 @njit(cache=True, error_model="numpy")
 def kept_series(  # noqa: PLR0917  # numba: arrays positionally
     ls: np.ndarray,
-    heads: tuple[np.ndarray, np.ndarray, np.ndarray],
-    tails: tuple[np.ndarray, np.ndarray, np.ndarray],
+    heads: Tree,
+    tails: Tree,
     part: np.ndarray,
     denom: np.ndarray,
     scores: np.ndarray,
