@@ -33,7 +33,9 @@ import numpy as np
 
 BLOCK_BYTES = 48 * 2**20  # memory of one block's tree values, at most
 _Block = tuple[slice, np.ndarray, np.ndarray]  # columns, head and tail tree values
-_FlatTree = tuple[np.ndarray, np.ndarray, np.ndarray]  # parents, links, loops' nodes
+# A product tree as flat arrays (numba): its nodes' parents (-1: a first link) and links
+# in level order, and each loop's node.
+FlatTree = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def flat_columns(a: np.ndarray) -> np.ndarray:
@@ -195,7 +197,7 @@ class LoopProducts:
         self.starts = np.flatnonzero(np.r_[True, sorted_parts[1:] != sorted_parts[:-1]])
         self.part_ids = sorted_parts[self.starts] if self.n_loops else np.zeros(0, dtype=int)
         self._pair_sums: list[tuple[np.ndarray, Any]] | None = None
-        self._full: tuple[_FlatTree, _FlatTree, np.ndarray] | None = None
+        self._full: tuple[FlatTree, FlatTree, np.ndarray] | None = None
 
     def _trees(self, flat: np.ndarray, rows: int, block_bytes: int) -> Iterator[_Block]:
         """Both trees' values, a block of columns at a time (``rows`` more per column)."""
@@ -267,9 +269,7 @@ class LoopProducts:
     def arrays(self, keep: Sequence[int]) -> dict[str, Any]:
         """Partition sums as automata, the ``keep`` loops' trees, as flat arrays (numba)."""
         i64 = np.int64
-        kept = np.asarray(keep, dtype=int)
-        rows = self.row[kept]
-        kept_parts = self.parts[kept]
+        kept_parts = self.parts[np.asarray(keep, dtype=int)]
         groups = [np.flatnonzero(kept_parts == p) for p in np.unique(kept_parts)]
         starts, edges, accepting, owner = [], [], [], []
         offset = 0
@@ -282,8 +282,7 @@ class LoopProducts:
             owner.append(np.full(len(acc), p, dtype=i64))
             offset += n
         e = np.concatenate([np.zeros((0, 3), dtype=i64), *edges])
-        h_parent, h_link, h_end = self.heads.restricted(self.heads.end[rows])
-        t_parent, t_link, t_end = self.tails.restricted(self.tails.end[rows])
+        (h_parent, h_link, h_end), (t_parent, t_link, t_end), part = self.kept_trees(keep)
         return {
             "sums": (
                 np.array(starts, dtype=i64),
@@ -298,23 +297,15 @@ class LoopProducts:
             "exact": self._sequences(),
             "heads": (h_parent, h_link),
             "tails": (t_parent, t_link),
-            "kept": (
-                h_end.astype(i64),
-                t_end.astype(i64),
-                np.searchsorted(self.part_ids, kept_parts).astype(i64),
-            ),
+            "kept": (h_end, t_end, part),
             "groups": (
                 np.r_[0, np.cumsum([len(g) for g in groups])].astype(i64),
                 np.concatenate([np.zeros(0, dtype=int), *groups]).astype(i64),
             ),
         }
 
-    def full_trees(self) -> tuple[_FlatTree, _FlatTree, np.ndarray]:
-        """Both trees and the partitions' first rows, then the loop count (numba's summary).
-
-        A tree is its nodes' parents (-1: a first link) and links in level order, and
-        each loop row's node.
-        """
+    def full_trees(self) -> tuple[FlatTree, FlatTree, np.ndarray]:
+        """Both trees (a node per loop row) and the partitions' first rows, then the loop count."""
         if self._full is None:
             i64 = np.int64
             self._full = (
@@ -324,7 +315,7 @@ class LoopProducts:
             )
         return self._full
 
-    def kept_trees(self, keep: Sequence[int]) -> tuple[_FlatTree, _FlatTree, np.ndarray]:
+    def kept_trees(self, keep: Sequence[int]) -> tuple[FlatTree, FlatTree, np.ndarray]:
         """Both trees restricted to the ``keep`` loops' paths, and each one's partition row."""
         kept = np.asarray(keep, dtype=int)
         rows = self.row[kept]
