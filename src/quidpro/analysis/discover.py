@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from quidpro.ensemble.runner import CompiledLike, compiled_of
-from quidpro.errors import ConfigError
+from quidpro.errors import ConfigError, SimulationError
 from quidpro.model.overrides import set_by_scenario
 from quidpro.model.spec import Model
 
@@ -38,6 +38,7 @@ class Discovery:
     mass: float
     trajectory: list[dict[str, float]] = field(default_factory=list)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # sampled ranges
+    failed: int = 0  # members that went non-finite, left out of everything above
 
 
 def uncertain_constants(spec: Model, fixed: set[str]) -> list[str]:
@@ -85,6 +86,8 @@ def discover(
     from quidpro.ensemble.runner import make_plan, run_plan
     from quidpro.ensemble.sampling import draw
 
+    if not 0 < min_density <= 1:  # NaN fails too
+        raise ConfigError(f"min_density must be above 0 and at most 1, got {min_density:g}")
     spec = compiled_of(model).model
     probe = parse_probe(spec, where, comparison=True)
     sets = dict(sets or {})
@@ -98,12 +101,17 @@ def discover(
     x = pd.DataFrame(sample.rows(0, runs))[names]
     result = run_plan(model, plan, sample, progress=progress)
     ok = ~result.failed
+    failed = int(runs - ok.sum())
+    if not ok.any():
+        raise _all_failed(model, sample, scenario, sets, runs)
     y = result.probes[0] > 0.5
     x, y = x[ok].reset_index(drop=True), y[ok]
-    share = float(y.mean()) if len(y) else 0.0
+    share = float(y.mean())
     ranges = {n: (float(x[n].min()), float(x[n].max())) for n in names}
     if not y.any() or y.all():
-        return Discovery(where, runs, seed, share, {}, float(y.all()), share, 1.0, [], ranges)
+        return Discovery(
+            where, runs, seed, share, {}, float(y.all()), share, 1.0, [], ranges, failed
+        )
     # The selected box: ``_cur_box`` is the index PrimBox keeps for it (no public name).
     with warnings.catch_warnings():  # the package is written for older pandas/NumPy
         warnings.simplefilter("ignore")
@@ -137,7 +145,27 @@ def discover(
         float(traj["mass"].iloc[box._cur_box]),
         trajectory,
         ranges,
+        failed,
     )
+
+
+def _all_failed(
+    model: CompiledLike, sample: Any, scenario: str | None, sets: Mapping[str, float], runs: int
+) -> SimulationError:
+    """The error when every member went non-finite, naming the first member's failure."""
+    from quidpro.model.overrides import constant_overrides
+    from quidpro.solve.simulate import raise_failure, simulate
+
+    compiled = compiled_of(model)
+    overrides = constant_overrides(compiled.model, scenario, {**sample.rows(0, 1), **sets})
+    what = f"every one of the {runs:,} members went non-finite, so there is nothing to discover"
+    try:
+        raise_failure(compiled, simulate(compiled, overrides, 1, backend="numpy"))
+    except SimulationError as first:
+        return SimulationError(
+            f"{what}; the first: {first.message}", first.variable, first.time, first.loc
+        )
+    return SimulationError(what, "", float("nan"))  # pragma: no cover - it failed before
 
 
 def _levers(spec: Model) -> set[str]:
@@ -159,6 +187,7 @@ def as_json(d: Discovery) -> dict[str, Any]:
         "density": d.density,
         "mass": d.mass,
         "peeling_trajectory": d.trajectory,
+        "failed": d.failed,
     }
 
 

@@ -44,7 +44,7 @@ from quidpro.analysis.loops_graph import (
 from quidpro.analysis.loops_kernel import augment, scores
 from quidpro.analysis.loops_products import LoopProducts, flat_columns
 from quidpro.ensemble.runner import CompiledLike, compiled_of
-from quidpro.errors import ConfigError, ModelError
+from quidpro.errors import ConfigError, ModelError, SimulationError
 from quidpro.model.limits import MAX_VALUES, limit
 from quidpro.model.overrides import constant_overrides
 from quidpro.model.spec import Model
@@ -262,7 +262,7 @@ class _Setup:
         self.timings: dict[str, float] = dict(s.timings)
         if s.cut:
             started = perf_counter()
-            self.base = self.run(base_overrides, 1, "numpy", 0)
+            self.base = self.scored(self.base_series(base_overrides, "numpy"))
             probed = perf_counter()
             found = self._bounded(budget, self.base[1][:, :, 0])
             searched = perf_counter()
@@ -298,6 +298,31 @@ class _Setup:
             n_t = t.n_steps // t.save_stride + 1
             return t.start + np.arange(n_t) * t.save_stride * t.dt, np.zeros((0, n_t, n))
         return self.scored(self.series(overrides, n, backend, offset))
+
+    def base_series(self, overrides: Mapping[str, Any], backend: str) -> Trajectories:
+        """:meth:`series` of the one base run, which must stay finite.
+
+        Raises:
+            SimulationError: a variable of the model, or a partial change of one, went
+                non-finite (named with the time and the model file's line).
+        """
+        traj = self.series(overrides, 1, backend, 0)
+        if 0 in traj.failures:
+            raise self._failure(*traj.failures[0], traj.status)
+        return traj
+
+    def _failure(self, name: str, t: float, status: Any) -> SimulationError:
+        value = status.value[0] if status is not None else np.nan
+        spec = self.ex.model
+        partial = {r.partial: r for r in self.aug.recipes.values() if r.partial is not None}
+        if name in partial:
+            r = partial[name]
+            message = (
+                f"the partial change of {r.target!r} through {r.source!r} (its link score's "
+                f"numerator) became {value} at time {t:g}"
+            )
+            return SimulationError(message, r.target, t, spec.loc_of(r.target))
+        return SimulationError(f"{name!r} became {value} at time {t:g}", name, t, spec.loc_of(name))
 
     def scored(self, traj: Trajectories) -> tuple[np.ndarray, np.ndarray]:
         """Times and link scores ``(link, time, run)`` of :meth:`series`, at saved steps."""
@@ -605,11 +630,14 @@ def _base_run(setup: _Setup, overrides: Mapping[str, Any], backend: str) -> _Bas
     single = _jit_single() if setup.products.n_loops and chosen != "numpy" else None
     if setup.base is not None:
         times, ls = setup.base[0], setup.base[1][:, :, 0]
-    elif single is None:
+    elif not setup.record:  # no links: nothing runs
         times, by_run = setup.run(overrides, 1, chosen, 0)
         ls = by_run[:, :, 0]
+    elif single is None:
+        times, by_run = setup.scored(setup.base_series(overrides, chosen))
+        ls = by_run[:, :, 0]
     else:
-        traj = setup.series(overrides, 1, chosen, 0)
+        traj = setup.base_series(overrides, chosen)
         stride = setup.model.model.time.save_stride
         times = traj.times[::stride]
         kind, src, tgt, aux = setup.link_arrays()

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from quidpro.cli.common import command, console
-from quidpro.cli.options import parse_sets, seed_option
+from quidpro.cli.format import report_failed
+from quidpro.cli.options import check_output, parse_sets, seed_option
 from quidpro.errors import ConfigError
 
 HELP = """Scenario discovery: the ranges of MODEL's uncertain constants (those with a
@@ -60,9 +61,10 @@ def discover_cmd(
     import quidpro
     from quidpro.analysis.discover import as_json, discover
 
-    for path, suffix, flag in ((json_out, ".json", "--json"), (plot, ".png", "--plot")):
-        if path is not None and path.suffix.lower() != suffix:
-            raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
+    check_output(json_out, ".json", "--json")
+    check_output(plot, ".png", "--plot")
+    if not 0 < density <= 1:  # NaN fails too
+        raise ConfigError(f"--density must be above 0 and at most 1, got {density:g}")
     m = quidpro.load(model)
     from rich.progress import Progress
 
@@ -78,9 +80,10 @@ def discover_cmd(
             min_density=density,
             progress=lambda k: bar.advance(task, k),
         )
+    report_failed(d.failed, runs)
     console.print(
-        f"{where}: holds in {d.share:.1%} of {runs} members; box coverage {d.coverage:.0%}, "
-        f"density {d.density:.0%}, mass {d.mass:.0%}"
+        f"{where}: holds in {d.share:.1%} of {runs - d.failed} members; "
+        f"box coverage {d.coverage:.0%}, density {d.density:.0%}, mass {d.mass:.0%}"
     )
     table = Table()
     for col in ("constant", "box", "sampled range"):

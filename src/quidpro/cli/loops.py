@@ -14,6 +14,7 @@ from quidpro.cli.format import report_failed
 from quidpro.cli.options import (
     PosteriorOpt,
     PriorOpt,
+    check_output,
     drawn_from,
     parse_sets,
     resolve_posterior,
@@ -42,11 +43,6 @@ samples them (from the model's posterior when it names one; --prior: from the
 distributions; --posterior FILE: from another posterior) and each loop gets the share
 of members in which it dominates at each time (p_dominant).
 """
-
-
-def _check_suffix(path: Path | None, suffix: str, flag: str) -> None:
-    if path is not None and path.suffix.lower() != suffix:
-        raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
 
 
 def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
@@ -112,10 +108,12 @@ def loops_cmd(
     import quidpro
     from quidpro.analysis.loops import analyse_loops
 
-    _check_suffix(json_out, ".json", "--json")
-    _check_suffix(plot, ".png", "--plot")
+    check_output(json_out, ".json", "--json")
+    check_output(plot, ".png", "--plot")
     if runs < 1:
         raise ConfigError(f"--runs must be at least 1, got {runs}")
+    if top < 1:
+        raise ConfigError(f"--top must be at least 1, got {top}")
     m = quidpro.load(model)
     table = resolve_posterior(m, posterior, prior)
     analysis = _with_progress(

@@ -7,7 +7,6 @@ every command. A new command imports what it needs from here.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -99,53 +98,21 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No tables or prog
 
 
 def parse_sets(items: list[str] | None, model: Model | None = None) -> dict[str, float]:
-    """``NAME=VALUE`` pairs from --set.
+    """``NAME=VALUE`` pairs from --set (values read by :func:`setting_value`).
 
     With ``model`` (one with ``time.origin``), a time constant may be set by date:
     ``--set ceasefire_time=2025-07-01``.
     """
+    from quidpro.model.overrides import setting_value
+
     out: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
             raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
-        try:
-            out[name] = float(value)
-            continue
-        except ValueError:
-            pass
-        if not _DATE.match(value.strip()):
-            raise ConfigError(f"--set {name}: {value!r} is not a number") from None
-        out[name] = _time_of_date(name, value.strip(), model)
+        out[name] = setting_value(model, name, value)
     return out
-
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _time_of_date(name: str, value: str, model: Model | None) -> float:
-    """The model time of ``--set NAME=YYYY-MM-DD`` for a time constant."""
-    from quidpro.model.calendar import to_time
-
-    if model is None or model.time.origin is None:
-        what = f"model {model.name!r} has no time.origin" if model else "this command"
-        raise ConfigError(
-            f"--set {name}={value}: {what} cannot set a constant by date; give a number"
-        )
-    c = model.constants.get(name)
-    t = model.time
-    assert t.origin is not None
-    if c is not None and c.units and t.units and _unit(c.units) != _unit(t.units):
-        raise ConfigError(
-            f"--set {name}={value}: {name!r} is in {c.units}, not in the model's time "
-            f"units ({t.units}); only a time constant can be set by date"
-        )
-    return to_time(value, t.origin, t.units, t.start)
-
-
-def _unit(text: str) -> str:
-    return text.strip().rstrip("s")
 
 
 PosteriorOpt = Annotated[
@@ -227,6 +194,21 @@ def check_suffix(path: Path | None, suffix: str, flag: str) -> None:
     """Refuse an output file ``path`` that does not end in ``suffix``."""
     if path is not None and path.suffix.lower() != suffix:
         raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
+
+
+def check_output(path: Path | None, suffix: str, flag: str) -> None:
+    """Refuse, before any work, an output file that could not be written at the end.
+
+    It must end in ``suffix``, not be a directory, and its folder must exist.
+    """
+    check_suffix(path, suffix, flag)
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a directory, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {path}: the folder {str(folder)!r} does not exist")
 
 
 def resolve_seed(seed: int | None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,3 +61,59 @@ def constant_overrides(
             )
         out[name] = value
     return out
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def setting_value(model: Model | None, name: str, value: object, flag: str = "--set") -> float:
+    """The value of one explicit setting, as a command line or a request gives it.
+
+    A finite number (the file's own rule for constants), or text holding one; for a
+    time constant of a model with ``time.origin``, also an ISO date
+    (``ceasefire_time=2025-07-01``). ``flag`` names the setting's source in errors.
+
+    Raises:
+        ConfigError: anything else (``nan``, ``inf``, ``1e400``, ``true``, ``1_000``,
+            a date for a constant that is not a time).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{flag} {name}: {value!r} is not a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if _DATE.match(text):
+            return _time_of_date(name, text, model, flag)
+        if not _NUMBER.match(text):
+            finite = text.lower().lstrip("+-") not in ("nan", "inf", "infinity")
+            what = "is not a number" if finite else "is not a finite number"
+            raise ConfigError(f"{flag} {name}: {value!r} {what}")
+        value = text
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{flag} {name}={value}: the value must be a finite number")
+    return number
+
+
+def _time_of_date(name: str, value: str, model: Model | None, flag: str) -> float:
+    """The model time of the date ``value`` for the time constant ``name``."""
+    from quidpro.model.calendar import to_time
+
+    if model is None or model.time.origin is None:
+        what = f"model {model.name!r} has no time.origin" if model else "this command"
+        raise ConfigError(
+            f"{flag} {name}={value}: {what} cannot set a constant by date; give a number"
+        )
+    c = model.constants.get(name)
+    t = model.time
+    assert t.origin is not None
+    if c is not None and c.units and t.units and _unit(c.units) != _unit(t.units):
+        raise ConfigError(
+            f"{flag} {name}={value}: {name!r} is in {c.units}, not in the model's time "
+            f"units ({t.units}); only a time constant can be set by date"
+        )
+    return to_time(value, t.origin, t.units, t.start)
+
+
+def _unit(text: str) -> str:
+    return text.strip().rstrip("s")

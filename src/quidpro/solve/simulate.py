@@ -374,8 +374,15 @@ def _resolve(
     if dt is not None:
         if not dt > 0 or not np.isfinite(dt):  # NaN fails every comparison
             raise ConfigError(f"dt must be positive, got {dt:g}")
+        if dt > time.stop - time.start:
+            raise ConfigError(
+                f"dt ({dt:g}) is longer than the whole run ({time.stop - time.start:g})"
+            )
         time = replace(time, dt=dt)
     if save_every is not None:
+        # a stride computed from saved times may fall short of dt by rounding
+        if not save_every >= time.dt * (1 - 1e-9) or not np.isfinite(save_every):
+            raise ConfigError(f"save_every ({save_every:g}) must be at least dt ({time.dt:g})")
         time = replace(time, save_every=save_every)
     method = method or time.method
     if method not in METHODS:

@@ -175,30 +175,14 @@ class Workbench:
 
     def settings(self, m: LoadedModel, sets: Mapping[str, Any] | None) -> dict[str, float]:
         """Constant settings from a request: numbers, or ISO dates for time constants."""
-        from quidpro.ensemble.query import resolve_time
+        from quidpro.model.overrides import setting_value
 
-        out: dict[str, float] = {}
         spec = m.spec
+        out: dict[str, float] = {}
         for name, value in (sets or {}).items():
             if name not in spec.constants:
                 raise ConfigError(f"cannot set {name!r}: it is not a constant of {spec.name}")
-            if isinstance(value, str):
-                if spec.time.origin is None:
-                    raise ConfigError(f"set {name}: {value!r} is not a number")
-                try:
-                    out[name] = float(value)
-                    continue
-                except ValueError:
-                    pass
-                try:
-                    out[name] = resolve_time(spec, value)
-                except ConfigError as exc:
-                    raise ConfigError(f"set {name}: {exc}") from None
-                continue
-            v = float(value)
-            if not math.isfinite(v):
-                raise ConfigError(f"set {name}: the value must be a finite number")
-            out[name] = v
+            out[name] = setting_value(spec, name, value, flag="set")
         return out
 
     def run(
