@@ -118,7 +118,13 @@ def test_run_checks_the_clock_flags_as_the_file_would(
 def test_run_saves_every_given_step(tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
     code, _ = _cli(
-        "run", _model(tmp_path, DECAY, "decay"), "--no-store", "--save-every", "2", "--out", str(out)
+        "run",
+        _model(tmp_path, DECAY, "decay"),
+        "--no-store",
+        "--save-every",
+        "2",
+        "--out",
+        str(out),
     )
     assert code == 0
     times = [float(line.split(",")[0]) for line in out.read_text().splitlines()[1:]]

@@ -94,6 +94,11 @@ def export(
     s = Store(store)
     row = s.get(run_id)
     out = out or Path(f"{row['id']}.parquet")
+    if s.owns(out):  # e.g. another run's results file: never written over
+        raise ConfigError(
+            f"--out {out} is a file of the run store {s.path} (its database, lock or "
+            "results): write the export elsewhere"
+        )
     suffix = out.suffix.lower()
     if suffix == ".json":
         row["created"] = row["created"].isoformat()

@@ -17,9 +17,11 @@ nothing (docs/hardening.md). DuckDB is opened with external access (files, netwo
 and extension autoloading/autoinstalling off and the configuration locked; before any
 read the file must be a DuckDB database whose ``runs`` is a table (not a view) with
 exactly the expected columns, else a :class:`StoreError` names the file. Every query
-takes its values as parameters. Writing collects, under the lock, ``.tmp`` files and
-results files no row names (left by a process killed mid-write). A store you cannot
-write is still listed, read-only.
+takes its values as parameters. A results file must be a regular file (not a
+directory, FIFO or device) holding Parquet, else a :class:`StoreError` names it, and
+``quidpro runs export`` never writes into the store (:meth:`Store.owns`). Writing
+collects, under the lock, ``.tmp`` files and results files no row names (left by a
+process killed mid-write). A store you cannot write is still listed, read-only.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ import json
 import os
 import platform
 import re
+import stat
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,7 +140,7 @@ class RunRecord:
 
 
 class StoreError(QuidproError):
-    """The run store file is not a run store quidpro made (corrupt, foreign or crafted)."""
+    """A store or results file that is not what quidpro made (corrupt, crafted, missing)."""
 
 
 class Store:
@@ -360,9 +363,77 @@ class Store:
             raise ConfigError(f"run {row['id']} has no stored results table")
         if name != f"{row['id']}.parquet":  # a crafted row must not name another file
             raise self._error(f"names the results file {name!r} for run {row['id']!r}")
-        import pandas as pd
+        return _read_results(self.results_dir / name, row["id"])
 
-        return pd.read_parquet(self.results_dir / name)
+    def owns(self, path: str | Path) -> bool:
+        """Whether writing ``path`` would write over a file of this store.
+
+        That is the database, its lock, WAL and DuckDB temporary files, or anything in
+        the results folder (a run's results, by any spelling of the path: ``..``,
+        symbolic links, or a hard link to a results file).
+        """
+        out = Path(path)
+        try:
+            target, db = out.resolve(), self.path.resolve()
+        except (OSError, RuntimeError):  # a symbolic-link loop: nothing can write there
+            return False
+        files = [db, *(db.with_name(db.name + ext) for ext in (".lock", ".wal"))]
+        folders = [db.with_name(db.name + ext) for ext in (".results", ".tmp")]
+        if target in files or any(d == target or d in target.parents for d in folders):
+            return True
+        # The same file by another name: a hard link, or a case-insensitive file system.
+        if any(_same(out.parent, d) for d in folders):
+            return True
+        try:
+            linked = out.stat().st_nlink > 1
+        except OSError:
+            return False  # not there yet: only its folder could be the store's
+        mine = list(files)
+        if linked:  # no results folder (or none you may list): then none of its files
+            with suppress(OSError):
+                mine += self.results_dir.iterdir()
+        return any(_same(out, f) for f in mine)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _read_results(path: Path, run_id: str) -> pd.DataFrame:
+    """The results table in ``path``, or a :class:`StoreError` naming it.
+
+    The file is opened once (non-blocking, so that a FIFO cannot hang the read) and
+    checked to be a regular file before Parquet reads it: a directory would otherwise
+    be read as an empty Parquet dataset.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: results of run {run_id} are missing (deleted?)") from None
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: results of run {run_id} cannot be opened ({exc.strerror or exc})"
+        ) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise StoreError(f"{path}: is {what}, not a results file (run {run_id})")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return pd.read_parquet(fh)
+        # Parquet and Arrow errors for the bytes; the others for crafted pandas metadata.
+        except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", _first_line(exc))
+            raise StoreError(
+                f"{path}: results of run {run_id} are not a readable Parquet file ({why})"
+            ) from None
 
 
 def _arrow_table(columns: Mapping[str, np.ndarray]) -> Any:
