@@ -32,10 +32,17 @@ from typing import Any
 
 import numpy as np
 
-from quidpro.analysis.calibrate import Problem, calibrate, default_params, stable_backend
+from quidpro.analysis.calibrate import (
+    Problem,
+    calibrate,
+    check_settings,
+    default_params,
+    scorable,
+    stable_backend,
+)
 from quidpro.analysis.likelihood import Target, Targets, predictions, row_time, targets
 from quidpro.ensemble.runner import CompiledLike, compiled_of
-from quidpro.ensemble.sampling import draw
+from quidpro.ensemble.sampling import MAX_MEMBERS, check_seed, draw
 from quidpro.errors import ConfigError
 from quidpro.evidence.ledger import VALUE_KINDS, Ledger
 from quidpro.model.overrides import constant_overrides
@@ -121,8 +128,8 @@ def backtest(
         model: The compiled model (or a holder of one) with an ``observations:`` section.
         ledger: The evidence; rows after each cutoff are scored, never fitted.
         cutoffs: Dates, or model times for a ledger in model time.
-        runs: Forecast members per cutoff.
-        seed: Seeds the calibration and the forecast.
+        runs: Forecast members per cutoff, 1 to 2**32 - 1.
+        seed: Seeds the calibration and the forecast, 0 to 2**63 - 1.
         method: ``map`` or ``mcmc`` (see :func:`~quidpro.analysis.calibrate.calibrate`).
         draws: Posterior draws per cutoff.
         params: Constants to calibrate (default: every uncertain non-lever constant).
@@ -137,7 +144,9 @@ def backtest(
         "crpss_persistence", ...}]}``.
 
     Raises:
-        ConfigError: No cutoff, or bad calibration settings.
+        ConfigError: No cutoff, or bad settings (checked before any cutoff, including
+            the calibration's, whether or not a cutoff calibrates).
+        EvidenceError: The ledger has no rows, or none the model can score.
     """
     import scoringrules as sr
 
@@ -145,7 +154,12 @@ def backtest(
     spec = compiled.model
     if not cutoffs:
         raise ConfigError("a back-test needs at least one cutoff")
+    if not 1 <= runs < MAX_MEMBERS:
+        raise ConfigError(f"runs must be 1 to 2**32 - 1, got {runs}")
+    check_seed(seed)
     names = list(params) if params else default_params(compiled)
+    check_settings(method, sampler, draws, max_steps, None, particles, len(names))
+    scorable(compiled, ledger)
     out: list[dict[str, Any]] = []
     for cutoff in cutoffs:
         seen, later = ledger.before(cutoff), ledger.after(cutoff)

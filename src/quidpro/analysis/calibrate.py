@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
@@ -44,12 +45,13 @@ import numpy as np
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from quidpro.analysis.likelihood import Targets, log_likelihood
-from quidpro.analysis.smc import smc
+from quidpro.analysis.likelihood import Targets, log_likelihood, targets
+from quidpro.analysis.smc import check_particles, min_particles, smc
 from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.runner import CompiledLike, compiled_of
-from quidpro.ensemble.sampling import frozen, uncertain
+from quidpro.ensemble.sampling import check_seed, frozen, uncertain
 from quidpro.errors import ConfigError
+from quidpro.evidence.ledger import EvidenceError, Ledger
 from quidpro.lang.ast import names
 from quidpro.model.check import expressions
 from quidpro.model.overrides import constant_overrides
@@ -59,7 +61,95 @@ METHODS = ("map", "mcmc")
 SAMPLERS = ("emcee", "smc")
 Z_BOUND = 5.0  # the search box in normal scores: 5 prior sd either side
 BATCH = 4096  # members per kernel call
+# emcee: the chain's first convergence check (its first autocorrelation time, the
+# burn-in and the ESS come from it; a shorter chain has none), and the checks after it.
+MIN_STEPS, CHECK_EVERY = 200, 100
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def min_walkers(k: int) -> int:
+    """The fewest emcee walkers for ``k`` constants.
+
+    emcee's ensemble moves refuse fewer walkers than twice the dimensions (and the
+    initial walkers must span them), and the differential-evolution move needs a pair
+    of walkers in the half it does not move: 4 at least.
+    """
+    return max(4, 2 * k)
+
+
+def check_settings(  # noqa: PLR0917 - one check per setting of calibrate
+    method: str,
+    sampler: str,
+    draws: int,
+    max_steps: int,
+    walkers: int | None,
+    particles: int | None,
+    k: int,
+) -> None:
+    """Raise a :class:`ConfigError` for a setting :func:`calibrate` cannot use.
+
+    Every setting is checked whatever the method, so a bad value never passes unseen
+    (a back-test calibrates only at cutoffs with evidence before them).
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; use map or mcmc")
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"unknown sampler {sampler!r}; use {' or '.join(SAMPLERS)}")
+    if draws < 1:
+        raise ConfigError(f"draws must be at least 1, got {draws}")
+    if max_steps < MIN_STEPS:
+        raise ConfigError(
+            f"max_steps must be at least {MIN_STEPS} (emcee's first convergence check), "
+            f"got {max_steps}"
+        )
+    plural = "" if k == 1 else "s"
+    if walkers is not None and walkers < min_walkers(k):
+        raise ConfigError(
+            f"walkers must be at least {min_walkers(k)} for {k} calibrated constant{plural} "
+            f"(emcee needs twice as many walkers as constants, and 4 at least), got {walkers}"
+        )
+    if particles is not None:
+        check_particles(particles, k)
+    elif max(1000, draws) < (least := min_particles(k)):
+        raise ConfigError(
+            f"particles: the default, max(1000, draws) = {max(1000, draws)}, is too few "
+            f"for {k} calibrated constants; give at least {least}"
+        )
+
+
+def scorable(model: CompiledLike, ledger: Ledger) -> Targets:
+    """The rows of ``ledger`` the model can score, at least one.
+
+    Raises:
+        EvidenceError: The file has no rows, or none the model's observations read.
+    """
+    spec = compiled_of(model).model
+    if not len(ledger):
+        raise EvidenceError("the evidence file has no rows (only a header)", ledger.file, 0)
+    tg = targets(spec, ledger)
+    if not tg.items:
+        why = Counter(reason for _, reason in tg.skipped)
+        reads = ", ".join(spec.observations) or "no indicator"
+        raise EvidenceError(
+            "no evidence row the model can score: "
+            + "; ".join(f"{reason} ({n} row{'' if n == 1 else 's'})" for reason, n in why.items())
+            + f"; the observations: section of {spec.name} reads {reads}",
+            ledger.file,
+            0,
+        )
+    return tg
+
+
+def legacy_random_state(seed: int) -> np.random.RandomState:
+    """NumPy's legacy generator for ``seed``, as SciPy's differential evolution and emcee use.
+
+    ``RandomState(seed)`` takes seeds below 2**32 only. Those keep the stream they always
+    had (calibrations of those seeds are unchanged); a larger seed (every command takes
+    0 to 2**63 - 1) seeds the same Mersenne Twister through a ``SeedSequence`` instead.
+    """
+    if seed < 2**32:
+        return np.random.RandomState(seed)
+    return np.random.RandomState(np.random.MT19937(np.random.SeedSequence(seed)))
 
 
 def default_params(model: CompiledLike, fixed: Sequence[str] = ()) -> list[str]:
@@ -290,7 +380,7 @@ def find_mode(
         popsize=popsize,
         maxiter=max_generations,
         tol=1e-8,
-        seed=seed,
+        seed=legacy_random_state(seed),
         polish=False,
         init="sobol" if k <= 40 else "latinhypercube",
         callback=callback,
@@ -371,14 +461,13 @@ def calibrate(  # noqa: PLR0917 - the order reads as the command line does
 
     ``sampler`` chooses the posterior sampler of ``mcmc``: ``smc`` (the default, the
     faster on the flagship: :mod:`quidpro.analysis.smc`, ``particles`` in all) or
-    ``emcee``.
+    ``emcee``. ``seed`` is 0 to 2**63 - 1.
+
+    Raises:
+        ConfigError: A bad seed or setting (:func:`check_settings`).
     """
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; use map or mcmc")
-    if sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler {sampler!r}; use {' or '.join(SAMPLERS)}")
-    if draws < 1:
-        raise ConfigError(f"draws must be at least 1, got {draws}")
+    check_seed(seed)
+    check_settings(method, sampler, draws, max_steps, walkers, particles, problem.k)
     started = perf_counter()
     z_map, _logp, info = find_mode(problem, seed, progress)
     cov = laplace(problem, z_map)
@@ -387,7 +476,7 @@ def calibrate(  # noqa: PLR0917 - the order reads as the command line does
         z = rng.multivariate_normal(z_map, cov, size=draws, method="eigh")
         diag: dict[str, Any] = {"approximation": "laplace", **info}
     elif sampler == "smc":
-        n = particles or max(1000, draws)
+        n = max(1000, draws) if particles is None else particles
         problem.plan_backend(150, n)
         z_all, diag = smc(
             lambda z: problem.log_likelihood(problem.x_of_z(z)),
@@ -433,9 +522,9 @@ def _mcmc(  # noqa: PLR0917 - a private step of calibrate
     import emcee
 
     k = problem.k
-    nw = walkers or max(32, 2 * k + 2)
-    nw += nw % 2
-    min_steps, check_every = 200, 100
+    nw = max(32, 2 * k + 2) if walkers is None else walkers
+    nw += nw % 2  # rounded up to an even number (the ensemble moves in two halves)
+    min_steps, check_every = MIN_STEPS, CHECK_EVERY
     problem.plan_backend(max_steps, nw)
     p0 = rng.multivariate_normal(z_map, cov, size=nw, method="eigh")
     sampler = emcee.EnsembleSampler(
@@ -445,7 +534,7 @@ def _mcmc(  # noqa: PLR0917 - a private step of calibrate
         vectorize=True,
         moves=[(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)],
     )
-    sampler.random_state = np.random.RandomState(seed % 2**32).get_state()
+    sampler.random_state = legacy_random_state(seed).get_state()
     state: Any = p0
     tau_prev = np.inf
     converged = False

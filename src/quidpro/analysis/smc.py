@@ -31,10 +31,36 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
+from quidpro.errors import ConfigError
+
 Progress = Callable[[str, int, int], None]
 # Independent populations, tempered on one schedule and run in the same kernel calls:
 # their agreement (R-hat across them) is the convergence diagnostic.
 GROUPS = 4
+# The fewest particles a population works with: two leave the ESS target (half of them)
+# at one, met by any weights, so tempering jumps to beta = 1 in one stage.
+MIN_PER_GROUP = 3
+
+
+def min_particles(k: int) -> int:
+    """The fewest particles for ``k`` constants: :data:`GROUPS` populations of ``k + 1``.
+
+    A population's covariance (the move's proposal) spans only ``n - 1`` directions, so
+    with ``n <= k`` particles the moves never leave a subspace; and a population needs
+    :data:`MIN_PER_GROUP` at least for the tempering to take more than one stage.
+    """
+    return GROUPS * max(MIN_PER_GROUP, k + 1)
+
+
+def check_particles(particles: int, k: int) -> None:
+    """Raise a :class:`ConfigError` when ``particles`` is below :func:`min_particles`."""
+    least = min_particles(k)
+    if particles < least:
+        raise ConfigError(
+            f"particles must be at least {least} for {k} calibrated constant"
+            f"{'' if k == 1 else 's'} ({GROUPS} populations of max({MIN_PER_GROUP}, k + 1)), "
+            f"got {particles}"
+        )
 
 
 def _ess(logw: np.ndarray) -> float:
@@ -79,7 +105,8 @@ def smc(
     Args:
         loglik_fn: The log-likelihood of rows of normal scores (n, k) → (n,).
         k: The number of constants.
-        particles: Population size (every move is one batch of this many runs).
+        particles: Population size (every move is one batch of this many runs), at
+            least :func:`min_particles`; rounded up to a multiple of :data:`GROUPS`.
         seed: Seeds the initial draws, resampling and moves.
         progress: Called with (stage, β in thousandths, 1000).
         moves_target: Summed acceptance a stage's moves must reach.
@@ -87,7 +114,11 @@ def smc(
 
     Returns:
         The final particles and ``{"stages", "moves", "acceptance", "log_evidence", ...}``.
+
+    Raises:
+        ConfigError: Fewer particles than :func:`min_particles`.
     """
+    check_particles(particles, k)
     with np.errstate(under="ignore"):  # vanishing weights and densities are zeros
         return _run(loglik_fn, k, particles, seed, progress, moves_target, max_moves)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,15 @@ from quidpro.errors import ConfigError
 from quidpro.lang.display import plain
 from quidpro.report.numbers import fmt_column, fmt_number
 
+#: Library parameters and the flags that set them (their names in error messages).
+FLAGS = {
+    "runs": "--runs",
+    "draws": "--draws",
+    "max_steps": "--max-steps",
+    "particles": "--particles",
+    "seed": "--seed",
+}
+
 
 def register(app: typer.Typer) -> None:
     """Add ``backtest`` to the ``quidpro`` command."""
@@ -36,7 +47,7 @@ def register(app: typer.Typer) -> None:
             "--json bt.json --plot bt.png\n\n"
             "  quidpro backtest my.yaml --evidence obs.csv --cutoff 2021-01-01 --method map"
         ),
-    )(command(backtest_cmd))
+    )(command(backtest_cmd, flags=FLAGS))
 
 
 def backtest_cmd(
@@ -49,7 +60,9 @@ def backtest_cmd(
         ),
     ],
     evidence: EvidenceOpt = None,
-    runs: Annotated[int, typer.Option("--runs", "-n", help="Forecast members per cutoff.")] = 1000,
+    runs: Annotated[
+        int, typer.Option("--runs", "-n", help="Forecast members per cutoff, at least 1.")
+    ] = 1000,
     seed: Annotated[int, seed_option("Random seed (calibration and forecast).")] = 0,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the scores as JSON to FILE.json.")
@@ -60,13 +73,21 @@ def backtest_cmd(
     method: Annotated[CalMethod, typer.Option(help="Calibration at each cutoff: map or mcmc.")] = (
         CalMethod.mcmc
     ),
-    draws: Annotated[int, typer.Option(help="Posterior draws per cutoff.")] = 1000,
+    draws: Annotated[int, typer.Option(help="Posterior draws per cutoff, at least 1.")] = 1000,
     params: Annotated[
         str | None, typer.Option(help="Constants to calibrate, comma-separated (default: all).")
     ] = None,
-    max_steps: Annotated[int, typer.Option(help="At most this many MCMC steps.")] = 5000,
+    max_steps: Annotated[
+        int, typer.Option(help="At most this many emcee steps per cutoff, at least 200.")
+    ] = 5000,
     sampler: Annotated[str, typer.Option(help="The mcmc sampler: smc or emcee.")] = "smc",
-    particles: Annotated[int | None, typer.Option(help="SMC particles per cutoff.")] = None,
+    particles: Annotated[
+        int | None,
+        typer.Option(
+            help="SMC particles per cutoff for k calibrated constants: at least "
+            "4 x max(3, k + 1), rounded up to a multiple of 4 (default: max(1000, --draws))."
+        ),
+    ] = None,
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
 ) -> None:
@@ -78,16 +99,17 @@ def backtest_cmd(
     """
     import quidpro
     from quidpro.analysis.backtest import backtest
-    from quidpro.analysis.calibrate import check_params
+    from quidpro.analysis.calibrate import check_params, scorable
 
     for path, suffix, flag in ((json_out, ".json", "--json"), (plot, ".png", "--plot")):
         if path is not None and path.suffix.lower() != suffix:
             raise ConfigError(f"{flag} must end in {suffix}, got {path.name!r}")
     m = quidpro.load(model)
     ledger = load_evidence(m, evidence)
+    scorable(m, ledger)  # no rows, or none the model can score: exit 1, the file named
     cuts = [parse_cutoff(c, ledger.dated, "--cutoff") for c in cutoff]
     names = check_params(m, [p.strip() for p in params.split(",") if p.strip()]) if params else None
-    with stage_progress(quiet) as progress:
+    with stage_progress(quiet) as progress, _memory():
         doc = backtest(
             m,
             ledger,
@@ -116,6 +138,17 @@ def backtest_cmd(
         for path in (json_out, plot):
             if path is not None:
                 console.print(f"wrote {path}")
+
+
+@contextmanager
+def _memory() -> Iterator[None]:
+    """A size flag too large for the memory: a usage error naming the flags, not a bug."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise ConfigError(
+            f"not enough memory for these settings ({exc}); lower --runs, --draws or --particles"
+        ) from None
 
 
 def _num(x: Any) -> str:

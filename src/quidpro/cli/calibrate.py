@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +25,15 @@ from quidpro.cli.options import (
 from quidpro.errors import ConfigError
 from quidpro.lang.display import plain
 
+#: Library parameters and the flags that set them (their names in error messages).
+FLAGS = {
+    "draws": "--draws",
+    "max_steps": "--max-steps",
+    "walkers": "--walkers",
+    "particles": "--particles",
+    "seed": "--seed",
+}
+
 
 def register(app: typer.Typer) -> None:
     """Add ``calibrate`` to the ``quidpro`` command."""
@@ -35,7 +46,7 @@ def register(app: typer.Typer) -> None:
             "  quidpro calibrate nk_russia --until 2024-01-01 --method map --json fit.json\n\n"
             "  quidpro calibrate my.yaml --evidence obs.csv --params growth,capacity"
         ),
-    )(command(calibrate_cmd))
+    )(command(calibrate_cmd, flags=FLAGS))
 
 
 def calibrate_cmd(
@@ -55,7 +66,7 @@ def calibrate_cmd(
     method: Annotated[
         CalMethod, typer.Option(help="map (mode + Laplace) or mcmc (emcee ensemble sampler).")
     ] = CalMethod.mcmc,
-    draws: Annotated[int, typer.Option(help="Posterior draws to keep.")] = 1000,
+    draws: Annotated[int, typer.Option(help="Posterior draws to keep, at least 1.")] = 1000,
     seed: Annotated[int, seed_option("Random seed: the same seed, the same posterior.")] = 0,
     out: Annotated[
         Path | None, typer.Option(help="Write the posterior: FILE.parquet, one row per draw.")
@@ -69,9 +80,18 @@ def calibrate_cmd(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Fix a constant: NAME=VALUE (repeatable).")
     ] = None,
-    max_steps: Annotated[int, typer.Option(help="At most this many MCMC steps.")] = 5000,
+    max_steps: Annotated[
+        int,
+        typer.Option(
+            help="At most this many emcee steps, at least 200 (its first convergence check)."
+        ),
+    ] = 5000,
     walkers: Annotated[
-        int | None, typer.Option(help="MCMC walkers (default: max(32, 2k + 2)).")
+        int | None,
+        typer.Option(
+            help="emcee walkers for k calibrated constants: at least max(4, 2k), an odd "
+            "number rounded up to even (default: max(32, 2k + 2))."
+        ),
     ] = None,
     sampler: Annotated[
         str,
@@ -80,7 +100,11 @@ def calibrate_cmd(
         ),
     ] = "smc",
     particles: Annotated[
-        int | None, typer.Option(help="SMC particles (default: max(1000, --draws)).")
+        int | None,
+        typer.Option(
+            help="SMC particles for k calibrated constants: at least 4 x max(3, k + 1), "
+            "rounded up to a multiple of 4, the populations (default: max(1000, --draws))."
+        ),
     ] = None,
     backend: Annotated[str, typer.Option(help="Kernel: auto, numpy or jit.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables or progress.")] = False,
@@ -92,7 +116,13 @@ def calibrate_cmd(
     interval, and the sampler's diagnostics.
     """
     import quidpro
-    from quidpro.analysis.calibrate import Problem, calibrate, check_params, default_params
+    from quidpro.analysis.calibrate import (
+        Problem,
+        calibrate,
+        check_params,
+        default_params,
+        scorable,
+    )
     from quidpro.analysis.likelihood import targets
     from quidpro.ensemble.posterior import write_posterior
     from quidpro.evidence.ledger import builtin_ledger
@@ -105,6 +135,7 @@ def calibrate_cmd(
     if evidence is None and builtin_ledger(m.spec.file) is None:
         raise ConfigError(f"--evidence FILE.csv is needed: {m.name} ships no evidence ledger")
     ledger = load_evidence(m, evidence)
+    scorable(m, ledger)  # a file without a row the model can score: exit 1, named
     if until is not None:
         ledger = ledger.before(parse_cutoff(until, ledger.dated))
     sets = parse_sets(set_, m.spec)
@@ -117,8 +148,13 @@ def calibrate_cmd(
     if not names:
         raise ConfigError(f"nothing to calibrate: {m.name} has no constant with a distribution")
     tg = targets(m.spec, ledger)
+    if not tg.items:  # rows to score, none before --until
+        raise ConfigError(
+            f"no evidence row the model can score before --until {until}: the rows of "
+            f"{ledger.file} it can score are all known only from then on"
+        )
     problem = Problem(m, tg, names, scenario=scenario, sets=sets, backend=backend)
-    with stage_progress(quiet) as progress:
+    with stage_progress(quiet) as progress, _memory("--draws, --particles or --walkers"):
         result = calibrate(
             problem,
             method.value,
@@ -141,6 +177,15 @@ def calibrate_cmd(
         for path in (out, json_out):
             if path is not None:
                 console.print(f"wrote {path}")
+
+
+@contextmanager
+def _memory(flags: str) -> Iterator[None]:
+    """A size flag too large for the memory: a usage error naming the flags, not a bug."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise ConfigError(f"not enough memory for these settings ({exc}); lower {flags}") from None
 
 
 def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:
