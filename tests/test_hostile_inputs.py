@@ -138,7 +138,13 @@ def test_the_api_reads_settings_as_the_command_line_does(tmp_path: Path) -> None
             r = client.post("/api/run", json={"model": "decay", "set": {"k": value}})
             assert r.status_code == 400, value
             assert "set k" in r.json()["error"]
+        r = client.post("/api/run", json={"model": "decay", "set": {"k": True}})
+        assert r.status_code == 422  # JSON's true is not the number 1
+        r = client.post("/api/ensemble", json={"model": "decay", "runs": True, "seed": 1})
+        assert r.status_code == 422
         r = client.post("/api/run", json={"model": "decay", "set": {"k": "0.2"}})
+        assert r.status_code == 200
+        r = client.post("/api/run", json={"model": "decay", "set": {"k": 1}})
         assert r.status_code == 200
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from quidpro.cli.common import command, console, err_console
+from quidpro.cli.common import command, console, err_console, fail
 from quidpro.cli.options import seed_option
 from quidpro.errors import ConfigError
 
@@ -50,6 +51,7 @@ def brief_cmd(
         raise ConfigError(f"-o must end in .md, .html or .pdf, got {out.name!r}")
     if runs < 10:
         raise ConfigError(f"--runs must be at least 10, got {runs}")
+    _check_writable(out)  # before minutes of ensembles, not after
     m = quidpro.load(model)
     names = None
     if scenarios is not None:
@@ -72,6 +74,27 @@ def brief_cmd(
     else:
         out.write_bytes(to_pdf(to_html(doc)))
     console.print(f"wrote {out}")
+
+
+def _check_writable(out: Path) -> None:
+    """Exit 1 unless ``out`` can be written: its folder exists and is writable, it is no folder.
+
+    (A Markdown brief writes its figures beside it, in the same folder.)
+    """
+    folder = out.parent
+    problem = None
+    if out.is_dir():
+        problem = "it is a folder"
+    elif not folder.exists():
+        problem = f"the folder {folder} does not exist"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the folder {folder} is not writable"
+    elif out.exists() and not os.access(out, os.W_OK):
+        problem = "the file is not writable"
+    if problem is not None:
+        fail(f"quidpro: error: cannot write the brief to {out}: {problem}", 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,6 +41,7 @@ from quidpro.cli.options import (
 )
 from quidpro.cli.record import record
 from quidpro.errors import ConfigError
+from quidpro.io.strict_json import finite_or_none, json_text
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
@@ -119,7 +120,10 @@ def compare(
         )
     doc, bands = document(results, runs, seed, times)
     for name, (res, _) in results.items():
-        report_failed(int(res.failed.sum()), runs, f" of {name}")
+        n_failed = int(res.failed.sum())
+        report_failed(n_failed, runs, f" of {name}")
+        if n_failed:  # only then, so that a clean comparison's document keeps its keys
+            doc["scenarios"][name]["n_failed"] = n_failed
     _write_json(doc, json_out)
     if plot is not None:
         _bands(m, bands, names, variables, plot, runs=runs)
@@ -153,7 +157,7 @@ def _record(
         seed=doc["seed"],
         n_runs=doc["runs"],
         settings=settings,
-        summary=doc,
+        summary=finite_or_none(doc),
         results=scenarios_frame(bands),
     )
 
@@ -169,7 +173,7 @@ def _write_json(doc: dict[str, Any], json_out: Path | None) -> None:
     """The --json document: to the file, or to standard output for ``-``."""
     if json_out is None:
         return
-    text = json.dumps(doc, indent=1)
+    text = json_text(doc, indent=1)
     if str(json_out) == STDOUT:
         typer.echo(text)
     else:
@@ -231,6 +235,9 @@ def query_table(doc: dict[str, Any], names: list[str]) -> Table:
         cells = []
         for n in names:
             r = doc["scenarios"][n]["queries"][i]
+            if not math.isfinite(r["probability"]):  # no member of the scenario ran to the end
+                cells.append("n/a (every run non-finite)")
+                continue
             cells.append(f"{r['probability']:.3f} ({r['ci'][0]:.2f}–{r['ci'][1]:.2f})")
         table.add_row(q["query"], *cells)
     return table

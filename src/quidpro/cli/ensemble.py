@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,6 +43,7 @@ from quidpro.cli.options import (
     running,
 )
 from quidpro.cli.record import record
+from quidpro.io.strict_json import finite_or_none, json_text
 
 if TYPE_CHECKING:
     from quidpro.api import LoadedModel
@@ -131,6 +131,8 @@ def ensemble(
         )
     doc = summary(result, qs)
     _add_dates(m, doc)
+    if result.n_failed:  # only then, so that a clean ensemble's document keeps its keys
+        doc["n_failed"] = result.n_failed
     bound = quantile_error(result, qs)
     _warn(m, result, runs, bound, quiet)
     _write(m, doc, json_out, plot, scenario)
@@ -215,7 +217,7 @@ def _write(
 ) -> None:
     """The --json document and the --plot fan chart, where asked for."""
     if json_out is not None:
-        json_out.write_text(json.dumps(doc))
+        json_out.write_text(json_text(doc))
     if plot is not None:
         from quidpro.report.fan import fan_chart
 
@@ -249,7 +251,7 @@ def _record(
         n_runs=doc["runs"],
         settings=settings,
         summary={
-            "queries": doc["queries"],
+            "queries": finite_or_none(doc["queries"]),
             "failed": result.n_failed,
             "quantile_error": bound,
         },

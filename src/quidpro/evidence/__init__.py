@@ -1,6 +1,7 @@
 """Evidence ledgers: sourced, dated observations a model is calibrated and judged on."""
 
 from quidpro.evidence.ledger import (
+    MAX_EVIDENCE_BYTES,
     EvidenceError,
     Ledger,
     Row,
@@ -11,6 +12,7 @@ from quidpro.evidence.ledger import (
 )
 
 __all__ = [
+    "MAX_EVIDENCE_BYTES",
     "EvidenceError",
     "Ledger",
     "Row",

@@ -10,21 +10,30 @@ shown, never fitted. A row without a value (a qualitative estimate) is kept and
 shown, never fitted. Conflicting rows stay separate rows.
 
 Every problem is an :class:`EvidenceError` that prints as ``file:line: message``, the
-header being line 1.
+header being line 1 (line 0: the file as a whole). Numbers are written as in a model
+file: ASCII digits, a point and an exponent (``1e6``), thousands separated by commas
+(``1,000``) at most; ``1_000`` or other digits than 0-9 are refused. A file is read up to
+:data:`MAX_EVIDENCE_BYTES` (``/dev/zero`` would otherwise be read for ever); a device
+or a folder is refused before it is opened.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import io
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
 from quidpro.errors import QuidproError
+from quidpro.model.limits import limit
 
 KINDS = ("count", "cumulative", "share", "estimate_low", "estimate_high", "event")
 VALUE_KINDS = ("count", "cumulative", "share")
@@ -32,6 +41,11 @@ BOUND_KINDS = ("estimate_low", "estimate_high")
 CONFIDENCES = ("high", "medium", "low")
 REQUIRED = ("id", "indicator", "value", "kind")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# A number as a model file writes one (no underscores, ASCII digits only: float()
+# also takes "1_000" and "١٢"); commas between thousands are removed before.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: Bytes of one evidence file (50 MB), and the environment variable that raises it.
+MAX_EVIDENCE_BYTES = ("QUIDPRO_MAX_EVIDENCE_BYTES", 50_000_000)
 
 
 class EvidenceError(QuidproError):
@@ -166,10 +180,17 @@ def _number(text: str) -> float | None:
     t = text.strip().replace(",", "")
     if not t:
         return None
-    v = float(t)  # ValueError for the caller
-    if not math.isfinite(v):
+    if _NUMBER.fullmatch(t) is None:  # "1_000", "١٢", "inf", "nan": ValueError for the caller
+        raise ValueError(f"{text!r} is not a number")
+    v = float(t)
+    if not math.isfinite(v):  # 1e999
         raise ValueError(f"{text!r} is not finite")
     return v
+
+
+def _hint(text: str) -> str:
+    """How to write a number that has underscores (as a model file would refuse them)."""
+    return " (write 1000 or 1,000: no underscores)" if "_" in text else ""
 
 
 def parse_ledger(lines: Iterable[str], file: str) -> Ledger:
@@ -236,7 +257,7 @@ def _row(  # noqa: PLR0912 - one check per column, each with its own message
     try:
         value = _number(rec["value"])
     except ValueError:
-        raise bad(f"{rid}: value {rec['value']!r} is not a number") from None
+        raise bad(f"{rid}: value {rec['value']!r} is not a number{_hint(rec['value'])}") from None
     if kind == "share" and value is not None and value < 0:
         raise bad(f"{rid}: a share cannot be negative, got {value:g}")
     conf = rec.get("confidence", "").strip().lower() or None
@@ -256,20 +277,78 @@ def _row(  # noqa: PLR0912 - one check per column, each with its own message
         try:
             time = _number(rec["time"])
         except ValueError:
-            raise bad(f"{rid}: time {rec['time']!r} is not a number") from None
+            raise bad(f"{rid}: time {rec['time']!r} is not a number{_hint(rec['time'])}") from None
         if time is None:
             raise bad(f"{rid}: empty time")
     return Row(rid, line, indicator, kind, value, conf, date, time, rec)
 
 
 def read_ledger(path: str | Path) -> Ledger:
-    """Read an evidence CSV file."""
+    """Read an evidence CSV file (UTF-8, at most :data:`MAX_EVIDENCE_BYTES`).
+
+    Raises:
+        EvidenceError: The file cannot be read, is a folder or a device, is larger than
+            the limit, or is not UTF-8 text (at the line of the first bad byte).
+    """
     p = Path(path)
+    file = str(p)
+    cap = limit(MAX_EVIDENCE_BYTES)
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvidenceError(f"cannot read the evidence file: {exc}", str(p), 0) from None
-    return parse_ledger(text.splitlines(keepends=True), str(p))
+        mode = os.stat(p).st_mode
+        if stat.S_ISDIR(mode):
+            raise EvidenceError("cannot read the evidence file: it is a folder", file, 0)
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # /dev/zero, a socket
+            raise EvidenceError(
+                "cannot read the evidence file: it is not a regular file (a device?)", file, 0
+            )
+        with p.open("rb") as f:  # at most one byte past the limit is read
+            raw = f.read(cap + 1)
+    except OSError as exc:
+        raise EvidenceError(f"cannot read the evidence file: {exc}", file, 0) from None
+    if len(raw) > cap:
+        raise EvidenceError(
+            f"the evidence file is larger than the limit of {cap:,} bytes; raise the "
+            f"limit with {MAX_EVIDENCE_BYTES[0]}=N",
+            file,
+            0,
+        )
+    return parse_ledger(io.StringIO(decode_text(raw, file), newline=""), file)
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    """The 1-based line of byte ``offset`` (LF, CRLF or a lone CR ends a line, as for csv)."""
+    head = raw[:offset]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+
+
+def decode_text(raw: bytes, file: str) -> str:
+    """UTF-8 text of an evidence file's bytes (a leading byte-order mark dropped).
+
+    Raises:
+        EvidenceError: A NUL byte (a binary file, or UTF-16) or bytes that are not
+            UTF-8, at the line where the first of them stands.
+    """
+    body = raw.removeprefix(codecs.BOM_UTF8)
+    text, bad = "", -1
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    nul = body.find(b"\0")
+    if nul >= 0 and (bad < 0 or nul < bad):
+        raise EvidenceError(
+            "not a text file: it holds a NUL byte (save it as a UTF-8 CSV file)",
+            file,
+            _line_at(body, nul),
+        )
+    if bad >= 0:
+        raise EvidenceError(
+            f"not UTF-8 text: byte 0x{body[bad : bad + 1].hex()} cannot be read "
+            "(save the file as UTF-8)",
+            file,
+            _line_at(body, bad),
+        )
+    return text
 
 
 def builtin_ledger(model_file: str) -> Path | None:

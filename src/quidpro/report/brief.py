@@ -12,6 +12,11 @@ Key judgments read the model's own ensemble: for each output the model calls req
 run when there is none). Indicators condition the same members on an observable a year
 after the reference date: the value that, once seen, would move a judgment to another
 term of the scale.
+
+Members that go non-finite are left out of everything the brief computes, and the brief
+says how many did in each scenario and where the first of them failed; a baseline whose
+every member fails leaves nothing to judge, so :func:`analyse` raises a
+:class:`~quidpro.errors.SimulationError` naming the first failure (the command exits 1).
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from quidpro.ensemble.posterior import PosteriorTable, model_posterior
 from quidpro.ensemble.query import Probe, parse_probe, wilson
+from quidpro.errors import SimulationError
 from quidpro.report import estimative
 from quidpro.report.available import LoadedModel, claims_document, loop_analysis, posterior_info
 from quidpro.report.doc import Bullets, Document, Figure, Heading, Para, Table
@@ -72,6 +79,12 @@ class ScenarioResult:
     summary: dict[str, Any]  # the ensemble --json document
     probes: np.ndarray  # (probe, member)
     ok: np.ndarray
+    first_failure: SimulationError | None = None  # of the first member that went non-finite
+
+    @property
+    def n_failed(self) -> int:
+        """How many members went non-finite (left out of everything the brief computes)."""
+        return int(self.ok.size - np.count_nonzero(self.ok))
 
 
 # ---------------------------------------------------------------- helpers
@@ -147,7 +160,42 @@ def _run(
         for k, v in m.spec.scenarios[name].set.items():
             shown = _date_text(m, v) if k.endswith("_time") else fmt_number(v)
             levers.append(f"{_label(m, k)}: {shown}")
-    return ScenarioResult(name, doc or "", levers, summary(result), result.probes, result.ok)
+    failed = np.flatnonzero(~np.asarray(result.ok, dtype=bool))
+    first = _first_failure(m, scenario, members, int(failed[0])) if failed.size else None
+    return ScenarioResult(name, doc or "", levers, summary(result), result.probes, result.ok, first)
+
+
+def _first_failure(
+    m: LoadedModel, scenario: str | None, members: Any, member: int
+) -> SimulationError | None:
+    """Why ``member`` went non-finite: its variable, time and line (one run of it again)."""
+    from quidpro.solve.simulate import raise_failure, simulate
+
+    traj = simulate(
+        m.compiled,
+        overrides=m.overrides(scenario, members.rows(member, member + 1)),
+        backend="numpy",
+        member_offset=member,
+    )
+    try:
+        raise_failure(m.compiled, traj)
+    except SimulationError as exc:
+        return exc
+    return None  # pragma: no cover - the ensemble found it non-finite
+
+
+def _all_failed(runs: int, s: ScenarioResult) -> SimulationError:
+    """The error of a baseline whose every member went non-finite: nothing to judge."""
+    first = s.first_failure
+    what = f"every one of the {runs:,} members of the {s.name.replace('_', ' ')} went non-finite"
+    why = f"; the first: {first.message}" if first is not None else ""
+    message = (
+        f"{what}{why}; a brief needs members that run to the end (check the model's "
+        "equations and the ranges of its distributions)"
+    )
+    if first is None:  # pragma: no cover - a failed member always has a first failure
+        return SimulationError(message, "", math.nan)
+    return SimulationError(message, first.variable, first.time, first.loc)
 
 
 # ---------------------------------------------------------------- the analysis
@@ -192,18 +240,21 @@ def analyse(
         for at in (t_ref, t.stop, t_lead, t_ref_back, t_stop_back):
             probes.append(parse_probe(spec, v, at=repr(at)))
     names = list(scenarios) if scenarios else ["baseline", *spec.scenarios]
-    results = [
-        _run(
-            m,
-            None if s == "baseline" else s,
-            runs=runs,
-            seed=seed,
-            probes=probes,
-            variables=outs,
-            posterior=posterior,
+    results: list[ScenarioResult] = []
+    for s in names:
+        results.append(
+            _run(
+                m,
+                None if s == "baseline" else s,
+                runs=runs,
+                seed=seed,
+                probes=probes,
+                variables=outs,
+                posterior=posterior,
+            )
         )
-        for s in names
-    ]
+        if len(results) == 1 and not np.any(results[0].ok):  # before the other scenarios
+            raise _all_failed(runs, results[0])
     base = results[0]
     calibrated = posterior is not None
     judgments = []
@@ -277,8 +328,10 @@ def _indicators(
     t_lead: float,
 ) -> list[list[str]]:
     """Rows: observable, date, current value, threshold, judgment, term it moves to."""
-    rows = []
+    rows: list[list[str]] = []
     ok = base.ok
+    if not np.any(ok):  # no finite member: nothing to condition on
+        return rows
     for i, v in enumerate(outs):
         current = base.probes[PROBES * i][ok]
         lead = base.probes[PROBES * i + 2][ok]
@@ -330,6 +383,9 @@ def compose(data: BriefData) -> Document:
             note=True,
         )
     )
+    failures = _failures_text(data)
+    if failures:
+        doc.add(Para(failures, note=True))
     doc.add(Heading("Bottom line"))
     doc.add(Para(_bottom_line(data)))
     doc.add(Heading("Key judgments"))
@@ -407,6 +463,26 @@ def compose(data: BriefData) -> Document:
     doc.add(Heading("Sources"))
     doc.add(Bullets(_sources(m)))
     return doc
+
+
+def _failures_text(data: BriefData) -> str:
+    """Which scenarios lost members to non-finite values, and where the first one failed."""
+    parts = []
+    for s in data.scenarios:
+        if s.n_failed == 0:
+            continue
+        where = ""
+        if s.first_failure is not None:
+            f = s.first_failure
+            line = f", {Path(f.loc.file).name} line {f.loc.line}" if f.loc.line else ""
+            where = f" (the first: {f.message}{line})"
+        parts.append(f"{s.name.replace('_', ' ')}: {s.n_failed:,} of {data.runs:,}{where}")
+    if not parts:
+        return ""
+    return (
+        "Members that went non-finite are left out of the judgments, the tables and the "
+        "figures: " + "; ".join(parts) + "."
+    )
 
 
 def _lower(text: str) -> str:

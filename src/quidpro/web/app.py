@@ -3,7 +3,8 @@
 Every error a request can cause is a 4xx with ``{"error": message}``: validation errors
 (422), unknown models (404), oversized bodies and ensembles (413), work past its deadline
 (408). Anything unexpected is still answered as JSON, with a 4xx naming the request as
-the cause, so that no input can make the server answer 5xx.
+the cause, so that no input can make the server answer 5xx. Answers are strict JSON: a
+number that is not finite is written as null (:class:`StrictJSONResponse`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,25 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quidpro.errors import ConfigError, QuidproError
+from quidpro.io.strict_json import finite_or_none
 from quidpro.web.schemas import MAX_BODY, EnsembleRequest, RunRequest
 from quidpro.web.workbench import ENSEMBLE_TIMEOUT, NotFound, TimedOut, TooBig, Workbench
 
 log = logging.getLogger("quidpro.web")
 STATIC = Path(str(files("quidpro.web").joinpath("static")))
+
+
+class StrictJSONResponse(JSONResponse):
+    """A JSON answer whose NaN or infinite numbers are written as null (JSON has neither).
+
+    The usual document has none and is written as it is; only one that does is copied.
+    """
+
+    def render(self, content: Any) -> bytes:  # noqa: D102
+        try:
+            return super().render(content)
+        except ValueError:  # "Out of range float values are not JSON compliant"
+            return super().render(finite_or_none(content))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -103,15 +118,15 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
 
     @app.get("/api/models")
     async def models() -> JSONResponse:
-        return JSONResponse(await work(bench.catalogue))
+        return StrictJSONResponse(await work(bench.catalogue))
 
     @app.get("/api/page/{name}")
     async def page(name: str) -> JSONResponse:
-        return JSONResponse(await work(bench.page, name))
+        return StrictJSONResponse(await work(bench.page, name))
 
     @app.post("/api/run")
     async def run(req: RunRequest) -> JSONResponse:
-        return JSONResponse(await work(bench.run, req.model, req.scenario, req.set, req.vars))
+        return StrictJSONResponse(await work(bench.run, req.model, req.scenario, req.set, req.vars))
 
     @app.post("/api/ensemble")
     async def ensemble(req: EnsembleRequest) -> JSONResponse:
@@ -127,7 +142,7 @@ def create_app(bench: Workbench, timeout: float = ENSEMBLE_TIMEOUT) -> FastAPI:
                 timeout=timeout,
             )
 
-        return JSONResponse(await work(go))
+        return StrictJSONResponse(await work(go))
 
     @app.get("/brief/{name}.{fmt}")
     async def brief(

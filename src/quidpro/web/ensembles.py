@@ -9,6 +9,9 @@ small enough that recording everything stays within :data:`BATCH_BYTES`.
 
 Members come from the model's posterior when it names one (as ``quidpro ensemble``
 does), else from the constants' distributions: the document says which (``basis``).
+Members that went non-finite are left out of the quantiles and probabilities, and the
+document counts them (``n_failed``, only when there are any); a probability over no
+finite member is null, never NaN.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from quidpro.ensemble.posterior import PosteriorTable
 from quidpro.ensemble.query import parse_probe, read_probe
 from quidpro.ensemble.runner import Batch, Plan, Task, make_plan, run_plan
 from quidpro.ensemble.sampling import draw
+from quidpro.io.strict_json import finite_or_none
 from quidpro.model.overrides import constant_overrides
 from quidpro.solve.simulate import Compiled, simulate
 
@@ -120,6 +124,9 @@ def run_ensemble(
     )
     result = run_plan(compiled, plan, members, RecordAllExecutor(compiled, backend), progress)
     doc = summary(result)
+    doc["queries"] = finite_or_none(doc["queries"])  # quantiles are null already
     doc["basis"] = "posterior" if posterior is not None else "prior"
     doc["backend"] = backend
+    if result.n_failed:  # only then: a clean ensemble's document keeps its keys
+        doc["n_failed"] = result.n_failed
     return doc

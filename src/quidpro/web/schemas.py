@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 MAX_BODY = 256 * 1024  # bytes of one request
 MAX_RUNS = 20_000  # members of one ensemble (workbench.MAX_RUNS says the same)
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Query = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-Setting = float | Annotated[str, StringConstraints(min_length=1, max_length=40)]
+# Strict numbers: JSON's true and false are not 1 and 0 (an integer is still a number).
+Setting = (
+    Annotated[float, Strict()] | Annotated[str, StringConstraints(min_length=1, max_length=40)]
+)
 
 
 class _Request(BaseModel):
@@ -37,8 +40,8 @@ class EnsembleRequest(_Request):
 
     model: Name
     scenario: Name | None = None
-    runs: int = Field(ge=1, le=MAX_RUNS)
-    seed: int = Field(ge=0, le=2**63 - 1)
+    runs: Annotated[int, Strict()] = Field(ge=1, le=MAX_RUNS)
+    seed: Annotated[int, Strict()] = Field(ge=0, le=2**63 - 1)
     set: dict[Name, Setting] | None = Field(default=None, max_length=500)
     vars: list[Name] | None = Field(default=None, max_length=500)
     queries: list[Query] | None = Field(default=None, max_length=50)
