@@ -211,3 +211,27 @@ def test_loops_top_must_be_positive(top: str) -> None:
     code, out = _cli("loops", "logistic", "--top", top)
     assert code == 2
     assert f"--top must be at least 1, got {top}" in out
+
+
+def test_ensemble_reads_na_for_a_query_no_member_answers(tmp_path: Path) -> None:
+    text = BLOW.replace("low: -1, high: 1", "low: 0.5, high: 1")
+    args = ["--runs", "20", "--no-store", "--query", "x > 1 at 0.5"]
+    code, out = _cli("ensemble", _model(tmp_path, text, "blow"), *args)
+    assert code == 0
+    assert "n/a (every run non-finite)" in out
+    assert "20 of 20 runs went non-finite" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--max-memory", "-5"], "--max-memory must be at least 1 (MiB), got -5"),
+        (["--json", "nowhere/e.json"], "does not exist"),
+    ],
+)
+def test_ensemble_refuses_bad_flags_before_the_work(
+    tmp_path: Path, flags: list[str], says: str
+) -> None:
+    code, out = _cli("ensemble", _model(tmp_path, DECAY, "decay"), "--no-store", *flags)
+    assert code == 2
+    assert says in out

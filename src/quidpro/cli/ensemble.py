@@ -33,7 +33,7 @@ from quidpro.cli.options import (
     SeedOpt,
     SetOpt,
     StoreOpt,
-    check_suffix,
+    check_output,
     drawn_from,
     parse_names,
     parse_quantiles,
@@ -43,6 +43,7 @@ from quidpro.cli.options import (
     running,
 )
 from quidpro.cli.record import record
+from quidpro.errors import ConfigError
 from quidpro.io.strict_json import finite_or_none, json_text
 
 if TYPE_CHECKING:
@@ -106,8 +107,10 @@ def ensemble(
     from quidpro.ensemble import ensemble as run_ensemble
     from quidpro.ensemble import summary
 
-    check_suffix(json_out, ".json", "--json")
-    check_suffix(plot, ".png", "--plot")
+    check_output(json_out, ".json", "--json")
+    check_output(plot, ".png", "--plot")
+    if max_memory < 1:
+        raise ConfigError(f"--max-memory must be at least 1 (MiB), got {max_memory}")
     qs = parse_quantiles(quantiles)
     m = load_model(model)
     sets = parse_sets(set_, m.spec)
@@ -303,5 +306,5 @@ def _quantile_table(variables: dict[str, Any], names: list[str], qs: list[float]
 
 def register(app: typer.Typer) -> None:
     """Add ``ensemble`` to the ``quidpro`` command."""
-    flags = {"n_runs": "--runs", "batch_size": "--batch-size"}
+    flags = {"n_runs": "--runs", "batch_size": "--batch-size", "max_bytes": "--max-memory"}
     app.command("ensemble")(command(ensemble, flags=flags))

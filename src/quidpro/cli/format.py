@@ -6,6 +6,7 @@ rich's progress bars load with the first bar (``quidpro run`` shows none).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,8 +141,11 @@ def query_table(title: str, queries: list[dict[str, Any]]) -> Table:
     table.add_column("probability", justify="right")
     table.add_column("95% CI", justify="right")
     for q in queries:
-        lo, hi = q["ci"]
-        table.add_row(q["query"], f"{q['probability']:.3f}", f"{lo:.3f} – {hi:.3f}")
+        p, (lo, hi) = q["probability"], q["ci"]
+        if p is None or not math.isfinite(p):  # no member ran to the end
+            table.add_row(q["query"], "n/a (every run non-finite)", "")
+            continue
+        table.add_row(q["query"], f"{p:.3f}", f"{lo:.3f} – {hi:.3f}")
     return table
 
 
