@@ -154,14 +154,13 @@ def _all_failed(
 ) -> SimulationError:
     """The error when every member went non-finite, naming the first member's failure."""
     from quidpro.model.overrides import constant_overrides
-    from quidpro.solve.simulate import raise_failure, simulate
+    from quidpro.solve.simulate import failure_of
 
     compiled = compiled_of(model)
     overrides = constant_overrides(compiled.model, scenario, {**sample.rows(0, 1), **sets})
     what = f"every one of the {runs:,} members went non-finite, so there is nothing to discover"
-    try:
-        raise_failure(compiled, simulate(compiled, overrides, 1, backend="numpy"))
-    except SimulationError as first:
+    first = failure_of(compiled, overrides)
+    if first is not None:
         return SimulationError(
             f"{what}; the first: {first.message}", first.variable, first.time, first.loc
         )

@@ -169,19 +169,10 @@ def _first_failure(
     m: LoadedModel, scenario: str | None, members: Any, member: int
 ) -> SimulationError | None:
     """Why ``member`` went non-finite: its variable, time and line (one run of it again)."""
-    from quidpro.solve.simulate import raise_failure, simulate
+    from quidpro.solve.simulate import failure_of
 
-    traj = simulate(
-        m.compiled,
-        overrides=m.overrides(scenario, members.rows(member, member + 1)),
-        backend="numpy",
-        member_offset=member,
-    )
-    try:
-        raise_failure(m.compiled, traj)
-    except SimulationError as exc:
-        return exc
-    return None  # pragma: no cover - the ensemble found it non-finite
+    overrides = m.overrides(scenario, members.rows(member, member + 1))
+    return failure_of(m.compiled, overrides, member)
 
 
 def _all_failed(runs: int, s: ScenarioResult) -> SimulationError:

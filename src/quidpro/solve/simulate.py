@@ -462,6 +462,22 @@ def _failures(system: System, status: RunStatus, time: TimeSpec) -> dict[int, tu
     }
 
 
+def failure_of(
+    compiled: Compiled, overrides: Mapping[str, Any], member_offset: int = 0
+) -> SimulationError | None:
+    """Why one member goes non-finite (its variable, time and line), run alone on NumPy.
+
+    ``overrides`` are that member's values; ``member_offset`` its index in the ensemble
+    (its noise streams). None when it runs to the end.
+    """
+    traj = simulate(compiled, overrides, 1, backend="numpy", member_offset=member_offset)
+    try:
+        raise_failure(compiled, traj)
+    except SimulationError as exc:
+        return exc
+    return None
+
+
 def raise_failure(compiled: Compiled, traj: Trajectories, run: int = 0) -> None:
     """Turn the first failure of ``run`` into a SimulationError at the variable's line."""
     if run not in traj.failures:
