@@ -235,3 +235,11 @@ def test_ensemble_refuses_bad_flags_before_the_work(
     code, out = _cli("ensemble", _model(tmp_path, DECAY, "decay"), "--no-store", *flags)
     assert code == 2
     assert says in out
+
+
+def test_a_loop_may_not_be_named_like_a_loop_id(tmp_path: Path) -> None:
+    text = DECAY + "loops:\n  B1:\n    variables: [s, loss]\n"
+    path = _model(tmp_path, text, "decay")
+    code, out = _cli("loops", path)
+    assert code == 1
+    assert f"{path}:11:3: loop name 'B1' has the form of a loop id" in out

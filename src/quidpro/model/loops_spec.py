@@ -23,6 +23,7 @@ from quidpro.errors import NOWHERE, Loc, ParseError
 from quidpro.lang.located import Node, describe
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOP_ID = re.compile(r"^[RBU]\d+$")  # the ids quidpro loops gives (R1, B2, ...)
 _KEYS = ("claim", "variables", "polarity", "doc")
 
 
@@ -49,6 +50,12 @@ def parse_loops(node: Node | None) -> dict[str, LoopName]:
         here = child.key_loc or child.loc
         if not _IDENT.match(name):
             raise ParseError(f"a loop name must be an identifier, got {name!r}", here)
+        if _LOOP_ID.match(name):  # it would read as another loop's id in every report
+            raise ParseError(
+                f"loop name {name!r} has the form of a loop id (R1, B2, ...), which "
+                "quidpro loops assigns; give it a descriptive name",
+                here,
+            )
         if not child.is_map:
             raise ParseError(
                 f"loop {name!r} must be a mapping with 'variables', got {describe(child)}", here
