@@ -243,3 +243,12 @@ def test_a_loop_may_not_be_named_like_a_loop_id(tmp_path: Path) -> None:
     code, out = _cli("loops", path)
     assert code == 1
     assert f"{path}:11:3: loop name 'B1' has the form of a loop id" in out
+
+
+def test_loops_json_carries_a_named_loops_name_and_claim(tmp_path: Path) -> None:
+    text = DECAY + "loops:\n  drain:\n    claim: C1\n    variables: [s, loss]\n"
+    doc = tmp_path / "l.json"
+    code, _ = _cli("loops", _model(tmp_path, text, "decay"), "--json", str(doc))
+    assert code == 0
+    (loop,) = json.loads(doc.read_text())["loops"]
+    assert (loop["id"], loop["name"], loop["claim"]) == ("B1", "drain", "C1")

@@ -48,7 +48,8 @@ of members in which it dominates at each time (p_dominant).
 def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
     """The DESIGN.md document of ``quidpro loops --json``.
 
-    Keys: time, loops (id, polarity, variables, relative_score[, p_dominant]) and
+    Keys: time, loops (id, polarity, variables, relative_score[, p_dominant][, name and
+    claim, for a loop the model file names]) and
     dominant_periods; with ``--runs N`` also ``basis`` ("posterior" or "prior", where
     the members came from). A model without feedback loops has ``"loops": []``.
     """
@@ -65,6 +66,10 @@ def contract_json(analysis: Any, dates: Any = None) -> dict[str, Any]:
         }
         if lp.p_dominant is not None:
             entry["p_dominant"] = [float(v) for v in lp.p_dominant]
+        if lp.name is not None:  # a loop the model file names (its loops: section)
+            entry["name"] = lp.name
+            if lp.claim is not None:
+                entry["claim"] = lp.claim
         loops.append(entry)
     periods = [
         {"start": lookup[p.start], "end": lookup[p.end], "loops": list(p.loops)}
