@@ -252,3 +252,27 @@ def test_loops_json_carries_a_named_loops_name_and_claim(tmp_path: Path) -> None
     assert code == 0
     (loop,) = json.loads(doc.read_text())["loops"]
     assert (loop["id"], loop["name"], loop["claim"]) == ("B1", "drain", "C1")
+
+
+@pytest.mark.parametrize("command", ["convert", "describe"])
+def test_an_output_may_not_be_the_model_file(tmp_path: Path, command: str) -> None:
+    suffix = ".yaml" if command == "convert" else ".md"
+    path = tmp_path / f"decay{suffix}"
+    path.write_text(DECAY)
+    code, out = _cli(command, str(path), "-o", str(path))
+    assert code == 2
+    assert "is the model file itself" in out or "-o must end in .md" in out
+    assert path.read_text() == DECAY  # not written over
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--runs", "100000000"], "--runs must be 2 to 200,000, got 100000000"),
+        (["--json", "-"], "--json must end in .json"),
+    ],
+)
+def test_claims_refuses_what_it_cannot_deliver(flags: list[str], says: str) -> None:
+    code, out = _cli("claims", "nk_russia", "-q", *flags)
+    assert code == 2
+    assert says in out

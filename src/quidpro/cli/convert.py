@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from quidpro.cli.common import command, console
-from quidpro.cli.options import ModelArg
+from quidpro.cli.options import ModelArg, check_not_input
 
 
 def convert(
@@ -30,6 +30,7 @@ def convert(
     """
     from quidpro.io.convert import convert_model
 
+    check_not_input(out, model, "-o")
     notes = convert_model(model, out)
     console.print(f"wrote {out}")
     for note in notes:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from quidpro.cli.common import command, console, load_model
-from quidpro.cli.options import ModelArg
+from quidpro.cli.options import ModelArg, check_not_input, check_output
 
 
 def describe(
@@ -31,6 +31,8 @@ def describe(
     """
     from quidpro.report.describe import describe as describe_model
 
+    check_output(out, ".md", "-o")
+    check_not_input(out, model, "-o")
     text = describe_model(load_model(model).spec)
     if out is not None:
         out.write_text(text, encoding="utf-8")

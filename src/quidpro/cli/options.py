@@ -211,6 +211,19 @@ def check_output(path: Path | None, suffix: str, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: the folder {str(folder)!r} does not exist")
 
 
+def check_not_input(path: Path | None, model: str, flag: str) -> None:
+    """Refuse an output file that is the model file being read (it would be lost)."""
+    source = Path(model)
+    if path is None or not source.is_file():
+        return  # a built-in model's name, or no file: nothing to overwrite
+    try:
+        same = path.exists() and path.samefile(source)
+    except OSError:
+        same = False
+    if same:
+        raise ConfigError(f"{flag} {path} is the model file itself; write to another file")
+
+
 def resolve_seed(seed: int | None) -> int:
     """The seed given, or a fresh one (which the command reports and stores)."""
     from quidpro.ensemble import new_seed
