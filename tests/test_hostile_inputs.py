@@ -276,3 +276,12 @@ def test_claims_refuses_what_it_cannot_deliver(flags: list[str], says: str) -> N
     code, out = _cli("claims", "nk_russia", "-q", *flags)
     assert code == 2
     assert says in out
+
+
+def test_serve_refuses_two_files_of_one_name(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    first = Path(_model(tmp_path, DECAY, "decay"))
+    second = Path(_model(tmp_path / "a", DECAY, "decay"))
+    with pytest.raises(ConfigError, match="would both be served as 'decay'"):
+        Workbench([first, second], cache_dir=None, backend="numpy")
+    assert "decay" in Workbench([first, first], cache_dir=None, backend="numpy").names()

@@ -113,9 +113,15 @@ class Workbench:
         self.entries: dict[str, Entry] = {
             n: Entry(n, p) for n, p in sorted(builtin_models().items())
         }
+        given: dict[str, Path] = {}  # a given file may replace a built-in, not another file
         for item in models:
             path = resolve(item).resolve()
             name = Path(item).stem if Path(item).suffix else str(item)
+            if name in given and given[name] != path:
+                raise ConfigError(
+                    f"{given[name]} and {path} would both be served as {name!r}; rename one of them"
+                )
+            given[name] = path
             self.entries[name] = Entry(name, path)
         if cache_dir == "default":
             cache_dir = _default_cache()
