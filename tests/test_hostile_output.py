@@ -205,7 +205,7 @@ HUGE = "99999999999999999999999"
     ("args", "message"),
     [
         (["loops", "logistic", "--runs", HUGE], "the number of members must be 1 to 2**32 - 1"),
-        (["claims", "nk_russia", "--runs", HUGE], "the number of members must be 1 to 2**32 - 1"),
+        (["claims", "nk_russia", "--runs", HUGE], "--runs must be 2 to 200,000"),
         (
             ["sensitivity", "logistic", "--output", "population", "--at", "5", "--samples", HUGE],
             "more than the limit of",
