@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from quidpro.cli.options import (
     EvidenceOpt,
     ModelArg,
     load_evidence,
+    memory_guard,
     parse_cutoff,
     seed_option,
 )
@@ -109,7 +108,7 @@ def backtest_cmd(
     scorable(m, ledger)  # no rows, or none the model can score: exit 1, the file named
     cuts = [parse_cutoff(c, ledger.dated, "--cutoff") for c in cutoff]
     names = check_params(m, [p.strip() for p in params.split(",") if p.strip()]) if params else None
-    with stage_progress(quiet) as progress, _memory():
+    with stage_progress(quiet) as progress, memory_guard("--runs, --draws or --particles"):
         doc = backtest(
             m,
             ledger,
@@ -138,17 +137,6 @@ def backtest_cmd(
         for path in (json_out, plot):
             if path is not None:
                 console.print(f"wrote {path}")
-
-
-@contextmanager
-def _memory() -> Iterator[None]:
-    """A size flag too large for the memory: a usage error naming the flags, not a bug."""
-    try:
-        yield
-    except MemoryError as exc:
-        raise ConfigError(
-            f"not enough memory for these settings ({exc}); lower --runs, --draws or --particles"
-        ) from None
 
 
 def _num(x: Any) -> str:

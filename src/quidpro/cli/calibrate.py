@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +16,7 @@ from quidpro.cli.options import (
     EvidenceOpt,
     ModelArg,
     load_evidence,
+    memory_guard,
     parse_cutoff,
     parse_sets,
     seed_option,
@@ -154,7 +153,7 @@ def calibrate_cmd(
             f"{ledger.file} it can score are all known only from then on"
         )
     problem = Problem(m, tg, names, scenario=scenario, sets=sets, backend=backend)
-    with stage_progress(quiet) as progress, _memory("--draws, --particles or --walkers"):
+    with stage_progress(quiet) as progress, memory_guard("--draws, --particles or --walkers"):
         result = calibrate(
             problem,
             method.value,
@@ -177,15 +176,6 @@ def calibrate_cmd(
         for path in (out, json_out):
             if path is not None:
                 console.print(f"wrote {path}")
-
-
-@contextmanager
-def _memory(flags: str) -> Iterator[None]:
-    """A size flag too large for the memory: a usage error naming the flags, not a bug."""
-    try:
-        yield
-    except MemoryError as exc:
-        raise ConfigError(f"not enough memory for these settings ({exc}); lower {flags}") from None
 
 
 def _tables(m: Any, problem: Any, doc: dict[str, Any], tg: Any) -> None:

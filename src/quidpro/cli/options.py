@@ -267,3 +267,12 @@ def load_evidence(m: Any, evidence: Path | None) -> Any:
     from quidpro.evidence.ledger import default_ledger
 
     return default_ledger(m.spec.file, evidence)
+
+
+@contextmanager
+def memory_guard(flags: str) -> Iterator[None]:
+    """A size flag too large for the memory: a usage error naming ``flags``, not a bug."""
+    try:
+        yield
+    except MemoryError as exc:
+        raise ConfigError(f"not enough memory for these settings ({exc}); lower {flags}") from None
